@@ -1,0 +1,2 @@
+//! Store micro-benchmarks. (Skeleton: the store helper fills this in.)
+fn main() {}

@@ -1,0 +1,1 @@
+//! Scenario workloads and shared helpers for kubeproof's benchmarks.

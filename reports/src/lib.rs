@@ -1,0 +1,1 @@
+//! kubeproof's result schema and writers. (Skeleton: the harness helper fills this in.)
