@@ -41,4 +41,10 @@ impl Admission {
         let _ = (info, namespace, new, old);
         Ok(())
     }
+
+    /// Admit a delete (immortal namespaces cannot be deleted).
+    pub fn admit_delete(&self, info: &'static ResourceInfo, namespace: &str, name: &str) -> Result<(), ApiError> {
+        let _ = (info, namespace, name);
+        Ok(())
+    }
 }
