@@ -106,6 +106,7 @@ impl ControlPlane {
             metrics: Arc::new(Metrics::default()),
             bookmark_interval: config.bookmark_interval,
             shutdown: shutdown.clone(),
+            server_addr: addr.to_string(),
         });
         crate::controllers::spawn_all(objects.clone(), shutdown.clone(), &tracker);
         tracker.spawn(api::serve_tls(listener, tls, api::router(state), shutdown.clone(), tracker.clone()));

@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub metrics: Arc<Metrics>,
     pub bookmark_interval: Duration,
     pub shutdown: CancellationToken,
+    /// `host:port` as advertised in `/api`'s `serverAddressByClientCIDRs`.
+    pub server_addr: String,
 }
 
 /// The router: everything goes through [`dispatch`].
@@ -96,9 +98,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         }
     };
     let is_watch = resolved.verb == request::Verb::Watch;
-    let resp = match handlers::handle(&state, resolved, query, &parts.headers, body).await {
-        Ok(r) => r,
-        Err(e) => response::error(&e),
+    // A bug in a handler must never take the server down: a panic becomes a 500 for this request.
+    let handled = std::panic::AssertUnwindSafe(handlers::handle(&state, resolved, query, &parts.headers, body));
+    let resp = match futures::FutureExt::catch_unwind(handled).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => response::error(&e),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "handler panicked".into());
+            tracing::error!("request {} {path} panicked: {msg}", parts.method);
+            response::error(&ApiError::internal(msg))
+        }
     };
     if !is_watch {
         state.metrics.observe(labels, resp.status().as_u16(), started.elapsed());
@@ -117,8 +130,10 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
         "/healthz" | "/livez" | "/readyz" => text(200, "ok"),
         "/version" => response::value(200, &discovery::version()),
         "/metrics" => text(200, &state.metrics.render(state.objects.store().as_ref())),
-        "/api" => discovery::serve_api(accept),
-        "/apis" => discovery::serve_apis(accept),
+        "/api" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(true)),
+        "/api" => response::value(200, &discovery::api_versions(&state.server_addr)),
+        "/apis" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(false)),
+        "/apis" => response::value(200, &discovery::api_groups()),
         "/api/v1" => response::value(200, &discovery::core_resources()),
         "/openapi/v2" => openapi::serve_v2(accept),
         "/openapi/v3" => response::value(200, &openapi::v3_index()),
@@ -135,8 +150,8 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
                 {
                     return response::value(200, &doc);
                 }
-                if let (Some(group), None) = (rest.split_once('/').map(|(g, _)| g).or(Some(rest)), rest.split_once('/'))
-                    && let Some(doc) = discovery::group(group)
+                if !rest.contains('/')
+                    && let Some(doc) = discovery::api_group(rest)
                 {
                     return response::value(200, &doc);
                 }
@@ -144,6 +159,13 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
             response::error(&ApiError::new(404, crate::error::Reason::NotFound, "the server could not find the requested resource"))
         }
     }
+}
+
+fn aggregated(doc: serde_json::Value) -> Response {
+    let mut resp = response::value(200, &doc);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE));
+    resp
 }
 
 fn text(code: u16, body: &str) -> Response {
