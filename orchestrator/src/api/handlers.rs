@@ -383,3 +383,16 @@ fn evict(state: &AppState, req: &ResourceRequest, headers: &HeaderMap, body: &[u
     state.objects.delete(req.info, &req.namespace, name, &p)?;
     Ok(response::value(201, &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 })))
 }
+
+/// PUT `namespaces/{name}/finalize`: replace `spec.finalizers` (upstream's `FinalizeREST`); a
+/// terminating namespace left with no finalizers goes away.
+pub(crate) fn finalize(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
+    let ns: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid Namespace: {e}")))?;
+    let finalizers: Vec<String> = ns
+        .pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let stored = state.objects.finalize_namespace(name, finalizers)?;
+    Ok(response::json(200, stored.bytes.clone()))
+}

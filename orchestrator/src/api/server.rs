@@ -68,6 +68,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let Some(path_parts) = path_parts else {
         return non_resource(&state, &parts.method, &path, &parts.headers);
     };
+    if path_parts.group.is_empty()
+        && path_parts.resource == "namespaces"
+        && path_parts.subresource == Some("finalize")
+        && let Some(name) = path_parts.name
+    {
+        if parts.method != Method::PUT {
+            return response::error(&ApiError::method_not_allowed(parts.method.as_str(), "Namespace"));
+        }
+        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(_) => return response::error(&ApiError::too_large(MAX_BODY_BYTES)),
+        };
+        return handlers::finalize(&state, name, &body).unwrap_or_else(|e| response::error(&e));
+    }
     let resolved = match request::resolve(&parts.method, &path_parts, query.watch) {
         Ok(r) => r,
         Err(e) => {
