@@ -39,10 +39,18 @@ struct Fake {
     seen: Arc<Mutex<Vec<Seen>>>,
     configmaps: Arc<Mutex<BTreeMap<String, Value>>>,
     replicas: Arc<Mutex<i64>>,
+    /// Serve aggregated discovery when asked for (as upstream does); off to exercise the legacy
+    /// per-group-version documents.
+    aggregated: bool,
 }
 
 fn json_response(status: StatusCode, content_type: &str, v: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, content_type.to_string())], v.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type.to_string())],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 fn ok(v: &Value) -> Response {
@@ -59,28 +67,45 @@ fn not_found(kind: &str, name: &str) -> Response {
 }
 
 fn accept(headers: &HeaderMap) -> String {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Record the request (including its body, so patches can be asserted on) and pass it on.
 async fn record(State(fake): State<Fake>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
     fake.seen.lock().unwrap().push(Seen {
         method: parts.method.to_string(),
         uri: parts.uri.to_string(),
         accept: accept(&parts.headers),
-        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     });
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// `/api` and `/apis`: aggregated discovery when asked for, as upstream negotiates it.
-fn discovery_root(headers: &HeaderMap, core: bool, legacy: Value) -> Response {
-    if discovery::wants_aggregated(&accept(headers)) {
-        let mut resp = json_response(StatusCode::OK, discovery::AGGREGATED_CONTENT_TYPE, &discovery::aggregated(core));
-        resp.headers_mut().insert(header::VARY, "Accept".parse().unwrap());
+fn discovery_root(fake: &Fake, headers: &HeaderMap, core: bool, legacy: Value) -> Response {
+    if fake.aggregated && discovery::wants_aggregated(&accept(headers)) {
+        let mut resp = json_response(
+            StatusCode::OK,
+            discovery::AGGREGATED_CONTENT_TYPE,
+            &discovery::aggregated(core),
+        );
+        resp.headers_mut()
+            .insert(header::VARY, "Accept".parse().unwrap());
         resp
     } else {
         ok(&legacy)
@@ -88,10 +113,16 @@ fn discovery_root(headers: &HeaderMap, core: bool, legacy: Value) -> Response {
 }
 
 async fn openapi_v2(headers: HeaderMap) -> Response {
-    if openapi::wants_v2_protobuf(&accept(&headers)) {
-        ([(header::CONTENT_TYPE, openapi::V2_PROTOBUF_CONTENT_TYPE)], openapi::v2_protobuf()).into_response()
-    } else {
-        ([(header::CONTENT_TYPE, openapi::JSON_CONTENT_TYPE)], openapi::v2()).into_response()
+    match openapi::negotiate_v2(&accept(&headers)) {
+        Some((content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::VARY, "Accept"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_ACCEPTABLE.into_response(),
     }
 }
 
@@ -123,12 +154,17 @@ fn merge(target: &mut Value, patch: &Value) {
 
 async fn list_configmaps(State(fake): State<Fake>) -> Response {
     let items: Vec<Value> = fake.configmaps.lock().unwrap().values().cloned().collect();
-    ok(&json!({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"}, "items": items}))
+    ok(
+        &json!({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"}, "items": items}),
+    )
 }
 
 async fn create_configmap(State(fake): State<Fake>, body: Bytes) -> Response {
     let mut obj: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     obj["metadata"]["namespace"] = json!("default");
     obj["metadata"]["resourceVersion"] = json!("11");
     obj["metadata"]["uid"] = json!("6f1f3a1e-0000-4000-8000-000000000001");
@@ -144,7 +180,11 @@ async fn get_configmap(State(fake): State<Fake>, UrlPath(name): UrlPath<String>)
     }
 }
 
-async fn patch_configmap(State(fake): State<Fake>, UrlPath(name): UrlPath<String>, body: Bytes) -> Response {
+async fn patch_configmap(
+    State(fake): State<Fake>,
+    UrlPath(name): UrlPath<String>,
+    body: Bytes,
+) -> Response {
     let patch: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut store = fake.configmaps.lock().unwrap();
     match store.get_mut(&name) {
@@ -158,7 +198,9 @@ async fn patch_configmap(State(fake): State<Fake>, UrlPath(name): UrlPath<String
 
 async fn delete_configmap(State(fake): State<Fake>, UrlPath(name): UrlPath<String>) -> Response {
     match fake.configmaps.lock().unwrap().remove(&name) {
-        Some(_) => ok(&json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": "configmaps"}})),
+        Some(_) => ok(
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": "configmaps"}}),
+        ),
         None => not_found("configmaps", &name),
     }
 }
@@ -195,43 +237,72 @@ async fn patch_scale(State(fake): State<Fake>, body: Bytes) -> Response {
     ok(&scale(*replicas))
 }
 
-async fn serve() -> (SocketAddr, Fake) {
-    let fake = Fake { replicas: Arc::new(Mutex::new(1)), ..Fake::default() };
+async fn serve(aggregated: bool) -> (SocketAddr, Fake) {
+    let fake = Fake {
+        replicas: Arc::new(Mutex::new(1)),
+        aggregated,
+        ..Fake::default()
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     *fake.addr.lock().unwrap() = addr.to_string();
-    let app = Router::new()
-        .route("/version", get(|| async { ok(&discovery::version()) }))
-        .route(
-            "/api",
-            get(|State(fake): State<Fake>, headers: HeaderMap| async move {
-                let addr = fake.addr.lock().unwrap().clone();
-                discovery_root(&headers, true, discovery::api_versions(&addr))
-            }),
-        )
-        .route("/api/v1", get(|| async { ok(&discovery::core_resources()) }))
-        .route("/apis", get(|headers: HeaderMap| async move { discovery_root(&headers, false, discovery::api_groups()) }))
-        .route(
-            "/apis/{group}/{version}",
-            get(|UrlPath((group, version)): UrlPath<(String, String)>| async move {
-                match discovery::group_resources(&group, &version) {
-                    Some(doc) => ok(&doc),
-                    None => not_found("groupversion", &format!("{group}/{version}")),
-                }
-            }),
-        )
-        .route("/openapi/v2", get(openapi_v2))
-        .route("/openapi/v3", get(|| async { ok(&openapi::v3_index()) }))
-        .route("/openapi/v3/{*path}", get(openapi_v3_doc))
-        .route("/api/v1/namespaces/default/configmaps", get(list_configmaps).post(create_configmap))
-        .route("/api/v1/namespaces/default/configmaps/{name}", get(get_configmap).patch(patch_configmap).delete(delete_configmap))
-        .route("/apis/apps/v1/namespaces/default/deployments/{name}", get(get_deployment))
-        .route(
-            "/apis/apps/v1/namespaces/default/deployments/{name}/scale",
-            get(|State(fake): State<Fake>| async move { ok(&scale(*fake.replicas.lock().unwrap())) }).patch(patch_scale),
-        )
-        .layer(middleware::from_fn_with_state(fake.clone(), record))
-        .with_state(fake.clone());
+    let app =
+        Router::new()
+            .route("/version", get(|| async { ok(&discovery::version()) }))
+            .route(
+                "/api",
+                get(|State(fake): State<Fake>, headers: HeaderMap| async move {
+                    let addr = fake.addr.lock().unwrap().clone();
+                    discovery_root(&fake, &headers, true, discovery::api_versions(&addr))
+                }),
+            )
+            .route(
+                "/api/v1",
+                get(|| async { ok(&discovery::core_resources()) }),
+            )
+            .route(
+                "/apis",
+                get(|State(fake): State<Fake>, headers: HeaderMap| async move {
+                    discovery_root(&fake, &headers, false, discovery::api_groups())
+                }),
+            )
+            .route(
+                "/apis/{group}/{version}",
+                get(
+                    |UrlPath((group, version)): UrlPath<(String, String)>| async move {
+                        match discovery::group_resources(&group, &version) {
+                            Some(doc) => ok(&doc),
+                            None => not_found("groupversion", &format!("{group}/{version}")),
+                        }
+                    },
+                ),
+            )
+            .route("/openapi/v2", get(openapi_v2))
+            .route("/openapi/v3", get(|| async { ok(&openapi::v3_index()) }))
+            .route("/openapi/v3/{*path}", get(openapi_v3_doc))
+            .route(
+                "/api/v1/namespaces/default/configmaps",
+                get(list_configmaps).post(create_configmap),
+            )
+            .route(
+                "/api/v1/namespaces/default/configmaps/{name}",
+                get(get_configmap)
+                    .patch(patch_configmap)
+                    .delete(delete_configmap),
+            )
+            .route(
+                "/apis/apps/v1/namespaces/default/deployments/{name}",
+                get(get_deployment),
+            )
+            .route(
+                "/apis/apps/v1/namespaces/default/deployments/{name}/scale",
+                get(|State(fake): State<Fake>| async move {
+                    ok(&scale(*fake.replicas.lock().unwrap()))
+                })
+                .patch(patch_scale),
+            )
+            .layer(middleware::from_fn_with_state(fake.clone(), record))
+            .with_state(fake.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, fake)
 }
@@ -241,7 +312,11 @@ fn kubectl_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KUBECTL") {
         return Some(PathBuf::from(p));
     }
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("kubectl")).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("kubectl"))
+            .find(|p| p.is_file())
+    })
 }
 
 struct Kubectl {
@@ -266,23 +341,46 @@ impl Kubectl {
             .env("HOME", self.dir.path())
             .env("KUBECONFIG", &kubeconfig)
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .args(["--server", &self.server, "--cache-dir", &self.dir.path().join("cache").to_string_lossy(), "--request-timeout", "20s"])
+            .args([
+                "--server",
+                &self.server,
+                "--cache-dir",
+                &self.dir.path().join("cache").to_string_lossy(),
+                "--request-timeout",
+                "20s",
+            ])
             .args(args)
             .current_dir(self.dir.path());
-        let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("run kubectl");
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .expect("run kubectl");
         let out = Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        println!("$ kubectl {}\n  exit {}\n  stdout: {}\n  stderr: {}", args.join(" "), out.code, out.stdout.trim_end(), out.stderr.trim_end());
+        println!(
+            "$ kubectl {}\n  exit {}\n  stdout: {}\n  stderr: {}",
+            args.join(" "),
+            out.code,
+            out.stdout.trim_end(),
+            out.stderr.trim_end()
+        );
         out
     }
 
     /// Run and require success.
     async fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args).await;
-        assert_eq!(out.code, 0, "kubectl {} failed: {}{}", args.join(" "), out.stdout, out.stderr);
+        assert_eq!(
+            out.code,
+            0,
+            "kubectl {} failed: {}{}",
+            args.join(" "),
+            out.stdout,
+            out.stderr
+        );
         out.stdout
     }
 
@@ -293,16 +391,135 @@ impl Kubectl {
     }
 }
 
+/// Prints every distinct request kubectl made when the test ends, passed or failed.
+struct PrintSeen(Fake);
+
+impl Drop for PrintSeen {
+    fn drop(&mut self) {
+        print_seen(&self.0);
+    }
+}
+
 fn print_seen(fake: &Fake) {
     println!("requests kubectl made (method uri | accept | content-type):");
     let mut unique: Vec<String> = Vec::new();
-    for s in fake.seen.lock().unwrap().iter() {
-        let line = format!("  {} {} | {} | {}", s.method, s.uri, s.accept, s.content_type);
+    let seen = fake.seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for s in seen.iter() {
+        let line = format!(
+            "  {} {} | {} | {}",
+            s.method, s.uri, s.accept, s.content_type
+        );
         if !unique.contains(&line) {
             unique.push(line);
         }
     }
     unique.iter().for_each(|l| println!("{l}"));
+}
+
+/// Start our server and a kubectl pointed at it.
+async fn setup(bin: PathBuf, aggregated: bool) -> (Kubectl, Fake, PrintSeen) {
+    let (addr, fake) = serve(aggregated).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), "").unwrap();
+    let k = Kubectl {
+        bin,
+        server: format!("http://{addr}"),
+        dir,
+    };
+    let guard = PrintSeen(fake.clone());
+    (k, fake, guard)
+}
+
+/// Discovery and OpenAPI as kubectl's resource builder, `explain` and validated writes use them.
+async fn core_scenario(k: &Kubectl, fake: &Fake) {
+    let resources = k.ok(&["api-resources"]).await;
+    let deploy = resources
+        .lines()
+        .find(|l| l.starts_with("deployments "))
+        .expect("deployments listed");
+    assert!(
+        deploy.contains("deploy")
+            && deploy.contains("apps/v1")
+            && deploy.contains("true")
+            && deploy.contains("Deployment"),
+        "{deploy}"
+    );
+    assert!(
+        resources
+            .lines()
+            .any(|l| l.starts_with("nodes ") && l.contains("false"))
+    );
+
+    let explained = k.ok(&["explain", "pods.spec.containers"]).await;
+    assert!(
+        explained.contains("KIND:") && explained.contains("Pod"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("containers") && explained.contains("<[]Container>"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("image") && explained.contains("<string>"),
+        "{explained}"
+    );
+
+    let cm = k.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made\ndata:\n  a: \"1\"\n",
+    );
+    let created = k.ok(&["create", "-f", &cm]).await;
+    assert_eq!(created.trim(), "configmap/made created");
+
+    // Unknown fields are the server's to reject: kubectl must have decided server-side
+    // validation is supported (fieldValidation=Strict), not validated against /openapi/v2.
+    let bad = k.write(
+        "bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\nbogus: 1\n",
+    );
+    k.ok(&["create", "-f", &bad]).await;
+    let posts: Vec<Seen> = fake
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.method == "POST")
+        .cloned()
+        .collect();
+    assert!(
+        posts
+            .iter()
+            .all(|s| s.uri.contains("fieldValidation=Strict")),
+        "{posts:?}"
+    );
+
+    let applied = k.write("applied.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  labels:\n    app: x\ndata:\n  a: \"1\"\n");
+    assert_eq!(
+        k.ok(&["apply", "-f", &applied]).await.trim(),
+        "configmap/applied created"
+    );
+    k.write("applied.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  labels:\n    app: x\ndata:\n  a: \"2\"\n");
+    assert_eq!(
+        k.ok(&["apply", "-f", &applied]).await.trim(),
+        "configmap/applied configured"
+    );
+    let patch = fake
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|s| s.method == "PATCH")
+        .cloned()
+        .expect("apply patched");
+    assert_eq!(patch.content_type, "application/strategic-merge-patch+json");
+    assert!(
+        patch.uri.contains("fieldValidation=Strict"),
+        "{}",
+        patch.uri
+    );
+    let body: Value = serde_json::from_str(&patch.body).unwrap();
+    assert_eq!(body["data"], json!({"a": "2"}), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,67 +528,119 @@ async fn kubectl_works_against_our_discovery_and_openapi() {
         println!("skipped: kubectl not found");
         return;
     };
-    let (addr, fake) = serve().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kubeconfig"), "").unwrap();
-    let k = Kubectl { bin, server: format!("http://{addr}"), dir };
+    let (k, fake, _print) = setup(bin, true).await;
 
     let version = k.ok(&["version", "-o", "json"]).await;
     let version: Value = serde_json::from_str(&version).unwrap();
     assert_eq!(version["serverVersion"]["gitVersion"], "v1.37.0-kubeproof");
+    assert_eq!(version["serverVersion"]["minor"], "37");
 
     let versions = k.ok(&["api-versions"]).await;
-    for gv in ["v1", "apps/v1", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1"] {
-        assert!(versions.lines().any(|l| l == gv), "{gv} missing from api-versions:\n{versions}");
+    for gv in [
+        "v1",
+        "apps/v1",
+        "batch/v1",
+        "coordination.k8s.io/v1",
+        "discovery.k8s.io/v1",
+    ] {
+        assert!(
+            versions.lines().any(|l| l == gv),
+            "{gv} missing from api-versions:\n{versions}"
+        );
     }
 
-    let resources = k.ok(&["api-resources"]).await;
-    let deploy = resources.lines().find(|l| l.starts_with("deployments ")).expect("deployments listed");
-    assert!(deploy.contains("deploy") && deploy.contains("apps/v1") && deploy.contains("true") && deploy.contains("Deployment"), "{deploy}");
-    assert!(resources.lines().any(|l| l.starts_with("nodes ") && l.contains("false")));
-
-    let explained = k.ok(&["explain", "pods.spec.containers"]).await;
-    assert!(explained.contains("KIND:") && explained.contains("Pod"), "{explained}");
-    assert!(explained.contains("FIELD: containers <[]Container>"), "{explained}");
-    assert!(explained.contains("image\t<string>") || explained.contains("image  <string>") || explained.contains("image"), "{explained}");
-
-    let cm = k.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made\ndata:\n  a: \"1\"\n");
-    let created = k.ok(&["create", "-f", &cm]).await;
-    assert_eq!(created.trim(), "configmap/made created");
-
-    // Unknown fields are the server's to reject: kubectl must have decided server-side
-    // validation is supported (fieldValidation=Strict), not validated against /openapi/v2.
-    let bad = k.write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\nbogus: 1\n");
-    k.ok(&["create", "-f", &bad]).await;
-    let posts: Vec<Seen> = fake.seen.lock().unwrap().iter().filter(|s| s.method == "POST").cloned().collect();
-    assert!(posts.iter().all(|s| s.uri.contains("fieldValidation=Strict")), "{posts:?}");
-
-    let applied = k.write("applied.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  labels:\n    app: x\ndata:\n  a: \"1\"\n");
-    assert_eq!(k.ok(&["apply", "-f", &applied]).await.trim(), "configmap/applied created");
-    k.write("applied.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  labels:\n    app: x\ndata:\n  a: \"2\"\n");
-    assert_eq!(k.ok(&["apply", "-f", &applied]).await.trim(), "configmap/applied configured");
-    let patch = fake.seen.lock().unwrap().iter().rev().find(|s| s.method == "PATCH").cloned().expect("apply patched");
-    assert_eq!(patch.content_type, "application/strategic-merge-patch+json");
-    assert!(patch.uri.contains("fieldValidation=Strict"), "{}", patch.uri);
-    let body: Value = serde_json::from_str(&patch.body).unwrap();
-    assert_eq!(body["data"], json!({"a": "2"}), "{body}");
+    core_scenario(&k, &fake).await;
 
     let got = k.ok(&["get", "configmaps"]).await;
     assert!(got.contains("made") && got.contains("applied"), "{got}");
-    let got = k.ok(&["get", "cm", "applied", "-o", "jsonpath={.data.a}"]).await;
+    let got = k
+        .ok(&["get", "cm", "applied", "-o", "jsonpath={.data.a}"])
+        .await;
     assert_eq!(got, "2");
 
-    assert_eq!(k.ok(&["label", "configmap", "made", "tier=web"]).await.trim(), "configmap/made labeled");
-    assert_eq!(k.ok(&["annotate", "configmap", "made", "note=hi"]).await.trim(), "configmap/made annotated");
+    // kubectl ≤ 1.27 prints "annotate" for "annotated".
+    assert_eq!(
+        k.ok(&["label", "configmap", "made", "tier=web"])
+            .await
+            .trim(),
+        "configmap/made labeled"
+    );
+    assert!(
+        k.ok(&["annotate", "configmap", "made", "note=hi"])
+            .await
+            .trim()
+            .starts_with("configmap/made annotate")
+    );
     let made = fake.configmaps.lock().unwrap()["made"].clone();
     assert_eq!(made["metadata"]["labels"]["tier"], "web");
     assert_eq!(made["metadata"]["annotations"]["note"], "hi");
 
-    assert_eq!(k.ok(&["scale", "deployment", "web", "--replicas=3"]).await.trim(), "deployment.apps/web scaled");
+    assert_eq!(
+        k.ok(&["scale", "deployment", "web", "--replicas=3"])
+            .await
+            .trim(),
+        "deployment.apps/web scaled"
+    );
     assert_eq!(*fake.replicas.lock().unwrap(), 3);
 
-    assert_eq!(k.ok(&["delete", "configmap", "made"]).await.trim(), "configmap \"made\" deleted");
+    assert_eq!(
+        k.ok(&["delete", "configmap", "made"]).await.trim(),
+        "configmap \"made\" deleted"
+    );
     assert!(!fake.configmaps.lock().unwrap().contains_key("made"));
+}
 
-    print_seen(&fake);
+/// Without aggregated discovery kubectl walks `/api`, `/api/v1`, `/apis` and every
+/// `/apis/<group>/<version>`; the legacy documents must be enough on their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_works_with_legacy_discovery() {
+    let Some(bin) = kubectl_binary() else {
+        println!("skipped: kubectl not found");
+        return;
+    };
+    let (k, fake, _print) = setup(bin, false).await;
+    core_scenario(&k, &fake).await;
+    let seen = fake.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|s| s.uri.starts_with("/apis/apps/v1?") || s.uri == "/apis/apps/v1"),
+        "legacy group documents not fetched"
+    );
+}
+
+/// Every versioned kubectl installed beside the one on PATH (`kubectl.1.27` …), to cover the
+/// skew of clients users actually run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_and_newer_kubectls_work_too() {
+    let Some(bin) = kubectl_binary() else {
+        println!("skipped: kubectl not found");
+        return;
+    };
+    let dir = std::fs::canonicalize(&bin)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let mut versioned: Vec<PathBuf> = dir
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("kubectl.1."))
+        })
+        .collect();
+    versioned.sort();
+    if versioned.is_empty() {
+        println!(
+            "skipped: no versioned kubectl (kubectl.1.*) beside {}",
+            bin.display()
+        );
+        return;
+    }
+    for bin in versioned {
+        println!("=== {}", bin.display());
+        let (k, fake, _print) = setup(bin, true).await;
+        core_scenario(&k, &fake).await;
+    }
 }

@@ -28,20 +28,57 @@ use serde_json::{Map, Value, json};
 use crate::api::discovery::GIT_VERSION;
 use crate::registry::{RESOURCES, ResourceInfo};
 
-/// Content type of the protobuf OpenAPI v2 document, which client-go asks for on `/openapi/v2`.
+/// Content type of the protobuf OpenAPI v2 document. Clients ask for it as
+/// `application/com.github.proto-openapi.spec.v2@v1.0+protobuf` (client-go) or with `.v1.0`;
+/// upstream answers both with this spelling, because `@` is not valid in a media type and Go's
+/// `mime.ParseMediaType` (which kubectl ≤ 1.29 runs on the response) rejects it.
 pub const V2_PROTOBUF_CONTENT_TYPE: &str =
-    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 /// Content type of the JSON documents.
 pub const JSON_CONTENT_TYPE: &str = "application/json";
 
-/// Whether an `Accept` header for `/openapi/v2` prefers protobuf. Upstream serves protobuf when
-/// the client lists the protobuf media type (client-go sends only that one) and JSON otherwise.
+/// Media subtypes of the protobuf v2 document that clients ask for.
+const V2_PROTOBUF_SUBTYPES: &[&str] = &[
+    "com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    "com.github.proto-openapi.spec.v2.v1.0+protobuf",
+];
+
+/// Which form of `/openapi/v2` an `Accept` header gets, as upstream's handler negotiates it:
+/// clauses by descending `q`, concrete before wildcard, first match wins; an empty header means
+/// `*/*` (JSON). `None` means 406 Not Acceptable.
+pub fn negotiate_v2(accept: &str) -> Option<(&'static str, Bytes)> {
+    let accept = if accept.trim().is_empty() {
+        "*/*"
+    } else {
+        accept
+    };
+    let mut clauses: Vec<(f32, usize, &str, &str)> = accept
+        .split(',')
+        .filter_map(|clause| {
+            let mut parts = clause.split(';').map(str::trim);
+            let (ty, sub) = parts.next()?.split_once('/')?;
+            let q = parts
+                .find_map(|p| p.strip_prefix("q="))
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(1.0);
+            Some((q, usize::from(ty == "*") + usize::from(sub == "*"), ty, sub))
+        })
+        .collect();
+    clauses.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    clauses
+        .into_iter()
+        .find_map(|(_, _, ty, sub)| match (ty, sub) {
+            ("application" | "*", "json" | "*") => Some((JSON_CONTENT_TYPE, v2())),
+            ("application", s) if V2_PROTOBUF_SUBTYPES.contains(&s) => {
+                Some((V2_PROTOBUF_CONTENT_TYPE, v2_protobuf()))
+            }
+            _ => None,
+        })
+}
+
+/// Whether an `Accept` header for `/openapi/v2` gets protobuf (see [`negotiate_v2`]).
 pub fn wants_v2_protobuf(accept: &str) -> bool {
-    accept.split(',').any(|m| {
-        let t = m.split(';').next().unwrap_or("").trim();
-        t == "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-            || t == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-    })
+    negotiate_v2(accept).is_some_and(|(ct, _)| ct == V2_PROTOBUF_CONTENT_TYPE)
 }
 
 /// `/openapi/v2` as JSON (Swagger 2.0), with [`JSON_CONTENT_TYPE`].
