@@ -37,8 +37,8 @@ struct Seen {
 struct Fake {
     addr: Arc<Mutex<String>>,
     seen: Arc<Mutex<Vec<Seen>>>,
-    configmaps: Arc<Mutex<BTreeMap<String, Value>>>,
-    replicas: Arc<Mutex<i64>>,
+    /// Objects by (plural, name), all in namespace `default`.
+    objects: Arc<Mutex<BTreeMap<(String, String), Value>>>,
     /// Serve aggregated discovery when asked for (as upstream does); off to exercise the legacy
     /// per-group-version documents.
     aggregated: bool,
@@ -152,56 +152,116 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-async fn list_configmaps(State(fake): State<Fake>) -> Response {
-    let items: Vec<Value> = fake.configmaps.lock().unwrap().values().cloned().collect();
+/// The resource of a plural in the fake's group versions (`v1` or `apps/v1`).
+fn info(plural: &str) -> &'static orchestrator::registry::ResourceInfo {
+    orchestrator::registry::find("", "v1", plural)
+        .or_else(|| orchestrator::registry::find("apps", "v1", plural))
+        .expect("served resource")
+}
+
+/// Stamp server-set metadata on an object written through the fake.
+fn stamp(obj: &mut Value, plural: &str) {
+    let r = info(plural);
+    obj["apiVersion"] = json!(r.api_version());
+    obj["kind"] = json!(r.kind);
+    obj["metadata"]["namespace"] = json!("default");
+    obj["metadata"]["resourceVersion"] = json!("11");
+    obj["metadata"]["uid"] = json!("6f1f3a1e-0000-4000-8000-000000000001");
+    obj["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+}
+
+async fn list(State(fake): State<Fake>, UrlPath(plural): UrlPath<String>) -> Response {
+    let items: Vec<Value> = fake
+        .objects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|((p, _), _)| *p == plural)
+        .map(|(_, v)| v.clone())
+        .collect();
+    let r = info(&plural);
     ok(
-        &json!({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "10"}, "items": items}),
+        &json!({"kind": r.list_kind(), "apiVersion": r.api_version(), "metadata": {"resourceVersion": "10"}, "items": items}),
     )
 }
 
-async fn create_configmap(State(fake): State<Fake>, body: Bytes) -> Response {
+async fn create(
+    State(fake): State<Fake>,
+    UrlPath(plural): UrlPath<String>,
+    body: Bytes,
+) -> Response {
     let mut obj: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let name = obj["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    obj["metadata"]["namespace"] = json!("default");
-    obj["metadata"]["resourceVersion"] = json!("11");
-    obj["metadata"]["uid"] = json!("6f1f3a1e-0000-4000-8000-000000000001");
-    obj["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
-    fake.configmaps.lock().unwrap().insert(name, obj.clone());
+    stamp(&mut obj, &plural);
+    fake.objects
+        .lock()
+        .unwrap()
+        .insert((plural, name), obj.clone());
     json_response(StatusCode::CREATED, "application/json", &obj)
 }
 
-async fn get_configmap(State(fake): State<Fake>, UrlPath(name): UrlPath<String>) -> Response {
-    match fake.configmaps.lock().unwrap().get(&name) {
+async fn read(
+    State(fake): State<Fake>,
+    UrlPath((plural, name)): UrlPath<(String, String)>,
+) -> Response {
+    match fake
+        .objects
+        .lock()
+        .unwrap()
+        .get(&(plural.clone(), name.clone()))
+    {
         Some(obj) => ok(obj),
-        None => not_found("configmaps", &name),
+        None => not_found(&plural, &name),
     }
 }
 
-async fn patch_configmap(
+async fn replace(
     State(fake): State<Fake>,
-    UrlPath(name): UrlPath<String>,
+    UrlPath((plural, name)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let mut obj: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    stamp(&mut obj, &plural);
+    fake.objects
+        .lock()
+        .unwrap()
+        .insert((plural, name), obj.clone());
+    ok(&obj)
+}
+
+async fn patch(
+    State(fake): State<Fake>,
+    UrlPath((plural, name)): UrlPath<(String, String)>,
     body: Bytes,
 ) -> Response {
     let patch: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut store = fake.configmaps.lock().unwrap();
-    match store.get_mut(&name) {
+    let mut store = fake.objects.lock().unwrap();
+    match store.get_mut(&(plural.clone(), name.clone())) {
         Some(obj) => {
             merge(obj, &patch);
             ok(obj)
         }
-        None => not_found("configmaps", &name),
+        None => not_found(&plural, &name),
     }
 }
 
-async fn delete_configmap(State(fake): State<Fake>, UrlPath(name): UrlPath<String>) -> Response {
-    match fake.configmaps.lock().unwrap().remove(&name) {
+async fn delete(
+    State(fake): State<Fake>,
+    UrlPath((plural, name)): UrlPath<(String, String)>,
+) -> Response {
+    match fake
+        .objects
+        .lock()
+        .unwrap()
+        .remove(&(plural.clone(), name.clone()))
+    {
         Some(_) => ok(
-            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": "configmaps"}}),
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": plural}}),
         ),
-        None => not_found("configmaps", &name),
+        None => not_found(&plural, &name),
     }
 }
 
@@ -213,96 +273,105 @@ fn deployment(replicas: i64) -> Value {
     })
 }
 
-fn scale(replicas: i64) -> Value {
-    json!({
+/// The `scale` subresource of a stored Deployment.
+fn scale_of(fake: &Fake, name: &str) -> Option<Value> {
+    let store = fake.objects.lock().unwrap();
+    let d = store.get(&("deployments".to_string(), name.to_string()))?;
+    let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    Some(json!({
         "apiVersion": "autoscaling/v1", "kind": "Scale",
-        "metadata": {"name": "web", "namespace": "default", "resourceVersion": "20"},
+        "metadata": {"name": name, "namespace": "default", "resourceVersion": "20"},
         "spec": {"replicas": replicas}, "status": {"replicas": replicas, "selector": "app=web"},
-    })
+    }))
 }
 
-async fn get_deployment(State(fake): State<Fake>, UrlPath(name): UrlPath<String>) -> Response {
-    if name != "web" {
-        return not_found("deployments.apps", &name);
-    }
-    ok(&deployment(*fake.replicas.lock().unwrap()))
+async fn read_scale(State(fake): State<Fake>, UrlPath(name): UrlPath<String>) -> Response {
+    scale_of(&fake, &name)
+        .map(|s| ok(&s))
+        .unwrap_or_else(|| not_found("deployments.apps", &name))
 }
 
-async fn patch_scale(State(fake): State<Fake>, body: Bytes) -> Response {
+async fn patch_scale(
+    State(fake): State<Fake>,
+    UrlPath(name): UrlPath<String>,
+    body: Bytes,
+) -> Response {
     let patch: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut replicas = fake.replicas.lock().unwrap();
-    if let Some(n) = patch["spec"]["replicas"].as_i64() {
-        *replicas = n;
+    if let (Some(n), Some(d)) = (
+        patch["spec"]["replicas"].as_i64(),
+        fake.objects
+            .lock()
+            .unwrap()
+            .get_mut(&("deployments".to_string(), name.clone())),
+    ) {
+        d["spec"]["replicas"] = json!(n);
     }
-    ok(&scale(*replicas))
+    read_scale(State(fake), UrlPath(name)).await
 }
 
 async fn serve(aggregated: bool) -> (SocketAddr, Fake) {
     let fake = Fake {
-        replicas: Arc::new(Mutex::new(1)),
         aggregated,
         ..Fake::default()
     };
+    fake.objects
+        .lock()
+        .unwrap()
+        .insert(("deployments".into(), "web".into()), deployment(1));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     *fake.addr.lock().unwrap() = addr.to_string();
-    let app =
-        Router::new()
-            .route("/version", get(|| async { ok(&discovery::version()) }))
+    let mut app = Router::new()
+        .route("/version", get(|| async { ok(&discovery::version()) }))
+        .route(
+            "/api",
+            get(|State(fake): State<Fake>, headers: HeaderMap| async move {
+                let addr = fake.addr.lock().unwrap().clone();
+                discovery_root(&fake, &headers, true, discovery::api_versions(&addr))
+            }),
+        )
+        .route(
+            "/api/v1",
+            get(|| async { ok(&discovery::core_resources()) }),
+        )
+        .route(
+            "/apis",
+            get(|State(fake): State<Fake>, headers: HeaderMap| async move {
+                discovery_root(&fake, &headers, false, discovery::api_groups())
+            }),
+        )
+        .route(
+            "/apis/{group}/{version}",
+            get(
+                |UrlPath((group, version)): UrlPath<(String, String)>| async move {
+                    match discovery::group_resources(&group, &version) {
+                        Some(doc) => ok(&doc),
+                        None => not_found("groupversion", &format!("{group}/{version}")),
+                    }
+                },
+            ),
+        )
+        .route("/openapi/v2", get(openapi_v2))
+        .route("/openapi/v3", get(|| async { ok(&openapi::v3_index()) }))
+        .route("/openapi/v3/{*path}", get(openapi_v3_doc))
+        .route(
+            "/apis/apps/v1/namespaces/default/deployments/{name}/scale",
+            get(read_scale).patch(patch_scale),
+        );
+    for prefix in [
+        "/api/v1/namespaces/default",
+        "/apis/apps/v1/namespaces/default",
+    ] {
+        app = app
+            .route(&format!("{prefix}/{{plural}}"), get(list).post(create))
             .route(
-                "/api",
-                get(|State(fake): State<Fake>, headers: HeaderMap| async move {
-                    let addr = fake.addr.lock().unwrap().clone();
-                    discovery_root(&fake, &headers, true, discovery::api_versions(&addr))
-                }),
-            )
-            .route(
-                "/api/v1",
-                get(|| async { ok(&discovery::core_resources()) }),
-            )
-            .route(
-                "/apis",
-                get(|State(fake): State<Fake>, headers: HeaderMap| async move {
-                    discovery_root(&fake, &headers, false, discovery::api_groups())
-                }),
-            )
-            .route(
-                "/apis/{group}/{version}",
-                get(
-                    |UrlPath((group, version)): UrlPath<(String, String)>| async move {
-                        match discovery::group_resources(&group, &version) {
-                            Some(doc) => ok(&doc),
-                            None => not_found("groupversion", &format!("{group}/{version}")),
-                        }
-                    },
-                ),
-            )
-            .route("/openapi/v2", get(openapi_v2))
-            .route("/openapi/v3", get(|| async { ok(&openapi::v3_index()) }))
-            .route("/openapi/v3/{*path}", get(openapi_v3_doc))
-            .route(
-                "/api/v1/namespaces/default/configmaps",
-                get(list_configmaps).post(create_configmap),
-            )
-            .route(
-                "/api/v1/namespaces/default/configmaps/{name}",
-                get(get_configmap)
-                    .patch(patch_configmap)
-                    .delete(delete_configmap),
-            )
-            .route(
-                "/apis/apps/v1/namespaces/default/deployments/{name}",
-                get(get_deployment),
-            )
-            .route(
-                "/apis/apps/v1/namespaces/default/deployments/{name}/scale",
-                get(|State(fake): State<Fake>| async move {
-                    ok(&scale(*fake.replicas.lock().unwrap()))
-                })
-                .patch(patch_scale),
-            )
-            .layer(middleware::from_fn_with_state(fake.clone(), record))
-            .with_state(fake.clone());
+                &format!("{prefix}/{{plural}}/{{name}}"),
+                get(read).put(replace).patch(patch).delete(delete),
+            );
+    }
+    let app = app
+        .layer(middleware::from_fn_with_state(fake.clone(), record))
+        .with_state(fake.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, fake)
 }
@@ -335,6 +404,11 @@ impl Kubectl {
     /// Run kubectl off the async runtime (it blocks for a while) against our server only: an
     /// empty kubeconfig and HOME, and a fresh discovery/OpenAPI cache.
     async fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[]).await
+    }
+
+    /// Run with extra environment variables.
+    async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(&self.bin);
         let kubeconfig = self.dir.path().join("kubeconfig");
         cmd.env_clear()
@@ -350,6 +424,7 @@ impl Kubectl {
                 "20s",
             ])
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path());
         let out = tokio::task::spawn_blocking(move || cmd.output())
             .await
@@ -464,6 +539,23 @@ async fn core_scenario(k: &Kubectl, fake: &Fake) {
         "{explained}"
     );
 
+    // The OpenAPI v2 (protobuf) path: parsed by kubectl's gnostic/proto model, refs resolved.
+    let v2 = k
+        .ok(&[
+            "explain",
+            "deployments.spec.strategy",
+            "--output=plaintext-openapiv2",
+        ])
+        .await;
+    assert!(
+        v2.contains("RESOURCE: strategy <Object>") || v2.contains("strategy"),
+        "{v2}"
+    );
+    assert!(
+        v2.contains("rollingUpdate") && v2.contains("<Object>"),
+        "{v2}"
+    );
+
     let cm = k.write(
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made\ndata:\n  a: \"1\"\n",
@@ -571,7 +663,8 @@ async fn kubectl_works_against_our_discovery_and_openapi() {
             .trim()
             .starts_with("configmap/made annotate")
     );
-    let made = fake.configmaps.lock().unwrap()["made"].clone();
+    let made =
+        fake.objects.lock().unwrap()[&("configmaps".to_string(), "made".to_string())].clone();
     assert_eq!(made["metadata"]["labels"]["tier"], "web");
     assert_eq!(made["metadata"]["annotations"]["note"], "hi");
 
@@ -581,13 +674,85 @@ async fn kubectl_works_against_our_discovery_and_openapi() {
             .trim(),
         "deployment.apps/web scaled"
     );
-    assert_eq!(*fake.replicas.lock().unwrap(), 3);
+    assert_eq!(scale_of(&fake, "web").unwrap()["spec"]["replicas"], 3);
+
+    // apply on a Deployment: kubectl computes the strategic merge patch from our v3 schema, so
+    // removing an env var must come out as a merge-key directive, not a replaced list.
+    let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: c\n        image: nginx\n        env:\n        - name: A\n          value: a\n        - name: B\n          value: b\n";
+    let file = k.write("deploy.yaml", d);
+    assert_eq!(
+        k.ok(&["apply", "-f", &file]).await.trim(),
+        "deployment.apps/api created"
+    );
+    k.write(
+        "deploy.yaml",
+        &d.replace("        - name: B\n          value: b\n", ""),
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", &file]).await.trim(),
+        "deployment.apps/api configured"
+    );
+    let patch = fake
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|s| s.method == "PATCH")
+        .cloned()
+        .unwrap();
+    let body: Value = serde_json::from_str(&patch.body).unwrap();
+    let container = &body["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        body["spec"]["template"]["spec"]["$setElementOrder/containers"],
+        json!([{"name": "c"}]),
+        "{body}"
+    );
+    assert_eq!(
+        container["$setElementOrder/env"],
+        json!([{"name": "A"}]),
+        "{body}"
+    );
+    assert_eq!(
+        container["env"],
+        json!([{"$patch": "delete", "name": "B"}]),
+        "{body}"
+    );
+
+    let edited = k
+        .run_env(
+            &["edit", "configmap", "applied"],
+            &[(
+                "KUBE_EDITOR",
+                "sed -i 's/app: x/app: edited/'",
+            )],
+        )
+        .await;
+    assert_eq!(edited.code, 0, "{}{}", edited.stdout, edited.stderr);
+    assert_eq!(edited.stdout.trim(), "configmap/applied edited");
+    let applied =
+        fake.objects.lock().unwrap()[&("configmaps".to_string(), "applied".to_string())].clone();
+    assert_eq!(applied["metadata"]["labels"]["app"], "edited");
+
+    let described = k.ok(&["describe", "configmap", "applied"]).await;
+    assert!(
+        described.contains("Name:")
+            && described.contains("applied")
+            && described.contains("Namespace:"),
+        "{described}"
+    );
 
     assert_eq!(
         k.ok(&["delete", "configmap", "made"]).await.trim(),
         "configmap \"made\" deleted"
     );
-    assert!(!fake.configmaps.lock().unwrap().contains_key("made"));
+    assert!(
+        !fake
+            .objects
+            .lock()
+            .unwrap()
+            .contains_key(&("configmaps".to_string(), "made".to_string()))
+    );
 }
 
 /// Without aggregated discovery kubectl walks `/api`, `/api/v1`, `/apis` and every
