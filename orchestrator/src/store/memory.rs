@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -34,6 +35,9 @@ pub struct MemoryStoreConfig {
     pub history: usize,
     /// How many undelivered events a watcher may have before it is dropped as too slow.
     pub watch_buffer: usize,
+    /// Events older than this leave the history at the next write, as the API server's
+    /// periodic etcd compaction (every 5 minutes) ages out old revisions. `None`: count only.
+    pub history_max_age: Option<Duration>,
 }
 
 impl Default for MemoryStoreConfig {
@@ -42,6 +46,7 @@ impl Default for MemoryStoreConfig {
         Self {
             history: 100_000,
             watch_buffer: 1024,
+            history_max_age: Some(Duration::from_secs(300)),
         }
     }
 }
@@ -59,6 +64,8 @@ struct State {
     resources: HashMap<&'static str, Resource>,
     /// Every write, oldest first, at most `config.history` of them.
     history: VecDeque<Arc<Event>>,
+    /// When each history entry was written (same indexes as `history`), for the age bound.
+    written: VecDeque<Instant>,
     /// The newest revision no longer in `history`: reads and watches at or after it are served.
     compacted: u64,
 }
@@ -302,13 +309,21 @@ impl MemoryStore {
             st.compacted = ev.revision();
             return;
         }
-        while st.history.len() >= self.config.history {
+        let now = Instant::now();
+        let too_old = |at: &Instant| {
+            self.config
+                .history_max_age
+                .is_some_and(|age| now.duration_since(*at) > age)
+        };
+        while st.history.len() >= self.config.history || st.written.front().is_some_and(too_old) {
+            st.written.pop_front();
             match st.history.pop_front() {
                 Some(old) => st.compacted = old.revision(),
                 None => break,
             }
         }
         st.history.push_back(ev);
+        st.written.push_back(now);
     }
 
     fn not_found(resource: &str, name: &str) -> ApiError {
@@ -358,12 +373,26 @@ fn merged<'a>(
     lower: Bound<&'a str>,
     upper: Bound<&'a str>,
 ) -> impl Iterator<Item = (&'a str, &'a Arc<Stored>)> + 'a {
+    // `BTreeMap::range` panics on inverted bounds, which a forged continue token can produce.
+    let inverted = match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l >= u
+        }
+        _ => false,
+    };
+    let objects = objects.filter(|_| !inverted);
+    let overlay = Some(overlay).filter(|_| !inverted);
     let mut cur = objects
         .map(|o| o.range::<str, _>((lower, upper)))
         .into_iter()
         .flatten()
         .peekable();
-    let mut over = overlay.range::<str, _>((lower, upper)).peekable();
+    let mut over = overlay
+        .map(|o| o.range::<str, _>((lower, upper)))
+        .into_iter()
+        .flatten()
+        .peekable();
     std::iter::from_fn(move || {
         loop {
             let take_over = match (cur.peek(), over.peek()) {

@@ -19,6 +19,7 @@ fn small(history: usize, watch_buffer: usize) -> MemoryStore {
     MemoryStore::new(MemoryStoreConfig {
         history,
         watch_buffer,
+        history_max_age: None,
     })
 }
 
@@ -487,4 +488,38 @@ async fn slow_watchers_are_dropped_and_closed_ones_removed() {
     assert_eq!(next(&mut slow).await.unwrap().revision(), 1);
     assert_eq!(next(&mut slow).await.unwrap().revision(), 2);
     assert!(next(&mut slow).await.is_none());
+}
+
+#[test]
+fn forged_continue_tokens_cannot_panic() {
+    let s = store();
+    s.create(CM, "a", "x", cm("a", "x", json!({}))).unwrap();
+    for start in ["zzz", "a/", "a0", "\u{10FFFF}"] {
+        let mut opts = ListOptions {
+            continue_token: Some(continue_token::encode(1, start)),
+            ..Default::default()
+        };
+        opts.filter.namespace = Some("a".into());
+        let page = s.list(CM, &opts).unwrap();
+        assert!(page.items.len() <= 1);
+    }
+}
+
+#[test]
+fn history_ages_out_like_compaction() {
+    let s = MemoryStore::new(MemoryStoreConfig {
+        history: 100,
+        watch_buffer: 16,
+        history_max_age: Some(Duration::ZERO),
+    });
+    s.create(CM, "ns", "a", cm("ns", "a", json!({}))).unwrap();
+    // Any measurable time later, the next write compacts everything before it.
+    let start = std::time::Instant::now();
+    while start.elapsed().is_zero() {}
+    s.create(CM, "ns", "b", cm("ns", "b", json!({}))).unwrap();
+    let e = s
+        .watch(CM, Filter::default(), WatchFrom::After(0))
+        .unwrap_err();
+    assert_eq!(e.message, "too old resource version: 0 (1)");
+    assert!(s.watch(CM, Filter::default(), WatchFrom::After(1)).is_ok());
 }
