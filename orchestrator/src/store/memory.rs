@@ -718,11 +718,10 @@ impl Storage for MemoryStore {
                     .collect()
             }
         };
-        st.resources
-            .entry(resource)
-            .or_default()
-            .watchers
-            .push(Watcher { filter, tx });
+        let watchers = &mut st.resources.entry(resource).or_default().watchers;
+        // Watchers that hung up are otherwise only noticed at the resource's next write.
+        watchers.retain(|w| !w.tx.is_closed());
+        watchers.push(Watcher { filter, tx });
         Ok(Watch {
             rx,
             backlog,
