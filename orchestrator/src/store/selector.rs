@@ -11,6 +11,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1 as metav1;
 #[error("{0}")]
 pub struct SelectorError(pub String);
 
+impl From<SelectorError> for crate::error::ApiError {
+    /// A bad `labelSelector` or `fieldSelector` parameter is a 400 with the parser's words.
+    fn from(e: SelectorError) -> Self {
+        crate::error::ApiError::bad_request(e.0)
+    }
+}
+
 /// One label requirement. `=` and `==` both parse to `Equals`; set values are sorted and unique.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Requirement {
