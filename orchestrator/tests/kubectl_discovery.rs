@@ -722,10 +722,7 @@ async fn kubectl_works_against_our_discovery_and_openapi() {
     let edited = k
         .run_env(
             &["edit", "configmap", "applied"],
-            &[(
-                "KUBE_EDITOR",
-                "sed -i 's/app: x/app: edited/'",
-            )],
+            &[("KUBE_EDITOR", "sed -i 's/app: x/app: edited/'")],
         )
         .await;
     assert_eq!(edited.code, 0, "{}{}", edited.stdout, edited.stderr);
@@ -808,4 +805,65 @@ async fn older_and_newer_kubectls_work_too() {
         let (k, fake, _print) = setup(bin, true).await;
         core_scenario(&k, &fake).await;
     }
+}
+
+/// kube-rs discovers the same resources through both the legacy walk and aggregated discovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_discovers_every_resource() {
+    use kube::discovery::{Discovery, Scope};
+    let (addr, fake) = serve(true).await;
+    let _print = PrintSeen(fake.clone());
+    let client =
+        kube::Client::try_from(kube::Config::new(format!("http://{addr}").parse().unwrap()))
+            .unwrap();
+
+    let info = client.apiserver_version().await.unwrap();
+    assert_eq!((info.major.as_str(), info.minor.as_str()), ("1", "37"));
+
+    let legacy = Discovery::new(client.clone()).run().await.unwrap();
+    let aggregated = Discovery::new(client).run_aggregated().await.unwrap();
+    for discovery in [&legacy, &aggregated] {
+        for r in orchestrator::registry::RESOURCES {
+            let gvk = kube::api::GroupVersionKind::gvk(r.group, r.version, r.kind);
+            let (ar, caps) = discovery
+                .resolve_gvk(&gvk)
+                .unwrap_or_else(|| panic!("{gvk:?} not discovered"));
+            assert_eq!(ar.plural, r.plural);
+            assert_eq!(
+                caps.scope,
+                if r.namespaced {
+                    Scope::Namespaced
+                } else {
+                    Scope::Cluster
+                }
+            );
+            let mut subs: Vec<String> = caps
+                .subresources
+                .iter()
+                .map(|(s, _)| s.plural.clone())
+                .collect();
+            subs.sort();
+            let mut want: Vec<String> = r
+                .subresources
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect();
+            want.sort();
+            assert_eq!(subs, want, "{}", r.plural);
+        }
+        let (_, deploy) = discovery
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "apps",
+                "v1",
+                "Deployment",
+            ))
+            .unwrap();
+        assert!(deploy.supports_operation("patch") && deploy.supports_operation("watch"));
+    }
+    let seen = fake.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|s| s.uri == "/apis" && discovery::wants_aggregated(&s.accept)),
+        "aggregated discovery not requested"
+    );
 }
