@@ -643,6 +643,31 @@ async fn kubectl_works_against_our_discovery_and_openapi() {
 
     core_scenario(&k, &fake).await;
 
+    // Every served kind explains from its v3 document, with its group version.
+    for r in orchestrator::registry::RESOURCES {
+        let qualified = if r.group.is_empty() {
+            r.plural.to_string()
+        } else {
+            format!("{}.{}", r.plural, r.group)
+        };
+        let out = k.ok(&["explain", &qualified]).await;
+        assert!(
+            out.contains(&format!("KIND:       {}", r.kind))
+                && out.contains(&format!("VERSION:    {}", r.version)),
+            "{out}"
+        );
+        if r.group.is_empty() {
+            assert!(!out.contains("GROUP:"), "{out}");
+        } else {
+            assert!(out.contains(&format!("GROUP:      {}", r.group)), "{out}");
+        }
+    }
+    let recursive = k.ok(&["explain", "deployments", "--recursive"]).await;
+    assert!(
+        recursive.contains("maxUnavailable") && recursive.contains("<IntOrString>"),
+        "{recursive}"
+    );
+
     let got = k.ok(&["get", "configmaps"]).await;
     assert!(got.contains("made") && got.contains("applied"), "{got}");
     let got = k
