@@ -59,7 +59,13 @@ impl Objects {
 
     /// Create an object: prepare (strategy), admit, store. Fills uid, creationTimestamp,
     /// generation and generateName.
-    pub fn create(&self, info: &'static ResourceInfo, namespace: &str, obj: Value, p: &WriteParams) -> Result<Arc<Stored>, ApiError> {
+    pub fn create(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        obj: Value,
+        p: &WriteParams,
+    ) -> Result<Arc<Stored>, ApiError> {
         let _ = (&self.admission, info, namespace, obj, p);
         Err(ApiError::internal("not implemented yet"))
     }
@@ -96,7 +102,13 @@ impl Objects {
     }
 
     /// Delete an object, gracefully where upstream does.
-    pub fn delete(&self, info: &'static ResourceInfo, namespace: &str, name: &str, p: &DeleteParams) -> Result<DeleteOutcome, ApiError> {
+    pub fn delete(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        name: &str,
+        p: &DeleteParams,
+    ) -> Result<DeleteOutcome, ApiError> {
         let _ = (info, namespace, name, p);
         Err(ApiError::internal("not implemented yet"))
     }

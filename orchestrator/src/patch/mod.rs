@@ -34,7 +34,14 @@ impl PatchType {
 /// Apply `patch` to `original`, an object of `kind` (`Pod`, `Deployment`, …). Errors are 400
 /// BadRequest (malformed patch), 422 Invalid (a JSON patch `test` that fails is also 422 upstream)
 /// or 415 for an unsupported type.
-pub fn apply(kind: &str, patch_type: PatchType, original: &Value, patch: &[u8]) -> Result<Value, ApiError> {
+pub fn apply(
+    kind: &str,
+    patch_type: PatchType,
+    original: &Value,
+    patch: &[u8],
+) -> Result<Value, ApiError> {
     let _ = (kind, patch_type, original, patch);
-    Err(ApiError::unsupported_media_type("patches are not implemented yet"))
+    Err(ApiError::unsupported_media_type(
+        "patches are not implemented yet",
+    ))
 }

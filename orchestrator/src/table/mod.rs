@@ -26,6 +26,13 @@ pub fn build(
     continue_token: Option<&str>,
     now: jiff::Timestamp,
 ) -> Value {
-    let _ = (info, objects, include, resource_version, continue_token, now);
+    let _ = (
+        info,
+        objects,
+        include,
+        resource_version,
+        continue_token,
+        now,
+    );
     Value::Null
 }
