@@ -10,6 +10,7 @@
 //! namespace. Objects are kept as the exact JSON bytes served to clients, with
 //! `metadata.resourceVersion` already set, so gets, lists and watch events are copies of bytes.
 
+mod continue_token;
 mod fields;
 mod memory;
 mod selector;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-pub use fields::selectable_fields;
+pub use fields::{check_field_selector, selectable_fields};
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use selector::{FieldSelector, LabelSelector, Requirement, SelectorError};
 
@@ -49,18 +50,12 @@ impl Stored {
 
     /// The value of a label, if set.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| &**k == key)
-            .map(|(_, v)| &**v)
+        self.labels.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
     }
 
     /// The value of a selectable field, if this resource has it.
     pub fn field(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| &**v)
+        self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
     }
 }
 
@@ -198,21 +193,10 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Store a new object. The store sets `metadata.resourceVersion`; everything else in `obj`
     /// (uid, creationTimestamp, generation) is the caller's. 409 AlreadyExists if the key is taken.
-    fn create(
-        &self,
-        resource: &'static str,
-        namespace: &str,
-        name: &str,
-        obj: Value,
-    ) -> Result<Arc<Stored>, ApiError>;
+    fn create(&self, resource: &'static str, namespace: &str, name: &str, obj: Value) -> Result<Arc<Stored>, ApiError>;
 
     /// The current version, or 404.
-    fn get(
-        &self,
-        resource: &'static str,
-        namespace: &str,
-        name: &str,
-    ) -> Result<Arc<Stored>, ApiError>;
+    fn get(&self, resource: &'static str, namespace: &str, name: &str) -> Result<Arc<Stored>, ApiError>;
 
     /// A page of objects in key order (namespace, then name), consistent at one revision across
     /// pages. An expired continue token or an `Exact` revision older than the history is 410.
@@ -229,21 +213,11 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Arc<Stored>, ApiError>;
 
     /// Remove an object now; returns its last state (with the deletion's revision).
-    fn delete(
-        &self,
-        resource: &'static str,
-        namespace: &str,
-        name: &str,
-        pre: &Preconditions,
-    ) -> Result<Arc<Stored>, ApiError>;
+    fn delete(&self, resource: &'static str, namespace: &str, name: &str, pre: &Preconditions)
+    -> Result<Arc<Stored>, ApiError>;
 
     /// Watch a resource. 410 Expired if `from` is older than the retained history.
-    fn watch(
-        &self,
-        resource: &'static str,
-        filter: Filter,
-        from: WatchFrom,
-    ) -> Result<Watch, ApiError>;
+    fn watch(&self, resource: &'static str, filter: Filter, from: WatchFrom) -> Result<Watch, ApiError>;
 
     /// How many objects of a resource are stored (for `apiserver_storage_objects`).
     fn count(&self, resource: &'static str) -> usize;

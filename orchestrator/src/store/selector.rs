@@ -26,9 +26,7 @@ pub struct LabelSelector {
 impl LabelSelector {
     /// Parse `a=b,c!=d,e in (f,g),!h`.
     pub fn parse(_s: &str) -> Result<Self, SelectorError> {
-        Err(SelectorError(
-            "label selectors are not implemented yet".into(),
-        ))
+        Err(SelectorError("label selectors are not implemented yet".into()))
     }
 
     /// Whether the labels given by `get` satisfy every requirement.
@@ -47,9 +45,7 @@ pub struct FieldSelector {
 impl FieldSelector {
     /// Parse `metadata.name=x,spec.nodeName!=`.
     pub fn parse(_s: &str) -> Result<Self, SelectorError> {
-        Err(SelectorError(
-            "field selectors are not implemented yet".into(),
-        ))
+        Err(SelectorError("field selectors are not implemented yet".into()))
     }
 
     /// Whether the fields given by `get` satisfy every term.

@@ -26,13 +26,6 @@ pub fn build(
     continue_token: Option<&str>,
     now: jiff::Timestamp,
 ) -> Value {
-    let _ = (
-        info,
-        objects,
-        include,
-        resource_version,
-        continue_token,
-        now,
-    );
+    let _ = (info, objects, include, resource_version, continue_token, now);
     Value::Null
 }
