@@ -230,6 +230,17 @@ fn apply(original: Value, patch: Value) -> Result<Value, SmpError> {
     json!({"mergingList": [{"name": "b", "value": "b"}],
            "mergeItemPtr": [{"name": "d", "value": "d"}, {"name": "c", "value": "c"}]}),
 )]
+#[case::deleting_from_an_absent_primitive_list_is_a_no_op(
+    json!({"name": 1}),
+    json!({"$deleteFromPrimitiveList/mergingIntList": [3]}),
+    json!({"name": 1}),
+)]
+#[case::unknown_directive_keys_are_dropped(json!({"name": 1}), json!({"$unknown": "x", "value": 2}), json!({"name": 1, "value": 2}))]
+#[case::new_item_without_order_goes_before_server_items(
+    json!({"mergingList": [{"name": "a"}, {"name": "b"}]}),
+    json!({"mergingList": [{"name": "c"}]}),
+    json!({"mergingList": [{"name": "c"}, {"name": "a"}, {"name": "b"}]}),
+)]
 fn applies_like_upstream(#[case] original: Value, #[case] patch: Value, #[case] expected: Value) {
     assert_eq!(apply(original, patch).expect("patch applies"), expected);
 }
