@@ -11,6 +11,7 @@
 
 mod config;
 mod decode;
+mod duplicates;
 mod misc;
 mod namespace;
 mod pod;
@@ -163,12 +164,28 @@ impl<K: Kind> Strategy for Generic<K> {
 
     fn decode(&self, body: &[u8], validation: FieldValidation) -> Result<Decoded, ApiError> {
         let typed = decode::decode::<K::Object>(Self::info(), body)?;
-        if validation == FieldValidation::Strict && !typed.unknown.is_empty() {
-            return Err(decode::strict_error(Self::info(), &typed.unknown));
+        if validation == FieldValidation::Ignore {
+            return Ok(Decoded {
+                object: Self::to_value(&typed.object)?,
+                warnings: Vec::new(),
+            });
+        }
+        let mut problems: Vec<String> = typed
+            .unknown
+            .iter()
+            .map(|p| format!("unknown field {p:?}"))
+            .collect();
+        problems.extend(
+            duplicates::duplicate_fields(body)
+                .iter()
+                .map(|p| format!("duplicate field {p:?}")),
+        );
+        if validation == FieldValidation::Strict && !problems.is_empty() {
+            return Err(decode::strict_error(Self::info(), &problems));
         }
         Ok(Decoded {
             object: Self::to_value(&typed.object)?,
-            warnings: decode::unknown_warnings(typed.unknown, validation),
+            warnings: problems,
         })
     }
 
@@ -323,6 +340,19 @@ mod tests {
         assert_eq!(
             err.message,
             "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"metadata.foo\", unknown field \"bar\""
+        );
+    }
+
+    #[test]
+    fn duplicate_fields_warn_or_fail_like_unknown_ones() {
+        let body = r#"{"metadata":{"name":"c","namespace":"d","name":"e"},"data":{"k":"v"}}"#;
+        let warned = decode("configmaps", body, FieldValidation::Warn).unwrap();
+        assert_eq!(warned.warnings, vec!["duplicate field \"metadata.name\""]);
+        assert_eq!(warned.object["metadata"]["name"], "e");
+        let err = decode("configmaps", body, FieldValidation::Strict).unwrap_err();
+        assert_eq!(
+            err.message,
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: duplicate field \"metadata.name\""
         );
     }
 
