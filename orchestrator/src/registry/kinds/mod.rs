@@ -14,8 +14,12 @@ mod decode;
 mod duplicates;
 mod misc;
 mod namespace;
+mod network;
+mod node;
 mod pod;
 mod pod_spec;
+mod policy;
+mod resource_lists;
 mod service;
 mod storage;
 mod workloads;
@@ -274,10 +278,10 @@ macro_rules! strategies {
 
 strategies! {
     "namespaces" => NAMESPACES: namespace::NamespaceKind,
-    "nodes" => NODES: misc::NodeKind,
+    "nodes" => NODES: node::NodeKind,
     "pods" => PODS: pod::PodKind,
     "services" => SERVICES: service::ServiceKind,
-    "endpoints" => ENDPOINTS: misc::EndpointsKind,
+    "endpoints" => ENDPOINTS: network::EndpointsKind,
     "replicationcontrollers" => RCS: workloads::ReplicationControllerKind,
     "persistentvolumes" => PVS: storage::PersistentVolumeKind,
     "persistentvolumeclaims" => PVCS: storage::PersistentVolumeClaimKind,
@@ -285,16 +289,16 @@ strategies! {
     "secrets" => SECRETS: config::SecretKind,
     "serviceaccounts" => SERVICEACCOUNTS: misc::ServiceAccountKind,
     "events" => EVENTS: misc::EventKind,
-    "resourcequotas" => QUOTAS: misc::ResourceQuotaKind,
-    "limitranges" => LIMITRANGES: misc::LimitRangeKind,
+    "resourcequotas" => QUOTAS: policy::ResourceQuotaKind,
+    "limitranges" => LIMITRANGES: policy::LimitRangeKind,
     "deployments.apps" => DEPLOYMENTS: workloads::DeploymentKind,
     "replicasets.apps" => REPLICASETS: workloads::ReplicaSetKind,
     "daemonsets.apps" => DAEMONSETS: workloads::DaemonSetKind,
     "jobs.batch" => JOBS: workloads::JobKind,
     "leases.coordination.k8s.io" => LEASES: misc::LeaseKind,
     "storageclasses.storage.k8s.io" => STORAGECLASSES: storage::StorageClassKind,
-    "endpointslices.discovery.k8s.io" => ENDPOINTSLICES: misc::EndpointSliceKind,
-    "priorityclasses.scheduling.k8s.io" => PRIORITYCLASSES: misc::PriorityClassKind,
+    "endpointslices.discovery.k8s.io" => ENDPOINTSLICES: network::EndpointSliceKind,
+    "priorityclasses.scheduling.k8s.io" => PRIORITYCLASSES: policy::PriorityClassKind,
 }
 
 #[cfg(test)]
