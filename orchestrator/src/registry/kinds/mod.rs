@@ -28,8 +28,8 @@ use std::marker::PhantomData;
 
 use k8s_openapi::Metadata as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::validation::{self, NameRule};
@@ -55,6 +55,12 @@ pub(crate) trait Kind: Send + Sync + 'static {
     /// Whether upstream's strategy sets `metadata.generation` (1 on create, +1 on each change
     /// outside metadata and status).
     const TRACKS_GENERATION: bool = false;
+
+    /// Rewrite quantities in upstream's canonical form, as its decoder does; an unparseable one is
+    /// upstream's decode error (400).
+    fn canonicalize(_obj: &mut Self::Object) -> Result<(), &'static str> {
+        Ok(())
+    }
 
     /// Upstream's `SetDefaults_*` for the kind (and what the generated defaulters call for its
     /// nested types).
@@ -144,6 +150,17 @@ impl<K: Kind> Generic<K> {
         })
     }
 
+    /// [`Kind::canonicalize`], with a failure worded as upstream's decode error.
+    fn canonical(obj: &mut K::Object) -> Result<(), ApiError> {
+        K::canonicalize(obj).map_err(|e| {
+            let info = Self::info();
+            ApiError::bad_request(format!(
+                "{} in version {:?} cannot be handled as a {}: {e}",
+                info.kind, info.version, info.kind
+            ))
+        })
+    }
+
     fn to_value(obj: &K::Object) -> Result<Value, ApiError> {
         serde_json::to_value(obj).map_err(|e| ApiError::internal(e.to_string()))
     }
@@ -167,7 +184,8 @@ impl<K: Kind> Strategy for Generic<K> {
     }
 
     fn decode(&self, body: &[u8], validation: FieldValidation) -> Result<Decoded, ApiError> {
-        let typed = decode::decode::<K::Object>(Self::info(), body)?;
+        let mut typed = decode::decode::<K::Object>(Self::info(), body)?;
+        Self::canonical(&mut typed.object)?;
         if validation == FieldValidation::Ignore {
             return Ok(Decoded {
                 object: Self::to_value(&typed.object)?,
@@ -195,6 +213,7 @@ impl<K: Kind> Strategy for Generic<K> {
 
     fn prepare_create(&self, obj: Value) -> Result<Value, ApiError> {
         let mut obj = Self::from_value(obj)?;
+        Self::canonical(&mut obj)?;
         // upstream defaults while decoding, before the strategy's PrepareForCreate
         K::default(&mut obj);
         K::prepare_create(&mut obj);
@@ -219,7 +238,9 @@ impl<K: Kind> Strategy for Generic<K> {
         target: UpdateTarget,
     ) -> Result<Value, ApiError> {
         let mut new = Self::from_value(new)?;
-        let old: K::Object = Self::from_value(old.clone())?;
+        let old = K::Object::deserialize(old)
+            .map_err(|e| ApiError::internal(format!("stored object: {e}")))?;
+        Self::canonical(&mut new)?;
         K::default(&mut new);
         restore_server_owned_meta(new.metadata_mut(), old.metadata());
         match target {

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Node, Taint};
 use serde_json::Value;
 
 use super::Kind;
-use super::resource_lists::resource_quantity;
+use super::resource_lists::{canonicalize_list, resource_quantity};
 use crate::error::Cause;
 use crate::registry::validation::names::{label_value, qualified_name};
 
@@ -75,6 +75,14 @@ pub(crate) fn validate_taints(taints: &[Taint], path: &str, errs: &mut Vec<Cause
 
 impl Kind for NodeKind {
     type Object = Node;
+
+    fn canonicalize(node: &mut Node) -> Result<(), &'static str> {
+        if let Some(s) = node.status.as_mut() {
+            canonicalize_list(s.capacity.as_mut())?;
+            canonicalize_list(s.allocatable.as_mut())?;
+        }
+        Ok(())
+    }
 
     fn default(node: &mut Node) {
         node.spec.get_or_insert_with(Default::default);

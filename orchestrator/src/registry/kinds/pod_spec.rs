@@ -8,7 +8,9 @@ use k8s_openapi::api::core::v1::{
 };
 use serde_json::Value;
 
-use super::resource_lists::{container_resource_name, overcommit_allowed, resource_quantity};
+use super::resource_lists::{
+    canonicalize, canonicalize_list, container_resource_name, overcommit_allowed, resource_quantity,
+};
 use crate::error::Cause;
 use crate::registry::validation::names::{
     dns1123_label, dns1123_subdomain, env_var_name, port_name, port_num,
@@ -161,6 +163,41 @@ pub(crate) fn default_pod_spec(spec: &mut PodSpec) {
             }
         }
     }
+}
+
+fn canonical_requirements(r: Option<&mut ResourceRequirements>) -> Result<(), &'static str> {
+    let Some(r) = r else { return Ok(()) };
+    canonicalize_list(r.requests.as_mut())?;
+    canonicalize_list(r.limits.as_mut())
+}
+
+/// Every quantity in a pod spec in canonical form (see [`super::Kind::canonicalize`]).
+pub(crate) fn canonicalize_pod_spec(spec: &mut PodSpec) -> Result<(), &'static str> {
+    for c in spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut().flatten())
+    {
+        canonical_requirements(c.resources.as_mut())?;
+    }
+    canonicalize_list(spec.overhead.as_mut())?;
+    canonical_requirements(spec.resources.as_mut())?;
+    for v in spec.volumes.iter_mut().flatten() {
+        if let Some(q) = v.empty_dir.as_mut().and_then(|e| e.size_limit.as_mut()) {
+            canonicalize(q)?;
+        }
+        if let Some(t) = v
+            .ephemeral
+            .as_mut()
+            .and_then(|e| e.volume_claim_template.as_mut())
+        {
+            if let Some(r) = t.spec.resources.as_mut() {
+                canonicalize_list(r.requests.as_mut())?;
+                canonicalize_list(r.limits.as_mut())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What `SetDefaults_Pod` adds for pods only (not templates): requests default to limits, and

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::Kind;
 use super::resource_lists::{
-    container_resource_name, overcommit_allowed, parse_quantity, quota_resource_name,
-    resource_name, resource_quantity,
+    canonicalize_list, container_resource_name, overcommit_allowed, parse_quantity,
+    quota_resource_name, resource_name, resource_quantity,
 };
 use crate::error::Cause;
 use crate::registry::validation::quantity::Quantity;
@@ -47,6 +47,17 @@ const QUOTA_SCOPES: &[&str] = &[
 
 impl Kind for ResourceQuotaKind {
     type Object = ResourceQuota;
+
+    fn canonicalize(q: &mut ResourceQuota) -> Result<(), &'static str> {
+        canonicalize_list(q.spec.as_mut().and_then(|s| s.hard.as_mut()))?;
+        let status = q.status.as_mut();
+        let (hard, used) = match status {
+            Some(s) => (s.hard.as_mut(), s.used.as_mut()),
+            None => (None, None),
+        };
+        canonicalize_list(hard)?;
+        canonicalize_list(used)
+    }
 
     fn default(q: &mut ResourceQuota) {
         q.spec.get_or_insert_with(Default::default);
@@ -136,6 +147,17 @@ const LIMIT_TYPES: &[&str] = &["Pod", "Container", "PersistentVolumeClaim"];
 
 impl Kind for LimitRangeKind {
     type Object = LimitRange;
+
+    fn canonicalize(lr: &mut LimitRange) -> Result<(), &'static str> {
+        for item in lr.spec.iter_mut().flat_map(|s| s.limits.iter_mut()) {
+            canonicalize_list(item.max.as_mut())?;
+            canonicalize_list(item.min.as_mut())?;
+            canonicalize_list(item.default.as_mut())?;
+            canonicalize_list(item.default_request.as_mut())?;
+            canonicalize_list(item.max_limit_request_ratio.as_mut())?;
+        }
+        Ok(())
+    }
 
     fn default(lr: &mut LimitRange) {
         for item in lr.spec.iter_mut().flat_map(|s| s.limits.iter_mut()) {

@@ -157,6 +157,27 @@ pub(crate) fn quota_resource_name(name: &str, path: &str, errs: &mut Vec<Cause>)
     }
 }
 
+/// Rewrite a quantity in upstream's canonical form (`1000m` → `1`), as upstream's decoder does;
+/// the error is upstream's decode error for a string that is not a quantity.
+pub(crate) fn canonicalize(q: &mut Q) -> Result<(), &'static str> {
+    let v = Quantity::parse(&q.0)?;
+    let canonical = v.to_string();
+    if canonical != q.0 {
+        q.0 = canonical;
+    }
+    Ok(())
+}
+
+/// [`canonicalize`] every quantity in a resource list.
+pub(crate) fn canonicalize_list(
+    list: Option<&mut std::collections::BTreeMap<String, Q>>,
+) -> Result<(), &'static str> {
+    for q in list.into_iter().flat_map(|l| l.values_mut()) {
+        canonicalize(q)?;
+    }
+    Ok(())
+}
+
 /// Parse a quantity field, reporting upstream's format error when it is not one.
 pub(crate) fn parse_quantity(q: &Q, path: &str, errs: &mut Vec<Cause>) -> Option<Quantity> {
     match Quantity::parse(&q.0) {

@@ -10,7 +10,9 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::Value;
 
 use super::Kind;
-use super::resource_lists::{parse_quantity, positive_quantity, resource_quantity};
+use super::resource_lists::{
+    canonicalize_list, parse_quantity, positive_quantity, resource_quantity,
+};
 use crate::error::Cause;
 use crate::registry::validation::names::{dns1123_subdomain, qualified_name};
 use crate::registry::validation::{FIELD_IMMUTABLE, too_long, validate_label_selector};
@@ -79,6 +81,10 @@ fn pv_source(spec: &PersistentVolumeSpec) -> serde_json::Map<String, Value> {
 
 impl Kind for PersistentVolumeKind {
     type Object = PersistentVolume;
+
+    fn canonicalize(pv: &mut PersistentVolume) -> Result<(), &'static str> {
+        canonicalize_list(pv.spec.as_mut().and_then(|s| s.capacity.as_mut()))
+    }
 
     fn default(pv: &mut PersistentVolume) {
         let spec = pv.spec.get_or_insert_with(Default::default);
@@ -209,6 +215,18 @@ fn storage_request(
 
 impl Kind for PersistentVolumeClaimKind {
     type Object = PersistentVolumeClaim;
+
+    fn canonicalize(pvc: &mut PersistentVolumeClaim) -> Result<(), &'static str> {
+        if let Some(r) = pvc.spec.as_mut().and_then(|s| s.resources.as_mut()) {
+            canonicalize_list(r.requests.as_mut())?;
+            canonicalize_list(r.limits.as_mut())?;
+        }
+        if let Some(s) = pvc.status.as_mut() {
+            canonicalize_list(s.capacity.as_mut())?;
+            canonicalize_list(s.allocated_resources.as_mut())?;
+        }
+        Ok(())
+    }
 
     fn default(pvc: &mut PersistentVolumeClaim) {
         let spec = pvc.spec.get_or_insert_with(Default::default);

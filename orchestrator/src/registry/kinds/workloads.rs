@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::Kind;
-use super::pod_spec::{default_pod_spec, validate_pod_spec};
+use super::pod_spec::{canonicalize_pod_spec, default_pod_spec, validate_pod_spec};
 use crate::error::Cause;
 use crate::registry::validation::{
     FIELD_IMMUTABLE, go_string_map, invalid_shown, nonnegative, selector_is_empty,
@@ -67,6 +67,11 @@ fn int_or_string(v: &IntOrString) -> String {
         IntOrString::Int(n) => n.to_string(),
         IntOrString::String(s) => s.clone(),
     }
+}
+
+fn canonical_template(t: Option<&mut PodTemplateSpec>) -> Result<(), &'static str> {
+    t.and_then(|t| t.spec.as_mut())
+        .map_or(Ok(()), canonicalize_pod_spec)
 }
 
 fn default_template(t: &mut PodTemplateSpec) {
@@ -231,6 +236,10 @@ impl Kind for DeploymentKind {
     type Object = Deployment;
     const TRACKS_GENERATION: bool = true;
 
+    fn canonicalize(d: &mut Deployment) -> Result<(), &'static str> {
+        canonical_template(Some(&mut d.spec.template))
+    }
+
     fn default(d: &mut Deployment) {
         let spec = &mut d.spec;
         spec.replicas.get_or_insert(1);
@@ -344,6 +353,10 @@ impl Kind for ReplicaSetKind {
     type Object = ReplicaSet;
     const TRACKS_GENERATION: bool = true;
 
+    fn canonicalize(rs: &mut ReplicaSet) -> Result<(), &'static str> {
+        canonical_template(rs.spec.template.as_mut())
+    }
+
     fn default(rs: &mut ReplicaSet) {
         let spec = &mut rs.spec;
         spec.replicas.get_or_insert(1);
@@ -398,6 +411,10 @@ impl Kind for ReplicaSetKind {
 impl Kind for DaemonSetKind {
     type Object = DaemonSet;
     const TRACKS_GENERATION: bool = true;
+
+    fn canonicalize(ds: &mut DaemonSet) -> Result<(), &'static str> {
+        canonical_template(Some(&mut ds.spec.template))
+    }
 
     fn default(ds: &mut DaemonSet) {
         let spec = &mut ds.spec;
@@ -486,6 +503,10 @@ impl Kind for ReplicationControllerKind {
     const TRACKS_GENERATION: bool = true;
 
     /// `SetDefaults_ReplicationController`: selector and object labels from the template's.
+    fn canonicalize(rc: &mut ReplicationController) -> Result<(), &'static str> {
+        canonical_template(rc.spec.as_mut().and_then(|s| s.template.as_mut()))
+    }
+
     fn default(rc: &mut ReplicationController) {
         let spec = rc.spec.get_or_insert_with(Default::default);
         if let Some(labels) = spec.template.as_ref().and_then(template_labels).cloned() {
@@ -569,6 +590,10 @@ const CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";
 impl Kind for JobKind {
     type Object = Job;
     const TRACKS_GENERATION: bool = true;
+
+    fn canonicalize(job: &mut Job) -> Result<(), &'static str> {
+        canonical_template(job.spec.as_mut().map(|s| &mut s.template))
+    }
 
     fn default(job: &mut Job) {
         let spec = job.spec.get_or_insert_with(Default::default);
