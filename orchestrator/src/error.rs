@@ -72,6 +72,9 @@ pub enum CauseKind {
     TooLong,
     TypeInvalid,
     NotFound,
+    /// Not a field error: upstream's `NamespaceTerminating` cause on a create refused because the
+    /// namespace is being terminated.
+    NamespaceTerminating,
 }
 
 impl CauseKind {
@@ -86,6 +89,7 @@ impl CauseKind {
             CauseKind::TooLong => "FieldValueTooLong",
             CauseKind::TypeInvalid => "FieldValueTypeInvalid",
             CauseKind::NotFound => "FieldValueNotFound",
+            CauseKind::NamespaceTerminating => "NamespaceTerminating",
         }
     }
 }
