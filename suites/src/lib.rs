@@ -5,11 +5,20 @@
 
 pub mod context;
 pub mod registry;
+#[macro_use]
+pub mod support;
+
+pub mod api_machinery;
+pub mod kubectl;
+pub mod namespaces;
 
 pub use context::TestContext;
 pub use registry::{Need, Skipped, Tag, TestDef, TestFuture};
 
 /// Every test, in area order.
 pub fn all() -> Vec<TestDef> {
-    Vec::new()
+    let mut tests = api_machinery::tests();
+    tests.extend(namespaces::tests());
+    tests.extend(kubectl::tests());
+    tests
 }

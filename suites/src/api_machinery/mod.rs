@@ -1,0 +1,45 @@
+//! The `api-machinery` area: CRUD, conflicts, the status subresource, deletion and finalizers,
+//! watch, list paging and selectors, patch types, validation and defaulting, every error code,
+//! authentication, discovery and metrics — all through the Kubernetes API only.
+
+mod crud;
+mod watch;
+mod deletion;
+mod status;
+
+use crate::TestDef;
+
+const AREA: &str = "api-machinery";
+
+/// Every `api-machinery` test.
+pub fn tests() -> Vec<TestDef> {
+    vec![
+        test!(AREA, crud::create_then_get_returns_the_object),
+        test!(AREA, crud::generate_name_gives_distinct_names_with_the_prefix),
+        test!(AREA, crud::update_with_a_stale_resource_version_is_a_conflict),
+        test!(AREA, crud::creating_an_existing_name_is_already_exists),
+        test!(AREA, crud::deleted_object_is_not_found_afterwards),
+        test!(AREA, crud::delete_collection_removes_only_selected_objects),
+        test!(AREA, crud::replace_keeps_identity_and_changes_resource_version),
+        test!(AREA, status::writing_the_main_resource_ignores_status),
+        test!(AREA, status::writing_the_status_subresource_ignores_spec),
+        test!(AREA, status::generation_moves_on_spec_changes_only),
+        test!(AREA, deletion::object_with_a_finalizer_stays_until_the_finalizer_is_removed),
+        test!(AREA, deletion::unbound_pod_deleted_with_a_grace_period_is_removed_at_once),
+        test!(AREA, deletion::bound_pod_stays_terminating_until_a_zero_grace_delete),
+        test!(AREA, deletion::every_propagation_policy_is_accepted),
+        test!(AREA, watch::watch_from_a_resource_version_delivers_only_later_events,
+            tags: [Conformance], upstream: ["watch-configmaps-from-resource-version"]),
+        test!(AREA, watch::watch_restarted_from_the_last_seen_version_misses_nothing,
+            tags: [Conformance], upstream: ["watch-configmaps-closed-and-restarted"]),
+        test!(AREA, watch::watchers_see_only_objects_matching_their_selectors,
+            tags: [Conformance], upstream: ["watch-configmaps-with-multiple-watchers"]),
+        test!(AREA, watch::object_relabelled_out_of_a_selector_is_seen_as_deleted,
+            tags: [Conformance], upstream: ["watch-configmaps-label-changed"]),
+        test!(AREA, watch::field_selector_watch_sees_only_the_named_object),
+        test!(AREA, watch::watch_with_bookmarks_receives_a_bookmark),
+        test!(AREA, watch::concurrent_watches_see_events_in_the_same_order,
+            tags: [Conformance], upstream: ["watch-consistency"]),
+        test!(AREA, watch::watch_from_a_compacted_version_is_gone_and_a_relist_recovers),
+    ]
+}
