@@ -5,6 +5,8 @@
 mod crud;
 mod watch;
 mod deletion;
+mod list;
+mod patch;
 mod status;
 
 use crate::TestDef;
@@ -41,5 +43,19 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, watch::concurrent_watches_see_events_in_the_same_order,
             tags: [Conformance], upstream: ["watch-consistency"]),
         test!(AREA, watch::watch_from_a_compacted_version_is_gone_and_a_relist_recovers),
+        test!(AREA, list::list_pages_with_limit_and_continue,
+            tags: [Conformance], upstream: ["API Chunking, server should return chunks of results for list calls"]),
+        test!(AREA, list::pages_are_a_consistent_snapshot_while_writes_happen),
+        test!(AREA, list::label_selector_operators_select_exactly),
+        test!(AREA, list::field_selectors_select_by_name_and_namespace),
+        test!(AREA, list::pod_field_selectors_select_by_node_and_phase),
+        test!(AREA, list::event_field_selectors_select_by_involved_object),
+        test!(AREA, list::unsupported_field_selector_is_a_bad_request),
+        test!(AREA, patch::json_patch_applies_operations_in_order),
+        test!(AREA, patch::merge_patch_sets_removes_and_replaces_lists),
+        test!(AREA, patch::strategic_merge_patch_merges_containers_by_name),
+        test!(AREA, patch::strategic_merge_patch_merges_env_by_name),
+        test!(AREA, patch::strategic_merge_patch_delete_directive_removes_an_item),
+        test!(AREA, patch::patch_with_a_stale_resource_version_is_a_conflict),
     ]
 }
