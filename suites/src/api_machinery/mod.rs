@@ -4,10 +4,12 @@
 
 mod crud;
 mod watch;
+mod defaulting;
 mod deletion;
 mod list;
 mod patch;
 mod status;
+mod validation;
 
 use crate::TestDef;
 
@@ -57,5 +59,16 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, patch::strategic_merge_patch_merges_env_by_name),
         test!(AREA, patch::strategic_merge_patch_delete_directive_removes_an_item),
         test!(AREA, patch::patch_with_a_stale_resource_version_is_a_conflict),
+        test!(AREA, validation::invalid_names_are_rejected_with_a_field_cause),
+        test!(AREA, validation::invalid_labels_are_rejected_with_field_causes),
+        test!(AREA, validation::pod_without_containers_is_rejected),
+        test!(AREA, validation::deployment_selector_must_match_template_labels),
+        test!(AREA, validation::pod_spec_is_immutable_except_images),
+        test!(AREA, validation::service_cluster_ip_is_immutable),
+        test!(AREA, validation::deployment_selector_is_immutable),
+        test!(AREA, defaulting::pod_defaults_are_applied),
+        test!(AREA, defaulting::service_defaults_are_applied),
+        test!(AREA, defaulting::deployment_defaults_are_applied),
+        test!(AREA, defaulting::replication_controller_defaults_selector_and_labels_from_its_template),
     ]
 }
