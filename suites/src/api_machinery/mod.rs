@@ -6,6 +6,8 @@ mod crud;
 mod watch;
 mod defaulting;
 mod deletion;
+mod discovery;
+mod errors;
 mod list;
 mod patch;
 mod status;
@@ -70,5 +72,24 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, defaulting::service_defaults_are_applied),
         test!(AREA, defaulting::deployment_defaults_are_applied),
         test!(AREA, defaulting::replication_controller_defaults_selector_and_labels_from_its_template),
+        test!(AREA, errors::malformed_json_body_is_a_bad_request),
+        test!(AREA, errors::body_of_another_kind_is_a_bad_request),
+        test!(AREA, errors::unknown_fields_are_dropped_by_default_and_rejected_when_strict,
+            tags: [Conformance], upstream: ["Server side field validation, typed object", "Server side field validation, typed unknown metadata"]),
+        test!(AREA, errors::request_without_credentials_is_unauthorized),
+        test!(AREA, errors::request_with_a_wrong_token_is_unauthorized),
+        test!(AREA, errors::unknown_resource_path_is_not_found),
+        test!(AREA, errors::unsupported_verbs_are_method_not_allowed),
+        test!(AREA, errors::oversized_body_is_request_entity_too_large),
+        test!(AREA, errors::patch_with_an_unknown_content_type_is_unsupported_media_type),
+        test!(AREA, discovery::server_version_has_integer_major_and_minor,
+            tags: [Conformance], upstream: ["Confirm a server version"]),
+        test!(AREA, discovery::core_discovery_lists_v1_resources),
+        test!(AREA, discovery::api_groups_have_preferred_versions_and_resources,
+            tags: [Conformance], upstream: [
+                "Discovery, confirm the PreferredVersion for each api group",
+                "Discovery, confirm the groupVersion and a resource from each apiGroup",
+            ]),
+        test!(AREA, discovery::metrics_endpoint_exposes_apiserver_request_total),
     ]
 }
