@@ -3,16 +3,19 @@
 
 use anyhow::ensure;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, ObjectReference, Pod};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+use crate::TestContext;
 use crate::support::errors::expect_message;
 use crate::support::{configmap, expect_status, meta, ns_api, unscheduled_pod};
-use crate::TestContext;
 
 fn names<K: kube::Resource>(items: &[K]) -> Vec<String> {
-    items.iter().map(|o| o.meta().name.clone().unwrap_or_default()).collect()
+    items
+        .iter()
+        .map(|o| o.meta().name.clone().unwrap_or_default())
+        .collect()
 }
 
 /// `limit` cuts a list into pages joined by `continue`; each page says how many items remain;
@@ -20,7 +23,11 @@ fn names<K: kube::Resource>(items: &[K]) -> Vec<String> {
 pub async fn list_pages_with_limit_and_continue(ctx: TestContext) -> anyhow::Result<()> {
     let api = ns_api::<ConfigMap>(&ctx);
     for i in 0..12 {
-        api.create(&PostParams::default(), &configmap(&format!("page-{i:02}"), &[("paged", "yes")], &[])).await?;
+        api.create(
+            &PostParams::default(),
+            &configmap(&format!("page-{i:02}"), &[("paged", "yes")], &[]),
+        )
+        .await?;
     }
     let mut all = Vec::new();
     let mut token: Option<String> = None;
@@ -30,40 +37,75 @@ pub async fn list_pages_with_limit_and_continue(ctx: TestContext) -> anyhow::Res
             lp = lp.continue_token(t);
         }
         let page = api.list(&lp).await?;
-        ensure!(page.items.len() == expect_len, "page {} has {} items, want {expect_len}", all.len() / 5 + 1, page.items.len());
+        ensure!(
+            page.items.len() == expect_len,
+            "page {} has {} items, want {expect_len}",
+            all.len() / 5 + 1,
+            page.items.len()
+        );
         ensure!(
             page.metadata.remaining_item_count == expect_remaining,
             "remainingItemCount is {:?}, want {expect_remaining:?}",
             page.metadata.remaining_item_count
         );
         token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
-        ensure!(token.is_some() == expect_remaining.is_some(), "continue token presence wrong: {token:?}");
+        ensure!(
+            token.is_some() == expect_remaining.is_some(),
+            "continue token presence wrong: {token:?}"
+        );
         all.extend(names(&page.items));
     }
     let want: Vec<String> = (0..12).map(|i| format!("page-{i:02}")).collect();
-    ensure!(all == want, "paged names {all:?}, want {want:?} (each once, in name order)");
+    ensure!(
+        all == want,
+        "paged names {all:?}, want {want:?} (each once, in name order)"
+    );
     Ok(())
 }
 
 /// Later pages come from the snapshot of the first: writes made while paging are not seen,
 /// and every page reports the same list resourceVersion.
-pub async fn pages_are_a_consistent_snapshot_while_writes_happen(ctx: TestContext) -> anyhow::Result<()> {
+pub async fn pages_are_a_consistent_snapshot_while_writes_happen(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
     let api = ns_api::<ConfigMap>(&ctx);
     for i in 0..9 {
-        api.create(&PostParams::default(), &configmap(&format!("snap-{i}"), &[("snap", "yes")], &[("v", "old")])).await?;
+        api.create(
+            &PostParams::default(),
+            &configmap(&format!("snap-{i}"), &[("snap", "yes")], &[("v", "old")]),
+        )
+        .await?;
     }
-    let first = api.list(&ListParams::default().labels("snap=yes").limit(3)).await?;
+    let first = api
+        .list(&ListParams::default().labels("snap=yes").limit(3))
+        .await?;
     let version = first.metadata.resource_version.clone();
     let mut token = first.metadata.continue_.clone().unwrap_or_default();
     let mut seen = names(&first.items);
 
-    api.create(&PostParams::default(), &configmap("snap-9", &[("snap", "yes")], &[])).await?;
+    api.create(
+        &PostParams::default(),
+        &configmap("snap-9", &[("snap", "yes")], &[]),
+    )
+    .await?;
     api.delete("snap-7", &DeleteParams::default()).await?;
-    api.patch("snap-5", &PatchParams::default(), &Patch::Merge(json!({"data": {"v": "new"}}))).await?;
+    api.patch(
+        "snap-5",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"v": "new"}})),
+    )
+    .await?;
 
     let mut snap5 = None;
     while !token.is_empty() {
-        let page = api.list(&ListParams::default().labels("snap=yes").limit(3).continue_token(&token)).await?;
+        let page = api
+            .list(
+                &ListParams::default()
+                    .labels("snap=yes")
+                    .limit(3)
+                    .continue_token(&token),
+            )
+            .await?;
         ensure!(
             page.metadata.resource_version == version,
             "page resourceVersion {:?} differs from the first page's {version:?}",
@@ -76,13 +118,23 @@ pub async fn pages_are_a_consistent_snapshot_while_writes_happen(ctx: TestContex
         token = page.metadata.continue_.clone().unwrap_or_default();
     }
     let want: Vec<String> = (0..9).map(|i| format!("snap-{i}")).collect();
-    ensure!(seen == want, "paging during writes saw {seen:?}, want the snapshot {want:?}");
+    ensure!(
+        seen == want,
+        "paging during writes saw {seen:?}, want the snapshot {want:?}"
+    );
     ensure!(
         snap5.as_ref().and_then(|d| d.get("v")).map(String::as_str) == Some("old"),
         "snap-5 on a later page shows {snap5:?}, want the snapshot's v=old"
     );
-    let fresh = names(&api.list(&ListParams::default().labels("snap=yes")).await?.items);
-    ensure!(fresh.contains(&"snap-9".to_string()) && !fresh.contains(&"snap-7".to_string()), "a fresh list {fresh:?} misses the writes");
+    let fresh = names(
+        &api.list(&ListParams::default().labels("snap=yes"))
+            .await?
+            .items,
+    );
+    ensure!(
+        fresh.contains(&"snap-9".to_string()) && !fresh.contains(&"snap-7".to_string()),
+        "a fresh list {fresh:?} misses the writes"
+    );
     Ok(())
 }
 
@@ -98,7 +150,8 @@ pub async fn label_selector_operators_select_exactly(ctx: TestContext) -> anyhow
         ("ls-5", &[("set", "ls")]),
     ];
     for (name, pairs) in objects {
-        api.create(&PostParams::default(), &configmap(name, pairs, &[])).await?;
+        api.create(&PostParams::default(), &configmap(name, pairs, &[]))
+            .await?;
     }
     let cases: [(&str, &[&str]); 11] = [
         ("env=prod", &["ls-1", "ls-3"]),
@@ -122,8 +175,17 @@ pub async fn label_selector_operators_select_exactly(ctx: TestContext) -> anyhow
             failures.push(format!("{selector:?}: got {got:?}, want {want:?}"));
         }
     }
-    ensure!(failures.is_empty(), "label selectors selected wrongly:\n{}", failures.join("\n"));
-    expect_status(api.list(&ListParams::default().labels("env in prod")).await, 400, "BadRequest", "malformed selector")?;
+    ensure!(
+        failures.is_empty(),
+        "label selectors selected wrongly:\n{}",
+        failures.join("\n")
+    );
+    expect_status(
+        api.list(&ListParams::default().labels("env in prod")).await,
+        400,
+        "BadRequest",
+        "malformed selector",
+    )?;
     Ok(())
 }
 
@@ -132,34 +194,74 @@ pub async fn label_selector_operators_select_exactly(ctx: TestContext) -> anyhow
 pub async fn field_selectors_select_by_name_and_namespace(ctx: TestContext) -> anyhow::Result<()> {
     let api = ns_api::<ConfigMap>(&ctx);
     for name in ["fsel-a", "fsel-b", "fsel-c"] {
-        api.create(&PostParams::default(), &configmap(name, &[("set", "fsel")], &[])).await?;
+        api.create(
+            &PostParams::default(),
+            &configmap(name, &[("set", "fsel")], &[]),
+        )
+        .await?;
     }
     let list = |fields: String| {
         let api = api.clone();
         async move {
-            let mut n = names(&api.list(&ListParams::default().labels("set=fsel").fields(&fields)).await?.items);
+            let mut n = names(
+                &api.list(&ListParams::default().labels("set=fsel").fields(&fields))
+                    .await?
+                    .items,
+            );
             n.sort();
             anyhow::Ok(n)
         }
     };
-    ensure!(list("metadata.name=fsel-b".into()).await? == ["fsel-b"], "metadata.name=fsel-b");
-    ensure!(list("metadata.name==fsel-b".into()).await? == ["fsel-b"], "metadata.name==fsel-b");
-    ensure!(list("metadata.name!=fsel-b".into()).await? == ["fsel-a", "fsel-c"], "metadata.name!=fsel-b");
-    ensure!(list("metadata.name=fsel-a,metadata.name=fsel-b".into()).await?.is_empty(), "a contradictory conjunction");
+    ensure!(
+        list("metadata.name=fsel-b".into()).await? == ["fsel-b"],
+        "metadata.name=fsel-b"
+    );
+    ensure!(
+        list("metadata.name==fsel-b".into()).await? == ["fsel-b"],
+        "metadata.name==fsel-b"
+    );
+    ensure!(
+        list("metadata.name!=fsel-b".into()).await? == ["fsel-a", "fsel-c"],
+        "metadata.name!=fsel-b"
+    );
+    ensure!(
+        list("metadata.name=fsel-a,metadata.name=fsel-b".into())
+            .await?
+            .is_empty(),
+        "a contradictory conjunction"
+    );
     let everywhere: Api<ConfigMap> = Api::all(ctx.client.clone());
     let ours = everywhere
-        .list(&ListParams::default().labels("set=fsel").fields(&format!("metadata.namespace={}", ctx.namespace)))
+        .list(
+            &ListParams::default()
+                .labels("set=fsel")
+                .fields(&format!("metadata.namespace={}", ctx.namespace)),
+        )
         .await?;
-    ensure!(ours.items.len() == 3, "metadata.namespace={} across namespaces found {:?}", ctx.namespace, names(&ours.items));
     ensure!(
-        ours.items.iter().all(|c| c.namespace().as_deref() == Some(ctx.namespace.as_str())),
+        ours.items.len() == 3,
+        "metadata.namespace={} across namespaces found {:?}",
+        ctx.namespace,
+        names(&ours.items)
+    );
+    ensure!(
+        ours.items
+            .iter()
+            .all(|c| c.namespace().as_deref() == Some(ctx.namespace.as_str())),
         "metadata.namespace selector returned objects of other namespaces"
     );
     let others = everywhere
-        .list(&ListParams::default().labels("set=fsel").fields(&format!("metadata.namespace!={}", ctx.namespace)))
+        .list(
+            &ListParams::default()
+                .labels("set=fsel")
+                .fields(&format!("metadata.namespace!={}", ctx.namespace)),
+        )
         .await?;
     ensure!(
-        others.items.iter().all(|c| c.namespace().as_deref() != Some(ctx.namespace.as_str())),
+        others
+            .items
+            .iter()
+            .all(|c| c.namespace().as_deref() != Some(ctx.namespace.as_str())),
         "metadata.namespace!= selector returned our objects"
     );
     Ok(())
@@ -169,32 +271,51 @@ pub async fn field_selectors_select_by_name_and_namespace(ctx: TestContext) -> a
 pub async fn pod_field_selectors_select_by_node_and_phase(ctx: TestContext) -> anyhow::Result<()> {
     let api = ns_api::<Pod>(&ctx);
     let node = "kubeproof-fsel-node";
-    api.create(&PostParams::default(), &unscheduled_pod("on-node", &[])).await?;
-    api.create(&PostParams::default(), &unscheduled_pod("no-node", &[])).await?;
+    api.create(&PostParams::default(), &unscheduled_pod("on-node", &[]))
+        .await?;
+    api.create(&PostParams::default(), &unscheduled_pod("no-node", &[]))
+        .await?;
     let binding = json!({
         "apiVersion": "v1", "kind": "Binding", "metadata": {"name": "on-node"},
         "target": {"apiVersion": "v1", "kind": "Node", "name": node},
     });
-    let _: serde_json::Value = api.create_subresource("binding", "on-node", &PostParams::default(), &binding).await?;
+    let _: serde_json::Value = api
+        .create_subresource("binding", "on-node", &PostParams::default(), &binding)
+        .await?;
     let cases: [(String, &[&str]); 6] = [
         (format!("spec.nodeName={node}"), &["on-node"]),
         ("spec.nodeName=".to_string(), &["no-node"]),
         ("status.phase=Pending".to_string(), &["no-node", "on-node"]),
         ("status.phase!=Pending".to_string(), &[]),
-        (format!("spec.schedulerName={}", crate::support::NO_SCHEDULER), &["no-node", "on-node"]),
-        (format!("spec.nodeName={node},status.phase=Pending"), &["on-node"]),
+        (
+            format!("spec.schedulerName={}", crate::support::NO_SCHEDULER),
+            &["no-node", "on-node"],
+        ),
+        (
+            format!("spec.nodeName={node},status.phase=Pending"),
+            &["on-node"],
+        ),
     ];
     let mut failures = Vec::new();
     for (fields, want) in cases {
-        let mut got = names(&api.list(&ListParams::default().fields(&fields)).await?.items);
+        let mut got = names(
+            &api.list(&ListParams::default().fields(&fields))
+                .await?
+                .items,
+        );
         got.sort();
         if got != want {
             failures.push(format!("{fields:?}: got {got:?}, want {want:?}"));
         }
     }
-    ensure!(failures.is_empty(), "pod field selectors selected wrongly:\n{}", failures.join("\n"));
+    ensure!(
+        failures.is_empty(),
+        "pod field selectors selected wrongly:\n{}",
+        failures.join("\n")
+    );
     for name in ["on-node", "no-node"] {
-        api.delete(name, &DeleteParams::default().grace_period(0)).await?;
+        api.delete(name, &DeleteParams::default().grace_period(0))
+            .await?;
     }
     Ok(())
 }
@@ -213,9 +334,16 @@ fn event(ctx: &TestContext, name: &str, kind: &str, object: &str, reason: &str) 
         message: Some(format!("{reason} happened to {kind} {object}")),
         type_: Some("Normal".to_string()),
         count: Some(1),
-        first_timestamp: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff_now())),
-        last_timestamp: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff_now())),
-        source: Some(k8s_openapi::api::core::v1::EventSource { component: Some("kubeproof".into()), host: None }),
+        first_timestamp: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff_now(),
+        )),
+        last_timestamp: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff_now(),
+        )),
+        source: Some(k8s_openapi::api::core::v1::EventSource {
+            component: Some("kubeproof".into()),
+            host: None,
+        }),
         ..Event::default()
     }
 }
@@ -225,30 +353,52 @@ fn jiff_now() -> k8s_openapi::jiff::Timestamp {
 }
 
 /// Core events support `involvedObject.*`, `reason` and `type` field selectors.
-pub async fn event_field_selectors_select_by_involved_object(ctx: TestContext) -> anyhow::Result<()> {
+pub async fn event_field_selectors_select_by_involved_object(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
     let api = ns_api::<Event>(&ctx);
-    for (name, kind, object, reason) in
-        [("ev-1", "Pod", "pod-a", "Started"), ("ev-2", "Pod", "pod-b", "Started"), ("ev-3", "ConfigMap", "pod-a", "Synced")]
-    {
-        api.create(&PostParams::default(), &event(&ctx, name, kind, object, reason)).await?;
+    for (name, kind, object, reason) in [
+        ("ev-1", "Pod", "pod-a", "Started"),
+        ("ev-2", "Pod", "pod-b", "Started"),
+        ("ev-3", "ConfigMap", "pod-a", "Synced"),
+    ] {
+        api.create(
+            &PostParams::default(),
+            &event(&ctx, name, kind, object, reason),
+        )
+        .await?;
     }
     let cases: [(&str, &[&str]); 6] = [
         ("involvedObject.name=pod-a", &["ev-1", "ev-3"]),
         ("involvedObject.kind=Pod", &["ev-1", "ev-2"]),
-        ("involvedObject.kind=Pod,involvedObject.name=pod-b", &["ev-2"]),
+        (
+            "involvedObject.kind=Pod,involvedObject.name=pod-b",
+            &["ev-2"],
+        ),
         ("involvedObject.kind!=Pod", &["ev-3"]),
         ("reason=Synced", &["ev-3"]),
-        ("involvedObject.apiVersion=v1,type=Normal", &["ev-1", "ev-2", "ev-3"]),
+        (
+            "involvedObject.apiVersion=v1,type=Normal",
+            &["ev-1", "ev-2", "ev-3"],
+        ),
     ];
     let mut failures = Vec::new();
     for (fields, want) in cases {
-        let mut got = names(&api.list(&ListParams::default().labels("set=events").fields(fields)).await?.items);
+        let mut got = names(
+            &api.list(&ListParams::default().labels("set=events").fields(fields))
+                .await?
+                .items,
+        );
         got.sort();
         if got != want {
             failures.push(format!("{fields:?}: got {got:?}, want {want:?}"));
         }
     }
-    ensure!(failures.is_empty(), "event field selectors selected wrongly:\n{}", failures.join("\n"));
+    ensure!(
+        failures.is_empty(),
+        "event field selectors selected wrongly:\n{}",
+        failures.join("\n")
+    );
     Ok(())
 }
 
@@ -257,15 +407,25 @@ pub async fn event_field_selectors_select_by_involved_object(ctx: TestContext) -
 pub async fn unsupported_field_selector_is_a_bad_request(ctx: TestContext) -> anyhow::Result<()> {
     let configmaps = ns_api::<ConfigMap>(&ctx);
     let status = expect_status(
-        configmaps.list(&ListParams::default().fields("spec.foo=bar")).await,
+        configmaps
+            .list(&ListParams::default().fields("spec.foo=bar"))
+            .await,
         400,
         "BadRequest",
         "configmaps with fieldSelector spec.foo",
     )?;
-    expect_message(&status, "\"spec.foo\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"")?;
+    expect_message(
+        &status,
+        "\"spec.foo\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+    )?;
     let pods = ns_api::<Pod>(&ctx);
-    let status =
-        expect_status(pods.list(&ListParams::default().fields("spec.foo=bar")).await, 400, "BadRequest", "pods with fieldSelector spec.foo")?;
+    let status = expect_status(
+        pods.list(&ListParams::default().fields("spec.foo=bar"))
+            .await,
+        400,
+        "BadRequest",
+        "pods with fieldSelector spec.foo",
+    )?;
     expect_message(&status, "field label not supported: spec.foo")?;
     Ok(())
 }

@@ -12,7 +12,10 @@ const AREA: &str = "namespaces";
 /// Every `namespaces` test.
 pub fn tests() -> Vec<TestDef> {
     vec![
-        test!(AREA, lifecycle::new_namespace_is_active_with_the_kubernetes_finalizer),
+        test!(
+            AREA,
+            lifecycle::new_namespace_is_active_with_the_kubernetes_finalizer
+        ),
         test!(AREA, lifecycle::namespace_patch_and_update_persist,
             tags: [Conformance], upstream: ["Namespace patching", "Namespace, apply update to a namespace"]),
         test!(AREA, lifecycle::namespace_status_changes_persist_through_the_status_subresource,
@@ -20,7 +23,10 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, lifecycle::namespace_finalizers_change_only_through_finalize,
             tags: [Conformance], upstream: ["Namespace, apply finalizer to a namespace"]),
         test!(AREA, lifecycle::same_name_in_two_namespaces_is_two_objects),
-        test!(AREA, lifecycle::creating_in_a_missing_namespace_is_not_found),
+        test!(
+            AREA,
+            lifecycle::creating_in_a_missing_namespace_is_not_found
+        ),
         test!(AREA, lifecycle::deleting_a_namespace_removes_its_objects,
             tags: [Conformance], upstream: ["namespace-deletion-removes-pods", "namespace-deletion-removes-services"]),
         test!(AREA, lifecycle::terminating_namespace_forbids_new_objects),
@@ -54,7 +60,10 @@ pub fn tests() -> Vec<TestDef> {
             tags: [Conformance], upstream: ["LimitRange, resources"]),
         test!(AREA, limit_range::limit_range_refuses_limits_above_the_maximum,
             tags: [Conformance], upstream: ["LimitRange, resources"]),
-        test!(AREA, limit_range::limit_range_refuses_a_limit_to_request_ratio_above_the_maximum),
+        test!(
+            AREA,
+            limit_range::limit_range_refuses_a_limit_to_request_ratio_above_the_maximum
+        ),
         test!(AREA, limit_range::limit_ranges_are_listed_patched_and_deleted_by_collection,
             tags: [Conformance], upstream: ["LimitRange, list, patch and delete a LimitRange by collection"]),
     ]

@@ -9,29 +9,38 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{
     ConfigMap, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota, Secret, Service,
 };
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+use crate::TestContext;
 use crate::support::errors::expect_message;
 use crate::support::{
-    configmap, deployment, expect_status, ns_api, replication_controller, service, unscheduled_pod, wait_budget, wait_for,
-    Condition,
+    Condition, configmap, deployment, expect_status, ns_api, replication_controller, service,
+    unscheduled_pod, wait_budget, wait_for,
 };
-use crate::TestContext;
 
 /// A quota named `name` with `hard` limits.
 pub(crate) fn quota(name: &str, hard: &[(&str, &str)]) -> ResourceQuota {
     let hard: BTreeMap<&str, &str> = hard.iter().copied().collect();
-    serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"hard": hard}})).expect("a valid ResourceQuota")
+    serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"hard": hard}}))
+        .expect("a valid ResourceQuota")
 }
 
 fn used(q: &ResourceQuota, resource: &str) -> Option<String> {
-    q.status.as_ref()?.used.as_ref()?.get(resource).map(|v| v.0.clone())
+    q.status
+        .as_ref()?
+        .used
+        .as_ref()?
+        .get(resource)
+        .map(|v| v.0.clone())
 }
 
 /// Creates `q` and waits for the quota controller to copy `spec.hard` into `status.hard`.
-pub(crate) async fn create_quota(ctx: &TestContext, q: &ResourceQuota) -> anyhow::Result<ResourceQuota> {
+pub(crate) async fn create_quota(
+    ctx: &TestContext,
+    q: &ResourceQuota,
+) -> anyhow::Result<ResourceQuota> {
     let api = ns_api::<ResourceQuota>(ctx);
     let created = api.create(&PostParams::default(), q).await?;
     let hard = created.spec.as_ref().and_then(|s| s.hard.clone());
@@ -39,9 +48,10 @@ pub(crate) async fn create_quota(ctx: &TestContext, q: &ResourceQuota) -> anyhow
     let ready = wait_for(
         &api,
         &name,
-        Condition::exists_and("to have status.hard equal to spec.hard", move |q: &ResourceQuota| {
-            q.status.as_ref().and_then(|s| s.hard.clone()) == hard
-        }),
+        Condition::exists_and(
+            "to have status.hard equal to spec.hard",
+            move |q: &ResourceQuota| q.status.as_ref().and_then(|s| s.hard.clone()) == hard,
+        ),
         wait_budget(ctx),
     )
     .await?;
@@ -49,13 +59,23 @@ pub(crate) async fn create_quota(ctx: &TestContext, q: &ResourceQuota) -> anyhow
 }
 
 /// Waits until the quota's `status.used` shows each `(resource, value)`.
-pub(crate) async fn wait_used(ctx: &TestContext, name: &str, expected: &[(&str, &str)]) -> anyhow::Result<ResourceQuota> {
-    let want: Vec<(String, String)> = expected.iter().map(|(r, v)| (r.to_string(), v.to_string())).collect();
+pub(crate) async fn wait_used(
+    ctx: &TestContext,
+    name: &str,
+    expected: &[(&str, &str)],
+) -> anyhow::Result<ResourceQuota> {
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(r, v)| (r.to_string(), v.to_string()))
+        .collect();
     let what = format!("to show status.used {want:?}");
     let found = wait_for(
         &ns_api::<ResourceQuota>(ctx),
         name,
-        Condition::exists_and(what, move |q: &ResourceQuota| want.iter().all(|(r, v)| used(q, r).as_deref() == Some(v.as_str()))),
+        Condition::exists_and(what, move |q: &ResourceQuota| {
+            want.iter()
+                .all(|(r, v)| used(q, r).as_deref() == Some(v.as_str()))
+        }),
         wait_budget(ctx),
     )
     .await?;
@@ -104,8 +124,16 @@ impl Counted {
             Counted::ConfigMaps => ns_api::<ConfigMap>(ctx).list(&lp).await?.items.len(),
             Counted::Secrets => ns_api::<Secret>(ctx).list(&lp).await?.items.len(),
             Counted::Services => ns_api::<Service>(ctx).list(&lp).await?.items.len(),
-            Counted::ReplicationControllers => ns_api::<ReplicationController>(ctx).list(&lp).await?.items.len(),
-            Counted::PersistentVolumeClaims => ns_api::<PersistentVolumeClaim>(ctx).list(&lp).await?.items.len(),
+            Counted::ReplicationControllers => ns_api::<ReplicationController>(ctx)
+                .list(&lp)
+                .await?
+                .items
+                .len(),
+            Counted::PersistentVolumeClaims => ns_api::<PersistentVolumeClaim>(ctx)
+                .list(&lp)
+                .await?
+                .items
+                .len(),
             Counted::Deployments => ns_api::<Deployment>(ctx).list(&lp).await?.items.len(),
             Counted::ReplicaSets => ns_api::<ReplicaSet>(ctx).list(&lp).await?.items.len(),
             Counted::Pods => ns_api::<Pod>(ctx).list(&lp).await?.items.len(),
@@ -115,18 +143,33 @@ impl Counted {
     async fn create(self, ctx: &TestContext, name: &str) -> kube::Result<()> {
         let pp = PostParams::default();
         match self {
-            Counted::ConfigMaps => ns_api::<ConfigMap>(ctx).create(&pp, &configmap(name, &[], &[])).await.map(drop),
+            Counted::ConfigMaps => ns_api::<ConfigMap>(ctx)
+                .create(&pp, &configmap(name, &[], &[]))
+                .await
+                .map(drop),
             Counted::Secrets => {
-                let s: Secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {"k": "v"}}))
-                    .expect("a valid Secret");
+                let s: Secret = serde_json::from_value(
+                    json!({"metadata": {"name": name}, "stringData": {"k": "v"}}),
+                )
+                .expect("a valid Secret");
                 ns_api::<Secret>(ctx).create(&pp, &s).await.map(drop)
             }
-            Counted::Services => ns_api::<Service>(ctx).create(&pp, &service(name, &[("app", name)])).await.map(drop),
-            Counted::ReplicationControllers => {
-                ns_api::<ReplicationController>(ctx).create(&pp, &replication_controller(name, 0, &[("app", name)])).await.map(drop)
-            }
-            Counted::PersistentVolumeClaims => ns_api::<PersistentVolumeClaim>(ctx).create(&pp, &pvc(name, "1Gi")).await.map(drop),
-            Counted::Deployments => ns_api::<Deployment>(ctx).create(&pp, &deployment(name, 0, &[("app", name)])).await.map(drop),
+            Counted::Services => ns_api::<Service>(ctx)
+                .create(&pp, &service(name, &[("app", name)]))
+                .await
+                .map(drop),
+            Counted::ReplicationControllers => ns_api::<ReplicationController>(ctx)
+                .create(&pp, &replication_controller(name, 0, &[("app", name)]))
+                .await
+                .map(drop),
+            Counted::PersistentVolumeClaims => ns_api::<PersistentVolumeClaim>(ctx)
+                .create(&pp, &pvc(name, "1Gi"))
+                .await
+                .map(drop),
+            Counted::Deployments => ns_api::<Deployment>(ctx)
+                .create(&pp, &deployment(name, 0, &[("app", name)]))
+                .await
+                .map(drop),
             Counted::ReplicaSets => {
                 let d = deployment(name, 0, &[("app", name)]);
                 let rs: ReplicaSet = serde_json::from_value(json!({
@@ -136,7 +179,10 @@ impl Counted {
                 .expect("a valid ReplicaSet");
                 ns_api::<ReplicaSet>(ctx).create(&pp, &rs).await.map(drop)
             }
-            Counted::Pods => ns_api::<Pod>(ctx).create(&pp, &unscheduled_pod(name, &[])).await.map(drop),
+            Counted::Pods => ns_api::<Pod>(ctx)
+                .create(&pp, &unscheduled_pod(name, &[]))
+                .await
+                .map(drop),
         }
     }
 
@@ -146,8 +192,14 @@ impl Counted {
             Counted::ConfigMaps => ns_api::<ConfigMap>(ctx).delete(name, &dp).await.map(drop),
             Counted::Secrets => ns_api::<Secret>(ctx).delete(name, &dp).await.map(drop),
             Counted::Services => ns_api::<Service>(ctx).delete(name, &dp).await.map(drop),
-            Counted::ReplicationControllers => ns_api::<ReplicationController>(ctx).delete(name, &dp).await.map(drop),
-            Counted::PersistentVolumeClaims => ns_api::<PersistentVolumeClaim>(ctx).delete(name, &dp).await.map(drop),
+            Counted::ReplicationControllers => ns_api::<ReplicationController>(ctx)
+                .delete(name, &dp)
+                .await
+                .map(drop),
+            Counted::PersistentVolumeClaims => ns_api::<PersistentVolumeClaim>(ctx)
+                .delete(name, &dp)
+                .await
+                .map(drop),
             Counted::Deployments => ns_api::<Deployment>(ctx).delete(name, &dp).await.map(drop),
             Counted::ReplicaSets => ns_api::<ReplicaSet>(ctx).delete(name, &dp).await.map(drop),
             Counted::Pods => ns_api::<Pod>(ctx).delete(name, &dp).await.map(drop),
@@ -182,7 +234,12 @@ async fn object_count_round_trip(ctx: &TestContext, kind: Counted) -> anyhow::Re
     kind.create(ctx, "counted-1").await?;
     wait_used(ctx, quota_name, &[(resource, &limit)]).await?;
 
-    let status = expect_status(kind.create(ctx, "counted-2").await, 403, "Forbidden", &format!("a second {resource} over quota"))?;
+    let status = expect_status(
+        kind.create(ctx, "counted-2").await,
+        403,
+        "Forbidden",
+        &format!("a second {resource} over quota"),
+    )?;
     expect_message(
         &status,
         &format!(
@@ -193,7 +250,9 @@ async fn object_count_round_trip(ctx: &TestContext, kind: Counted) -> anyhow::Re
 
     kind.delete(ctx, "counted-1").await?;
     wait_used(ctx, quota_name, &[(resource, &before_s)]).await?;
-    kind.create(ctx, "counted-3").await.map_err(|e| anyhow!("creating after usage was released: {e}"))?;
+    kind.create(ctx, "counted-3")
+        .await
+        .map_err(|e| anyhow!("creating after usage was released: {e}"))?;
     Ok(())
 }
 
@@ -283,7 +342,12 @@ pub async fn quota_status_is_calculated_promptly(ctx: TestContext) -> anyhow::Re
     )
     .await?;
     let status = expect_status(
-        ns_api::<ResourceQuota>(&ctx).create(&PostParams::default(), &quota("one-too-many", &[("pods", "1")])).await,
+        ns_api::<ResourceQuota>(&ctx)
+            .create(
+                &PostParams::default(),
+                &quota("one-too-many", &[("pods", "1")]),
+            )
+            .await,
         403,
         "Forbidden",
         "a second quota over resourcequotas=1",
@@ -295,7 +359,13 @@ pub async fn quota_status_is_calculated_promptly(ctx: TestContext) -> anyhow::Re
     Ok(())
 }
 
-fn compute_pod(name: &str, cpu_request: &str, memory_request: &str, cpu_limit: &str, memory_limit: &str) -> Pod {
+fn compute_pod(
+    name: &str,
+    cpu_request: &str,
+    memory_request: &str,
+    cpu_limit: &str,
+    memory_limit: &str,
+) -> Pod {
     let mut p = unscheduled_pod(name, &[]);
     let c = &mut p.spec.as_mut().expect("fixture pod has a spec").containers[0];
     c.resources = Some(
@@ -315,16 +385,41 @@ pub async fn quota_tracks_compute_resources_of_pods(ctx: TestContext) -> anyhow:
     let name = "compute";
     create_quota(
         &ctx,
-        &quota(name, &[("requests.cpu", "1"), ("requests.memory", "1Gi"), ("limits.cpu", "2"), ("limits.memory", "2Gi")]),
+        &quota(
+            name,
+            &[
+                ("requests.cpu", "1"),
+                ("requests.memory", "1Gi"),
+                ("limits.cpu", "2"),
+                ("limits.memory", "2Gi"),
+            ],
+        ),
     )
     .await?;
     let pods = ns_api::<Pod>(&ctx);
-    pods.create(&PostParams::default(), &compute_pod("sized", "500m", "256Mi", "1", "512Mi")).await?;
-    wait_used(&ctx, name, &[("requests.cpu", "500m"), ("requests.memory", "256Mi"), ("limits.cpu", "1"), ("limits.memory", "512Mi")])
-        .await?;
+    pods.create(
+        &PostParams::default(),
+        &compute_pod("sized", "500m", "256Mi", "1", "512Mi"),
+    )
+    .await?;
+    wait_used(
+        &ctx,
+        name,
+        &[
+            ("requests.cpu", "500m"),
+            ("requests.memory", "256Mi"),
+            ("limits.cpu", "1"),
+            ("limits.memory", "512Mi"),
+        ],
+    )
+    .await?;
 
     let status = expect_status(
-        pods.create(&PostParams::default(), &compute_pod("greedy", "600m", "256Mi", "1", "512Mi")).await,
+        pods.create(
+            &PostParams::default(),
+            &compute_pod("greedy", "600m", "256Mi", "1", "512Mi"),
+        )
+        .await,
         403,
         "Forbidden",
         "a pod over requests.cpu",
@@ -335,76 +430,173 @@ pub async fn quota_tracks_compute_resources_of_pods(ctx: TestContext) -> anyhow:
     )?;
 
     let status = expect_status(
-        pods.create(&PostParams::default(), &unscheduled_pod("unsized", &[])).await,
+        pods.create(&PostParams::default(), &unscheduled_pod("unsized", &[]))
+            .await,
         403,
         "Forbidden",
         "a pod without requests or limits under a compute quota",
     )?;
-    expect_message(&status, "pods \"unsized\" is forbidden: failed quota: compute: must specify")?;
+    expect_message(
+        &status,
+        "pods \"unsized\" is forbidden: failed quota: compute: must specify",
+    )?;
 
-    pods.delete("sized", &DeleteParams::default().grace_period(0)).await?;
-    wait_used(&ctx, name, &[("requests.cpu", "0"), ("requests.memory", "0"), ("limits.cpu", "0"), ("limits.memory", "0")]).await?;
+    pods.delete("sized", &DeleteParams::default().grace_period(0))
+        .await?;
+    wait_used(
+        &ctx,
+        name,
+        &[
+            ("requests.cpu", "0"),
+            ("requests.memory", "0"),
+            ("limits.cpu", "0"),
+            ("limits.memory", "0"),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 /// Quota tracks persistentvolumeclaims and requests.storage together.
 pub async fn quota_tracks_requested_storage(ctx: TestContext) -> anyhow::Result<()> {
     let name = "storage";
-    create_quota(&ctx, &quota(name, &[("persistentvolumeclaims", "5"), ("requests.storage", "1Gi")])).await?;
+    create_quota(
+        &ctx,
+        &quota(
+            name,
+            &[("persistentvolumeclaims", "5"), ("requests.storage", "1Gi")],
+        ),
+    )
+    .await?;
     let claims = ns_api::<PersistentVolumeClaim>(&ctx);
-    claims.create(&PostParams::default(), &pvc("half", "512Mi")).await?;
-    wait_used(&ctx, name, &[("persistentvolumeclaims", "1"), ("requests.storage", "512Mi")]).await?;
-    let status =
-        expect_status(claims.create(&PostParams::default(), &pvc("too-big", "600Mi")).await, 403, "Forbidden", "a claim over requests.storage")?;
+    claims
+        .create(&PostParams::default(), &pvc("half", "512Mi"))
+        .await?;
+    wait_used(
+        &ctx,
+        name,
+        &[
+            ("persistentvolumeclaims", "1"),
+            ("requests.storage", "512Mi"),
+        ],
+    )
+    .await?;
+    let status = expect_status(
+        claims
+            .create(&PostParams::default(), &pvc("too-big", "600Mi"))
+            .await,
+        403,
+        "Forbidden",
+        "a claim over requests.storage",
+    )?;
     expect_message(
         &status,
         "persistentvolumeclaims \"too-big\" is forbidden: exceeded quota: storage, requested: requests.storage=600Mi, used: requests.storage=512Mi, limited: requests.storage=1Gi",
     )?;
     claims.delete("half", &DeleteParams::default()).await?;
-    wait_used(&ctx, name, &[("persistentvolumeclaims", "0"), ("requests.storage", "0")]).await?;
+    wait_used(
+        &ctx,
+        name,
+        &[("persistentvolumeclaims", "0"), ("requests.storage", "0")],
+    )
+    .await?;
     Ok(())
 }
 
 /// A quota's limits can be updated (and the status follows); a deleted quota is gone.
 pub async fn quota_can_be_updated_and_deleted(ctx: TestContext) -> anyhow::Result<()> {
     let api = ns_api::<ResourceQuota>(&ctx);
-    let q = create_quota(&ctx, &quota("editable", &[("cpu", "1"), ("memory", "500Mi")])).await?;
+    let q = create_quota(
+        &ctx,
+        &quota("editable", &[("cpu", "1"), ("memory", "500Mi")]),
+    )
+    .await?;
     let mut changed = q.clone();
     if let Some(hard) = changed.spec.as_mut().and_then(|s| s.hard.as_mut()) {
-        hard.insert("cpu".into(), k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()));
+        hard.insert(
+            "cpu".into(),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()),
+        );
     }
-    let updated = api.replace("editable", &PostParams::default(), &changed).await?;
-    let cpu = updated.spec.as_ref().and_then(|s| s.hard.as_ref()).and_then(|h| h.get("cpu")).map(|q| q.0.clone());
-    ensure!(cpu.as_deref() == Some("2"), "updated spec.hard.cpu is {cpu:?}, want 2");
+    let updated = api
+        .replace("editable", &PostParams::default(), &changed)
+        .await?;
+    let cpu = updated
+        .spec
+        .as_ref()
+        .and_then(|s| s.hard.as_ref())
+        .and_then(|h| h.get("cpu"))
+        .map(|q| q.0.clone());
+    ensure!(
+        cpu.as_deref() == Some("2"),
+        "updated spec.hard.cpu is {cpu:?}, want 2"
+    );
     wait_for(
         &api,
         "editable",
         Condition::exists_and("to show status.hard.cpu=2", |q: &ResourceQuota| {
-            q.status.as_ref().and_then(|s| s.hard.as_ref()).and_then(|h| h.get("cpu")).map(|v| v.0.as_str()) == Some("2")
+            q.status
+                .as_ref()
+                .and_then(|s| s.hard.as_ref())
+                .and_then(|h| h.get("cpu"))
+                .map(|v| v.0.as_str())
+                == Some("2")
         }),
         wait_budget(&ctx),
     )
     .await?;
     api.delete("editable", &DeleteParams::default()).await?;
-    expect_status(api.get("editable").await, 404, "NotFound", "get of a deleted quota")?;
+    expect_status(
+        api.get("editable").await,
+        404,
+        "NotFound",
+        "get of a deleted quota",
+    )?;
     Ok(())
 }
 
 /// Quotas are listed by label, patched, and deleted as a collection.
-pub async fn quotas_are_listed_patched_and_deleted_by_collection(ctx: TestContext) -> anyhow::Result<()> {
+pub async fn quotas_are_listed_patched_and_deleted_by_collection(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
     let api = ns_api::<ResourceQuota>(&ctx);
     let mut q = quota("labelled", &[("pods", "10")]);
     q.labels_mut().insert("quota".into(), "lifecycle".into());
     api.create(&PostParams::default(), &q).await?;
-    let listed = api.list(&ListParams::default().labels("quota=lifecycle")).await?;
-    ensure!(listed.items.len() == 1, "listing by label found {} quotas", listed.items.len());
+    let listed = api
+        .list(&ListParams::default().labels("quota=lifecycle"))
+        .await?;
+    ensure!(
+        listed.items.len() == 1,
+        "listing by label found {} quotas",
+        listed.items.len()
+    );
     let patched = api
         .patch("labelled", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"patched": "yes"}}, "spec": {"hard": {"pods": "20"}}})))
         .await?;
-    let pods = patched.spec.as_ref().and_then(|s| s.hard.as_ref()).and_then(|h| h.get("pods")).map(|q| q.0.clone());
-    ensure!(pods.as_deref() == Some("20") && patched.labels().contains_key("patched"), "patch not applied: {pods:?} {:?}", patched.labels());
-    api.delete_collection(&DeleteParams::default(), &ListParams::default().labels("quota=lifecycle")).await?;
-    ensure!(api.list(&ListParams::default().labels("quota=lifecycle")).await?.items.is_empty(), "deletecollection left quotas");
+    let pods = patched
+        .spec
+        .as_ref()
+        .and_then(|s| s.hard.as_ref())
+        .and_then(|h| h.get("pods"))
+        .map(|q| q.0.clone());
+    ensure!(
+        pods.as_deref() == Some("20") && patched.labels().contains_key("patched"),
+        "patch not applied: {pods:?} {:?}",
+        patched.labels()
+    );
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("quota=lifecycle"),
+    )
+    .await?;
+    ensure!(
+        api.list(&ListParams::default().labels("quota=lifecycle"))
+            .await?
+            .items
+            .is_empty(),
+        "deletecollection left quotas"
+    );
     Ok(())
 }
 
@@ -412,23 +604,44 @@ pub async fn quotas_are_listed_patched_and_deleted_by_collection(ctx: TestContex
 /// controller then puts it back to the spec's values.
 pub async fn quota_status_can_be_written_and_is_reconciled(ctx: TestContext) -> anyhow::Result<()> {
     let api = ns_api::<ResourceQuota>(&ctx);
-    let q = create_quota(&ctx, &quota("status-write", &[("cpu", "500m"), ("memory", "500Mi")])).await?;
+    let q = create_quota(
+        &ctx,
+        &quota("status-write", &[("cpu", "500m"), ("memory", "500Mi")]),
+    )
+    .await?;
     let spec_before = q.spec.clone();
-    let patch = json!({"status": {"hard": {"cpu": "1", "memory": "1Gi"}}, "spec": {"hard": {"cpu": "3"}}});
-    let written = api.patch_status("status-write", &PatchParams::default(), &Patch::Merge(patch)).await?;
-    let hard = written.status.as_ref().and_then(|s| s.hard.clone()).unwrap_or_default();
+    let patch =
+        json!({"status": {"hard": {"cpu": "1", "memory": "1Gi"}}, "spec": {"hard": {"cpu": "3"}}});
+    let written = api
+        .patch_status(
+            "status-write",
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
+    let hard = written
+        .status
+        .as_ref()
+        .and_then(|s| s.hard.clone())
+        .unwrap_or_default();
     ensure!(
-        hard.get("cpu").map(|v| v.0.as_str()) == Some("1") && hard.get("memory").map(|v| v.0.as_str()) == Some("1Gi"),
+        hard.get("cpu").map(|v| v.0.as_str()) == Some("1")
+            && hard.get("memory").map(|v| v.0.as_str()) == Some("1Gi"),
         "status.hard after a /status patch: {hard:?}"
     );
-    ensure!(written.spec == spec_before, "a /status patch changed the spec: {:?}", written.spec);
+    ensure!(
+        written.spec == spec_before,
+        "a /status patch changed the spec: {:?}",
+        written.spec
+    );
     let spec_hard = spec_before.and_then(|s| s.hard);
     wait_for(
         &api,
         "status-write",
-        Condition::exists_and("to have status.hard reconciled back to spec.hard", move |q: &ResourceQuota| {
-            q.status.as_ref().and_then(|s| s.hard.clone()) == spec_hard
-        }),
+        Condition::exists_and(
+            "to have status.hard reconciled back to spec.hard",
+            move |q: &ResourceQuota| q.status.as_ref().and_then(|s| s.hard.clone()) == spec_hard,
+        ),
         wait_budget(&ctx),
     )
     .await?;

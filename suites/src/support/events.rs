@@ -26,12 +26,20 @@ pub struct Change<K> {
 impl<K: Resource> Change<K> {
     /// `ADDED name` — the form failure messages and sequence assertions use.
     pub fn label(&self) -> String {
-        format!("{} {}", self.kind, self.object.meta().name.clone().unwrap_or_default())
+        format!(
+            "{} {}",
+            self.kind,
+            self.object.meta().name.clone().unwrap_or_default()
+        )
     }
 }
 
 /// Opens a watch on `api` from `resource_version`.
-pub async fn open_watch<K>(api: &Api<K>, params: &WatchParams, resource_version: &str) -> anyhow::Result<Events<K>>
+pub async fn open_watch<K>(
+    api: &Api<K>,
+    params: &WatchParams,
+    resource_version: &str,
+) -> anyhow::Result<Events<K>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -40,7 +48,11 @@ where
 
 /// The next `n` changes on `events`, skipping bookmarks, within `timeout`. A watch `ERROR` event
 /// or the stream ending early is an error that lists what was seen.
-pub async fn next_changes<K>(events: &mut Events<K>, n: usize, timeout: Duration) -> anyhow::Result<Vec<Change<K>>>
+pub async fn next_changes<K>(
+    events: &mut Events<K>,
+    n: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Change<K>>>
 where
     K: Resource + Clone + Debug,
 {
@@ -66,7 +78,9 @@ where
     match outcome {
         Ok(Ok(())) => Ok(seen),
         Ok(Err(e)) => Err(anyhow!("waiting for {n} watch events: {e}; saw {labels:?}")),
-        Err(_) => Err(anyhow!("timed out after {timeout:?} waiting for {n} watch events; saw only {labels:?}")),
+        Err(_) => Err(anyhow!(
+            "timed out after {timeout:?} waiting for {n} watch events; saw only {labels:?}"
+        )),
     }
 }
 
@@ -88,7 +102,10 @@ where
             let labels: Vec<String> = seen.iter().map(Change::label).collect();
             anyhow!("waiting for {kind} {name}: {e}; before that saw {labels:?}")
         })?;
-        let change = next.into_iter().next().expect("next_changes returned one change");
+        let change = next
+            .into_iter()
+            .next()
+            .expect("next_changes returned one change");
         let done = change.kind == kind && change.object.name_any() == name;
         seen.push(change);
         if done {

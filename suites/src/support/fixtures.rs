@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::{
     ReplicationControllerSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use kube::api::{Api, DeleteParams, PostParams};
 use kube::Resource;
+use kube::api::{Api, DeleteParams, PostParams};
 
 use crate::TestContext;
 
@@ -30,36 +30,58 @@ where
 
 /// Labels from pairs.
 pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Object metadata with a name and labels.
 pub fn meta(name: &str, label_pairs: &[(&str, &str)]) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_string()),
-        labels: if label_pairs.is_empty() { None } else { Some(labels(label_pairs)) },
+        labels: if label_pairs.is_empty() {
+            None
+        } else {
+            Some(labels(label_pairs))
+        },
         ..ObjectMeta::default()
     }
 }
 
 /// A ConfigMap with `data`.
 pub fn configmap(name: &str, label_pairs: &[(&str, &str)], data: &[(&str, &str)]) -> ConfigMap {
-    ConfigMap { metadata: meta(name, label_pairs), data: Some(labels(data)), ..ConfigMap::default() }
+    ConfigMap {
+        metadata: meta(name, label_pairs),
+        data: Some(labels(data)),
+        ..ConfigMap::default()
+    }
 }
 
 /// A container running [`PAUSE_IMAGE`].
 pub fn container(name: &str) -> Container {
-    Container { name: name.to_string(), image: Some(PAUSE_IMAGE.to_string()), ..Container::default() }
+    Container {
+        name: name.to_string(),
+        image: Some(PAUSE_IMAGE.to_string()),
+        ..Container::default()
+    }
 }
 
 /// A one-container pod spec.
 pub fn pod_spec() -> PodSpec {
-    PodSpec { containers: vec![container("app")], ..PodSpec::default() }
+    PodSpec {
+        containers: vec![container("app")],
+        ..PodSpec::default()
+    }
 }
 
 /// A one-container pod.
 pub fn pod(name: &str, label_pairs: &[(&str, &str)]) -> Pod {
-    Pod { metadata: meta(name, label_pairs), spec: Some(pod_spec()), ..Pod::default() }
+    Pod {
+        metadata: meta(name, label_pairs),
+        spec: Some(pod_spec()),
+        ..Pod::default()
+    }
 }
 
 /// A pod no scheduler will bind (see [`NO_SCHEDULER`]).
@@ -74,7 +96,10 @@ pub fn unscheduled_pod(name: &str, label_pairs: &[(&str, &str)]) -> Pod {
 /// A pod template carrying `label_pairs`.
 pub fn pod_template(label_pairs: &[(&str, &str)]) -> PodTemplateSpec {
     PodTemplateSpec {
-        metadata: Some(ObjectMeta { labels: Some(labels(label_pairs)), ..ObjectMeta::default() }),
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(label_pairs)),
+            ..ObjectMeta::default()
+        }),
         spec: Some(pod_spec()),
     }
 }
@@ -85,7 +110,10 @@ pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
         metadata: meta(name, &[]),
         spec: Some(ServiceSpec {
             selector: Some(labels(selector)),
-            ports: Some(vec![ServicePort { port: 80, ..ServicePort::default() }]),
+            ports: Some(vec![ServicePort {
+                port: 80,
+                ..ServicePort::default()
+            }]),
             ..ServiceSpec::default()
         }),
         ..Service::default()
@@ -93,7 +121,11 @@ pub fn service(name: &str, selector: &[(&str, &str)]) -> Service {
 }
 
 /// A replication controller of `replicas` pods labelled `label_pairs`.
-pub fn replication_controller(name: &str, replicas: i32, label_pairs: &[(&str, &str)]) -> ReplicationController {
+pub fn replication_controller(
+    name: &str,
+    replicas: i32,
+    label_pairs: &[(&str, &str)],
+) -> ReplicationController {
     ReplicationController {
         metadata: meta(name, label_pairs),
         spec: Some(ReplicationControllerSpec {
@@ -112,7 +144,10 @@ pub fn deployment(name: &str, replicas: i32, label_pairs: &[(&str, &str)]) -> De
         metadata: meta(name, label_pairs),
         spec: DeploymentSpec {
             replicas: Some(replicas),
-            selector: LabelSelector { match_labels: Some(labels(label_pairs)), ..LabelSelector::default() },
+            selector: LabelSelector {
+                match_labels: Some(labels(label_pairs)),
+                ..LabelSelector::default()
+            },
             template: pod_template(label_pairs),
             ..DeploymentSpec::default()
         },
@@ -135,7 +170,13 @@ pub async fn create_child_namespace(ctx: &TestContext, suffix: &str) -> anyhow::
     let name = child_namespace_name(ctx, suffix);
     let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
     namespaces
-        .create(&PostParams::default(), &Namespace { metadata: meta(&name, &[]), ..Namespace::default() })
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: meta(&name, &[]),
+                ..Namespace::default()
+            },
+        )
         .await
         .map_err(|e| anyhow::anyhow!("creating namespace {name}: {e}"))?;
     Ok(name)

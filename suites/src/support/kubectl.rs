@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use tokio::io::AsyncWriteExt;
 
 use crate::TestContext;
@@ -26,7 +26,12 @@ impl KubectlOutput {
     /// Its standard output, or an error with everything it printed if it failed.
     pub fn ok(self) -> anyhow::Result<String> {
         if !self.success {
-            bail!("kubectl {} failed:\nstdout: {}\nstderr: {}", self.args.join(" "), self.stdout, self.stderr);
+            bail!(
+                "kubectl {} failed:\nstdout: {}\nstderr: {}",
+                self.args.join(" "),
+                self.stdout,
+                self.stderr
+            );
         }
         Ok(self.stdout)
     }
@@ -34,7 +39,11 @@ impl KubectlOutput {
     /// Its standard error, or an error if it unexpectedly succeeded.
     pub fn failed(self) -> anyhow::Result<String> {
         if self.success {
-            bail!("kubectl {} succeeded but was expected to fail; stdout: {}", self.args.join(" "), self.stdout);
+            bail!(
+                "kubectl {} succeeded but was expected to fail; stdout: {}",
+                self.args.join(" "),
+                self.stdout
+            );
         }
         Ok(self.stderr)
     }
@@ -43,7 +52,8 @@ impl KubectlOutput {
     pub fn json(self) -> anyhow::Result<serde_json::Value> {
         let args = self.args.join(" ");
         let out = self.ok()?;
-        serde_json::from_str(&out).with_context(|| format!("kubectl {args} did not print JSON: {out}"))
+        serde_json::from_str(&out)
+            .with_context(|| format!("kubectl {args} did not print JSON: {out}"))
     }
 }
 
@@ -53,11 +63,19 @@ pub async fn kubectl(ctx: &TestContext, args: &[&str]) -> anyhow::Result<Kubectl
 }
 
 /// Runs `kubectl ARGS` with `stdin` fed to it (for `apply -f -`).
-pub async fn kubectl_with_stdin(ctx: &TestContext, args: &[&str], stdin: &str) -> anyhow::Result<KubectlOutput> {
+pub async fn kubectl_with_stdin(
+    ctx: &TestContext,
+    args: &[&str],
+    stdin: &str,
+) -> anyhow::Result<KubectlOutput> {
     run(ctx, args, Some(stdin)).await
 }
 
-async fn run(ctx: &TestContext, args: &[&str], stdin: Option<&str>) -> anyhow::Result<KubectlOutput> {
+async fn run(
+    ctx: &TestContext,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> anyhow::Result<KubectlOutput> {
     let cache = tempfile::tempdir().context("creating kubectl's cache directory")?;
     let mut command = tokio::process::Command::new("kubectl");
     command
@@ -66,14 +84,22 @@ async fn run(ctx: &TestContext, args: &[&str], stdin: Option<&str>) -> anyhow::R
         .arg("--cache-dir")
         .arg(cache.path())
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = command.spawn().context("starting kubectl (is it on the PATH?)")?;
+    let mut child = command
+        .spawn()
+        .context("starting kubectl (is it on the PATH?)")?;
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().context("kubectl's stdin")?;
-        pipe.write_all(input.as_bytes()).await.context("writing kubectl's stdin")?;
+        pipe.write_all(input.as_bytes())
+            .await
+            .context("writing kubectl's stdin")?;
         drop(pipe);
     }
     let limit = Duration::from_secs(60);

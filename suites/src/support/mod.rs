@@ -11,14 +11,17 @@ pub mod raw;
 pub mod wait;
 
 pub use errors::{expect_api_error, expect_status};
-pub use events::{changes_until, labels_of, next_changes, open_watch, Change, Events};
+pub use events::{Change, Events, changes_until, labels_of, next_changes, open_watch};
 pub use fixtures::*;
-pub use kubectl::{kubectl, kubectl_with_stdin, KubectlOutput};
-pub use raw::{raw_request, unauthenticated_client, RawResponse};
-pub use wait::{wait_for, Condition};
+pub use kubectl::{KubectlOutput, kubectl, kubectl_with_stdin};
+pub use raw::{RawResponse, raw_request, unauthenticated_client};
+pub use wait::{Condition, wait_for};
 
 /// How long a wait inside a test may take: a quarter of the test's budget, at least 10 s and at
 /// most 60 s, so one stuck wait still leaves time for the test's own failure message.
 pub fn wait_budget(ctx: &crate::TestContext) -> std::time::Duration {
-    (ctx.timeout / 4).clamp(std::time::Duration::from_secs(10), std::time::Duration::from_secs(60))
+    (ctx.timeout / 4).clamp(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(60),
+    )
 }

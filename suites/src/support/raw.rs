@@ -2,7 +2,7 @@
 //! methods and content types, and requests with no (or wrong) credentials.
 
 use anyhow::Context;
-use http::{header, Method, Request, StatusCode};
+use http::{Method, Request, StatusCode, header};
 use kube::client::Body;
 use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
 
@@ -22,8 +22,12 @@ pub struct RawResponse {
 impl RawResponse {
     /// The body parsed as JSON (a `metav1.Status` for errors).
     pub fn json(&self) -> anyhow::Result<serde_json::Value> {
-        serde_json::from_str(&self.body)
-            .with_context(|| format!("{} response body is not JSON: {:.500}", self.status, self.body))
+        serde_json::from_str(&self.body).with_context(|| {
+            format!(
+                "{} response body is not JSON: {:.500}",
+                self.status, self.body
+            )
+        })
     }
 
     /// Checks the status code and, for a `metav1.Status` body, its `reason`; returns the body.
@@ -51,27 +55,50 @@ pub async fn raw_request(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> anyhow::Result<RawResponse> {
-    let mut request = Request::builder().method(method.clone()).uri(path).header(header::ACCEPT, "application/json");
+    let mut request = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .header(header::ACCEPT, "application/json");
     if let Some(ct) = content_type {
         request = request.header(header::CONTENT_TYPE, ct);
     }
-    let request = request.body(Body::from(body)).context("building a raw request")?;
-    let response = client.send(request).await.with_context(|| format!("sending {method} {path}"))?;
+    let request = request
+        .body(Body::from(body))
+        .context("building a raw request")?;
+    let response = client
+        .send(request)
+        .await
+        .with_context(|| format!("sending {method} {path}"))?;
     let status = response.status();
-    let content_type =
-        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let bytes = response.into_body().collect_bytes().await.context("reading a raw response body")?;
-    Ok(RawResponse { status, content_type, body: String::from_utf8_lossy(&bytes).into_owned() })
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = response
+        .into_body()
+        .collect_bytes()
+        .await
+        .context("reading a raw response body")?;
+    Ok(RawResponse {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
 /// A client for the target built from its kubeconfig but with no credentials at all, or (with
 /// `token`) with that bearer token and nothing else.
-pub async fn unauthenticated_client(ctx: &TestContext, token: Option<&str>) -> anyhow::Result<kube::Client> {
+pub async fn unauthenticated_client(
+    ctx: &TestContext,
+    token: Option<&str>,
+) -> anyhow::Result<kube::Client> {
     let kubeconfig = Kubeconfig::read_from(&ctx.kubeconfig)
         .with_context(|| format!("reading kubeconfig {}", ctx.kubeconfig.display()))?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .context("building a client config from the kubeconfig")?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .context("building a client config from the kubeconfig")?;
     config.auth_info = AuthInfo::default();
     if let Some(token) = token {
         config.auth_info.token = Some(token.to_string().into());

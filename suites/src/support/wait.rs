@@ -8,26 +8,38 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use futures::{StreamExt, TryStreamExt};
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::Resource;
-use serde::de::DeserializeOwned;
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// A predicate on an object's current state (`None` when it does not exist), with a description
 /// used in timeout messages ("to be deleted", "to have status.hard set").
 pub struct Condition<K> {
     what: String,
-    test: Box<dyn Fn(Option<&K>) -> bool + Send + Sync>,
+    test: Predicate<K>,
 }
+
+/// The decision a [`Condition`] makes about an object's state.
+type Predicate<K> = Box<dyn Fn(Option<&K>) -> bool + Send + Sync>;
 
 impl<K> Condition<K> {
     /// A condition described by `what` ("to …") and decided by `test`.
-    pub fn new(what: impl Into<String>, test: impl Fn(Option<&K>) -> bool + Send + Sync + 'static) -> Self {
-        Self { what: what.into(), test: Box::new(test) }
+    pub fn new(
+        what: impl Into<String>,
+        test: impl Fn(Option<&K>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            what: what.into(),
+            test: Box::new(test),
+        }
     }
 
     /// Holds once the object exists and `test` is true of it.
-    pub fn exists_and(what: impl Into<String>, test: impl Fn(&K) -> bool + Send + Sync + 'static) -> Self {
+    pub fn exists_and(
+        what: impl Into<String>,
+        test: impl Fn(&K) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Self::new(what, move |o| o.is_some_and(&test))
     }
 
@@ -44,7 +56,12 @@ impl<K> Condition<K> {
 
 /// Waits until the object `name` of `api` satisfies `condition`, for at most `timeout`; returns
 /// its state at that moment.
-pub async fn wait_for<K>(api: &Api<K>, name: &str, condition: Condition<K>, timeout: Duration) -> anyhow::Result<Option<K>>
+pub async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    condition: Condition<K>,
+    timeout: Duration,
+) -> anyhow::Result<Option<K>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug + Send + 'static,
 {
@@ -81,13 +98,21 @@ where
     let by_name = format!("metadata.name={name}");
     loop {
         let list = api.list(&ListParams::default().fields(&by_name)).await?;
-        let mut current = list.items.into_iter().find(|o| o.meta().name.as_deref() == Some(name));
+        let mut current = list
+            .items
+            .into_iter()
+            .find(|o| o.meta().name.as_deref() == Some(name));
         *last = Some(current.clone());
         if condition.holds(current.as_ref()) {
             return Ok(current);
         }
         let version = list.metadata.resource_version.unwrap_or_default();
-        let events = api.watch(&WatchParams::default().fields(&by_name).timeout(60), &version).await?;
+        let events = api
+            .watch(
+                &WatchParams::default().fields(&by_name).timeout(60),
+                &version,
+            )
+            .await?;
         let mut events = events.boxed();
         while let Some(event) = events.try_next().await? {
             match event {
@@ -97,7 +122,10 @@ where
                 // 410 Gone: our resourceVersion fell out of the window; relist.
                 WatchEvent::Error(status) if status.code == 410 => break,
                 WatchEvent::Error(status) => {
-                    return Err(anyhow!("watch on {} {name:?} failed: {status:?}", K::kind(&())));
+                    return Err(anyhow!(
+                        "watch on {} {name:?} failed: {status:?}",
+                        K::kind(&())
+                    ));
                 }
             }
             *last = Some(current.clone());
@@ -110,7 +138,8 @@ where
 
 /// A short rendering of an object for failure messages: its JSON, cut at 1500 characters.
 pub fn summarize<T: Serialize>(object: &T) -> String {
-    let mut text = serde_json::to_string(object).unwrap_or_else(|e| format!("<unserializable: {e}>"));
+    let mut text =
+        serde_json::to_string(object).unwrap_or_else(|e| format!("<unserializable: {e}>"));
     if text.len() > 1500 {
         let mut cut = 1500;
         while !text.is_char_boundary(cut) {
