@@ -12,5 +12,5 @@ pub mod registry;
 pub mod store;
 pub mod table;
 
-pub use control_plane::{ControlPlane, ControlPlaneConfig};
+pub use control_plane::{BootError, ControlPlane, ControlPlaneConfig, SYSTEM_NAMESPACES};
 pub use error::{ApiError, Result};

@@ -3,7 +3,19 @@
 //! generic registry store) that controllers share with HTTP clients.
 
 pub mod discovery;
+mod handlers;
+mod meta;
+mod metrics;
 mod objects;
 pub mod openapi;
+mod request;
+mod response;
+mod server;
+mod tls;
+mod watch;
 
 pub use objects::{DeleteOutcome, DeleteParams, Objects, WriteParams};
+pub(crate) use server::AppState;
+pub(crate) use server::{router, serve_tls};
+pub(crate) use tls::{ServingCerts, generate as generate_certs, server_config};
+pub(crate) use metrics::Metrics;

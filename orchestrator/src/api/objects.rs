@@ -1,16 +1,22 @@
-//! Generic object semantics over the store, shared by HTTP handlers and in-process controllers:
-//! create/update/patch/delete with defaulting, validation, admission, graceful deletion and
-//! finalizers. (Skeleton: filled in by the API work.)
+//! Generic object semantics over the store, shared by HTTP handlers and in-process controllers —
+//! upstream's generic registry store: create with generateName and system fields, updates with
+//! optimistic concurrency (retried when the client did not pin a resourceVersion), patches,
+//! graceful deletion, finalizers, and the namespace `finalize` step.
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use rand::RngExt;
+use serde_json::{Value, json};
 
+use super::meta;
 use crate::admission::Admission;
-use crate::error::ApiError;
+use crate::error::{ApiError, Reason};
 use crate::patch::PatchType;
-use crate::registry::{FieldValidation, ResourceInfo, UpdateTarget};
+use crate::registry::{FieldValidation, ResourceInfo, UpdateTarget, strategy_for};
 use crate::store::{Preconditions, Storage, Stored};
+
+/// How often an unpinned update or patch is retried after losing a race to another writer.
+const MAX_CONFLICT_RETRIES: usize = 16;
 
 /// Options common to writes.
 #[derive(Clone, Debug, Default)]
@@ -24,7 +30,7 @@ pub struct WriteParams {
 #[derive(Clone, Debug, Default)]
 pub struct DeleteParams {
     pub grace_period_seconds: Option<i64>,
-    /// `Orphan`, `Background` or `Foreground`; recorded for the garbage collector.
+    /// `Orphan`, `Background` or `Foreground`; validated, and kept for the garbage collector.
     pub propagation_policy: Option<String>,
     pub preconditions: Preconditions,
     pub dry_run: bool,
@@ -39,11 +45,29 @@ pub enum DeleteOutcome {
     Pending(Arc<Stored>),
 }
 
+impl DeleteOutcome {
+    /// The object the outcome carries.
+    pub fn object(&self) -> &Arc<Stored> {
+        match self {
+            DeleteOutcome::Deleted(o) | DeleteOutcome::Pending(o) => o,
+        }
+    }
+}
+
 /// Generic object semantics over a store.
 pub struct Objects {
     store: Arc<dyn Storage>,
     admission: Admission,
 }
+
+impl std::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objects").field("revision", &self.store.revision()).finish()
+    }
+}
+
+/// The characters upstream's `generateName` suffix is drawn from (no vowels, no confusables).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 impl Objects {
     /// Semantics over `store`.
@@ -57,14 +81,56 @@ impl Objects {
         &self.store
     }
 
-    /// Create an object: prepare (strategy), admit, store. Fills uid, creationTimestamp,
-    /// generation and generateName.
-    pub fn create(&self, info: &'static ResourceInfo, namespace: &str, obj: Value, p: &WriteParams) -> Result<Arc<Stored>, ApiError> {
-        let _ = (&self.admission, info, namespace, obj, p);
-        Err(ApiError::internal("not implemented yet"))
+    /// Create an object: system fields, generateName, prepare (strategy), admit, store.
+    pub fn create(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        mut obj: Value,
+        p: &WriteParams,
+    ) -> Result<Arc<Stored>, ApiError> {
+        {
+            let m = meta::meta_mut(&mut obj);
+            set_namespace(info, m, namespace)?;
+            if m.get("resourceVersion").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+                return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+            }
+            m.remove("resourceVersion");
+            m.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+            m.insert("creationTimestamp".into(), Value::String(meta::now_rfc3339()));
+            m.remove("deletionTimestamp");
+            m.remove("deletionGracePeriodSeconds");
+            m.remove("managedFields");
+            m.remove("selfLink");
+        }
+        let generate = meta::name(&obj).is_empty()
+            && meta::meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
+        let strategy = strategy_for(info);
+        let attempts = if generate { 8 } else { 1 };
+        let mut last_err = None;
+        for _ in 0..attempts {
+            let mut candidate = obj.clone();
+            if generate {
+                let base = meta::meta_str(&candidate, "generateName").unwrap_or("").to_string();
+                let name = generated_name(&base);
+                meta::meta_mut(&mut candidate).insert("name".into(), Value::String(name));
+            }
+            let mut prepared = strategy.prepare_create(candidate)?;
+            self.admission.admit_create(info, namespace, &mut prepared)?;
+            let name = meta::name(&prepared).to_string();
+            if p.dry_run {
+                return Ok(Arc::new(dry_run_stored(&prepared, namespace, &name, self.store.revision())));
+            }
+            match self.store.create(info.store_key, namespace, &name, prepared) {
+                Err(e) if generate && e.reason == Reason::AlreadyExists => last_err = Some(e),
+                other => return other,
+            }
+        }
+        Err(last_err.unwrap_or_else(|| ApiError::internal("generateName retries exhausted")))
     }
 
-    /// Replace an object (PUT), or its status.
+    /// Replace an object (PUT), or its status. A body with `metadata.resourceVersion` is a
+    /// precondition (409 when stale); without one the update applies to the latest version.
     pub fn update(
         &self,
         info: &'static ResourceInfo,
@@ -74,8 +140,8 @@ impl Objects {
         target: UpdateTarget,
         p: &WriteParams,
     ) -> Result<Arc<Stored>, ApiError> {
-        let _ = (info, namespace, name, obj, target, p);
-        Err(ApiError::internal("not implemented yet"))
+        let pinned = pinned_revision(&obj)?;
+        self.write_loop(info, namespace, name, pinned, p, |_old| Ok(obj.clone()), target)
     }
 
     /// Patch an object (or its status), retrying internally on a conflicting concurrent write
@@ -91,13 +157,373 @@ impl Objects {
         target: UpdateTarget,
         p: &WriteParams,
     ) -> Result<Arc<Stored>, ApiError> {
-        let _ = (info, namespace, name, patch_type, patch, target, p);
-        Err(ApiError::internal("not implemented yet"))
+        self.write_loop(
+            info,
+            namespace,
+            name,
+            None,
+            p,
+            |old| {
+                let patched = crate::patch::apply(info.kind, patch_type, old, patch)?;
+                // A patch that carries a resourceVersion is pinned to it.
+                let old_rv = meta::meta_str(old, "resourceVersion").unwrap_or("");
+                let new_rv = meta::meta_str(&patched, "resourceVersion").unwrap_or("");
+                if !new_rv.is_empty() && new_rv != old_rv {
+                    return Err(ApiError::stale(info.group, info.plural, name));
+                }
+                Ok(patched)
+            },
+            target,
+        )
     }
 
-    /// Delete an object, gracefully where upstream does.
-    pub fn delete(&self, info: &'static ResourceInfo, namespace: &str, name: &str, p: &DeleteParams) -> Result<DeleteOutcome, ApiError> {
-        let _ = (info, namespace, name, p);
-        Err(ApiError::internal("not implemented yet"))
+    /// Read the current object, let `change` produce the new one, prepare, admit and write it
+    /// with the read revision as precondition; on losing a race, start again (unless pinned).
+    #[allow(clippy::too_many_arguments)]
+    fn write_loop(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        name: &str,
+        pinned: Option<u64>,
+        p: &WriteParams,
+        mut change: impl FnMut(&Value) -> Result<Value, ApiError>,
+        target: UpdateTarget,
+    ) -> Result<Arc<Stored>, ApiError> {
+        let strategy = strategy_for(info);
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let current = self.store.get(info.store_key, namespace, name)?;
+            if let Some(rv) = pinned
+                && rv != current.revision
+            {
+                return Err(ApiError::stale(info.group, info.plural, name));
+            }
+            let old = current.value();
+            let mut new = change(&old)?;
+            {
+                let body_name = meta::name(&new).to_string();
+                if !body_name.is_empty() && body_name != name {
+                    return Err(ApiError::bad_request(format!(
+                        "the name of the object ({body_name}) does not match the name on the URL ({name})"
+                    )));
+                }
+                let m = meta::meta_mut(&mut new);
+                m.insert("name".into(), Value::String(name.to_string()));
+                set_namespace(info, m, namespace)?;
+                carry_system_fields(m, &old);
+            }
+            let mut prepared = strategy.prepare_update(new, &old, target)?;
+            self.admission.admit_update(info, namespace, &mut prepared, &old)?;
+            if meta::without_resource_version(&prepared) == meta::without_resource_version(&old) {
+                // A no-op write is not a write: same resourceVersion, no watch event (upstream).
+                return Ok(current);
+            }
+            if p.dry_run {
+                return Ok(Arc::new(dry_run_stored(&prepared, namespace, name, current.revision)));
+            }
+            let pre = Preconditions { revision: Some(current.revision), uid: None };
+            let result = if should_delete_during_update(info, &prepared) {
+                self.store.delete(info.store_key, namespace, name, &pre)
+            } else {
+                self.store.update(info.store_key, namespace, name, prepared, &pre)
+            };
+            match result {
+                Err(e) if e.reason == Reason::Conflict && pinned.is_none() => continue,
+                other => return other,
+            }
+        }
+        Err(ApiError::conflict(info.group, info.plural, name, "too many concurrent writes; please retry"))
+    }
+
+    /// Delete an object, gracefully where upstream does: objects with finalizers and bound,
+    /// running pods get `deletionTimestamp` and stay; a namespace turns `Terminating`.
+    pub fn delete(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        name: &str,
+        p: &DeleteParams,
+    ) -> Result<DeleteOutcome, ApiError> {
+        if let Some(policy) = &p.propagation_policy
+            && !matches!(policy.as_str(), "Orphan" | "Background" | "Foreground")
+        {
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "DeleteOptions",
+                "",
+                vec![crate::error::Cause::not_supported(
+                    "propagationPolicy",
+                    &Value::String(policy.clone()),
+                    &["Foreground", "Background", "Orphan"],
+                )],
+            ));
+        }
+        if let Some(g) = p.grace_period_seconds
+            && g < 0
+        {
+            return Err(ApiError::bad_request("gracePeriodSeconds must not be negative"));
+        }
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let current = self.store.get(info.store_key, namespace, name)?;
+            check_preconditions(info, name, &current, &p.preconditions)?;
+            let old = current.value();
+            let finalizers = !meta::finalizers(&old).is_empty();
+            let grace = effective_grace(info, &old, p.grace_period_seconds);
+            let terminating = meta::is_terminating(&old);
+
+            let immediate = if info.store_key == "namespaces" {
+                false
+            } else if terminating {
+                // A second delete can only shorten a pod's grace to zero.
+                grace == 0 && !finalizers
+            } else {
+                grace == 0 && !finalizers
+            };
+            if p.dry_run {
+                return Ok(if immediate { DeleteOutcome::Deleted(current) } else { DeleteOutcome::Pending(current) });
+            }
+            if immediate {
+                let pre = Preconditions { revision: Some(current.revision), uid: None };
+                match self.store.delete(info.store_key, namespace, name, &pre) {
+                    Ok(gone) => return Ok(DeleteOutcome::Deleted(gone)),
+                    Err(e) if e.reason == Reason::Conflict => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut new = old.clone();
+            if info.store_key == "namespaces" {
+                if terminating {
+                    return Ok(DeleteOutcome::Pending(current));
+                }
+                new["status"]["phase"] = json!("Terminating");
+            }
+            if terminating && !(info.store_key == "pods" && grace == 0) {
+                return Ok(DeleteOutcome::Pending(current));
+            }
+            {
+                let m = meta::meta_mut(&mut new);
+                let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
+                if !terminating || info.store_key == "pods" {
+                    m.insert("deletionTimestamp".into(), Value::String(meta::timestamp_rfc3339(at)));
+                    m.insert("deletionGracePeriodSeconds".into(), json!(grace));
+                }
+                if !terminating && let Some(g) = m.get("generation").and_then(Value::as_i64) {
+                    m.insert("generation".into(), json!(g + 1));
+                }
+            }
+            let pre = Preconditions { revision: Some(current.revision), uid: None };
+            match self.store.update(info.store_key, namespace, name, new, &pre) {
+                Ok(stored) => return Ok(DeleteOutcome::Pending(stored)),
+                Err(e) if e.reason == Reason::Conflict => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ApiError::conflict(info.group, info.plural, name, "too many concurrent writes; please retry"))
+    }
+
+    /// The namespace `finalize` step (upstream's `namespaces/{name}/finalize` subresource): set
+    /// `spec.finalizers`; a terminating namespace with no finalizers left is removed.
+    pub fn finalize_namespace(&self, name: &str, finalizers: Vec<String>) -> Result<Arc<Stored>, ApiError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let current = self.store.get("namespaces", "", name)?;
+            let mut ns = current.value();
+            ns["spec"]["finalizers"] = json!(finalizers);
+            let pre = Preconditions { revision: Some(current.revision), uid: None };
+            let result = if meta::is_terminating(&ns) && finalizers.is_empty() && meta::finalizers(&ns).is_empty() {
+                self.store.delete("namespaces", "", name, &pre)
+            } else {
+                self.store.update("namespaces", "", name, ns, &pre)
+            };
+            match result {
+                Err(e) if e.reason == Reason::Conflict => continue,
+                other => return other,
+            }
+        }
+        Err(ApiError::conflict("", "namespaces", name, "too many concurrent writes; please retry"))
+    }
+
+    /// Admission for a delete (e.g. immortal namespaces), before [`Self::delete`].
+    pub fn admit_delete(&self, info: &'static ResourceInfo, namespace: &str, name: &str) -> Result<(), ApiError> {
+        self.admission.admit_delete(info, namespace, name)
+    }
+
+    /// Bind a pod to a node (upstream's `pods/binding`): set `spec.nodeName` once, merge the
+    /// binding's annotations, and mark `PodScheduled` true. 409 if already bound or terminating.
+    pub fn bind(&self, namespace: &str, name: &str, node: &str, annotations: Option<&Value>) -> Result<Arc<Stored>, ApiError> {
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let current = self.store.get("pods", namespace, name)?;
+            let mut pod = current.value();
+            if meta::is_terminating(&pod) {
+                return Err(ApiError::conflict("", "pods", name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+            }
+            let bound = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+            if !bound.is_empty() {
+                return Err(ApiError::conflict("", "pods", name, &format!("pod {name} is already assigned to node {bound:?}")));
+            }
+            pod["spec"]["nodeName"] = json!(node);
+            if let Some(Value::Object(extra)) = annotations {
+                let m = meta::meta_mut(&mut pod);
+                let ann = m.entry("annotations").or_insert_with(|| json!({}));
+                if let Some(ann) = ann.as_object_mut() {
+                    for (k, v) in extra {
+                        ann.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            let now = meta::now_rfc3339();
+            let condition = json!({ "type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now });
+            let conditions = pod["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+            conditions.push(condition);
+            pod["status"]["conditions"] = Value::Array(conditions);
+            let pre = Preconditions { revision: Some(current.revision), uid: None };
+            match self.store.update("pods", namespace, name, pod, &pre) {
+                Err(e) if e.reason == Reason::Conflict => continue,
+                other => return other,
+            }
+        }
+        Err(ApiError::conflict("", "pods", name, "too many concurrent writes; please retry"))
+    }
+}
+
+/// Put the request's namespace into `metadata`, or reject a body that names another one.
+fn set_namespace(
+    info: &ResourceInfo,
+    m: &mut serde_json::Map<String, Value>,
+    namespace: &str,
+) -> Result<(), ApiError> {
+    if !info.namespaced {
+        m.remove("namespace");
+        return Ok(());
+    }
+    match m.get("namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() && ns != namespace => Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )),
+        _ => {
+            m.insert("namespace".into(), Value::String(namespace.to_string()));
+            Ok(())
+        }
+    }
+}
+
+/// What an update can never change (upstream's `rest.BeforeUpdate`): generation (recomputed by the
+/// strategy), creation time, deletion fields; an empty uid means "the existing one".
+fn carry_system_fields(m: &mut serde_json::Map<String, Value>, old: &Value) {
+    let old_meta = old.get("metadata").and_then(Value::as_object);
+    let get = |k: &str| old_meta.and_then(|om| om.get(k)).cloned();
+    for key in ["generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+        match get(key) {
+            Some(v) => {
+                m.insert(key.into(), v);
+            }
+            None => {
+                m.remove(key);
+            }
+        }
+    }
+    if m.get("uid").and_then(Value::as_str).is_none_or(str::is_empty)
+        && let Some(uid) = get("uid")
+    {
+        m.insert("uid".into(), uid);
+    }
+    m.remove("managedFields");
+    m.remove("selfLink");
+}
+
+/// `metadata.resourceVersion` in an update body, if the client set one.
+fn pinned_revision(obj: &Value) -> Result<Option<u64>, ApiError> {
+    match meta::meta_str(obj, "resourceVersion") {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("invalid resourceVersion {s:?}: must be a decimal number"))
+        }),
+    }
+}
+
+fn check_preconditions(info: &ResourceInfo, name: &str, current: &Stored, pre: &Preconditions) -> Result<(), ApiError> {
+    if let Some(uid) = &pre.uid {
+        let value = current.value();
+        let actual = meta::meta_str(&value, "uid").unwrap_or("");
+        if actual != uid {
+            return Err(ApiError::conflict(
+                info.group,
+                info.plural,
+                name,
+                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+            ));
+        }
+    }
+    if let Some(rv) = pre.revision
+        && rv != current.revision
+    {
+        return Err(ApiError::conflict(
+            info.group,
+            info.plural,
+            name,
+            &format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                current.revision
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The grace period a delete gets: only pods are deleted gracefully, and only while bound to a
+/// node and not finished (upstream's pod strategy `CheckGracefulDelete`).
+fn effective_grace(info: &ResourceInfo, obj: &Value, requested: Option<i64>) -> i64 {
+    if info.store_key != "pods" {
+        return 0;
+    }
+    let node = obj.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+    let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    if node.is_empty() || matches!(phase, "Succeeded" | "Failed") {
+        return 0;
+    }
+    requested
+        .or_else(|| obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+        .unwrap_or(30)
+        .max(0)
+}
+
+/// Whether an update that leaves a terminating object without finalizers removes it
+/// (upstream's `ShouldDeleteDuringUpdate`): pods only once their node confirmed (grace 0) or
+/// when unbound or finished; namespaces only when `spec.finalizers` is empty too.
+fn should_delete_during_update(info: &ResourceInfo, obj: &Value) -> bool {
+    if !meta::is_terminating(obj) || !meta::finalizers(obj).is_empty() {
+        return false;
+    }
+    match info.store_key {
+        "pods" => {
+            let grace = obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
+            grace == 0 || effective_grace(info, obj, Some(1)) == 0
+        }
+        "namespaces" => obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty),
+        _ => true,
+    }
+}
+
+fn generated_name(base: &str) -> String {
+    let mut rng = rand::rng();
+    // Upstream trims the base so the name stays within 63 characters.
+    let base: String = base.chars().take(58).collect();
+    let suffix: String = (0..5)
+        .map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char)
+        .collect();
+    format!("{base}{suffix}")
+}
+
+fn dry_run_stored(obj: &Value, namespace: &str, name: &str, revision: u64) -> Stored {
+    Stored {
+        revision,
+        namespace: namespace.into(),
+        name: name.into(),
+        bytes: serde_json::to_vec(obj).unwrap_or_default().into(),
+        labels: Box::new([]),
+        fields: Box::new([]),
     }
 }

@@ -10,6 +10,7 @@
 //! namespace. Objects are kept as the exact JSON bytes served to clients, with
 //! `metadata.resourceVersion` already set, so gets, lists and watch events are copies of bytes.
 
+mod continue_token;
 mod fields;
 mod memory;
 mod selector;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
-pub use fields::selectable_fields;
+pub use fields::{check_field_selector, selectable_fields};
 pub use memory::{MemoryStore, MemoryStoreConfig};
 pub use selector::{FieldSelector, LabelSelector, Requirement, SelectorError};
 
