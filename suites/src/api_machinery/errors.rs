@@ -215,11 +215,19 @@ pub async fn request_with_a_wrong_token_is_unauthorized(ctx: TestContext) -> any
 pub async fn unknown_resource_path_is_not_found(ctx: TestContext) -> anyhow::Result<()> {
     let path = format!("/api/v1/namespaces/{}/kubeprooffrobs", ctx.namespace);
     let response = raw_request(&ctx.client, Method::GET, &path, None, Vec::new()).await?;
-    ensure!(response.status.as_u16() == 404, "GET {path} answered {}, want 404: {}", response.status, response.body);
+    ensure!(
+        response.status.as_u16() == 404,
+        "GET {path} answered {}, want 404: {}",
+        response.status,
+        response.body
+    );
     if let Ok(status) = response.json()
         && status["kind"] == "Status"
     {
-        ensure!(status["reason"] == "NotFound" && status["code"] == 404, "404 Status body is {status}");
+        ensure!(
+            status["reason"] == "NotFound" && status["code"] == 404,
+            "404 Status body is {status}"
+        );
     }
     Ok(())
 }

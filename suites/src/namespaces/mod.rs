@@ -52,7 +52,7 @@ pub fn tests() -> Vec<TestDef> {
             tags: [Conformance], upstream: ["ResourceQuota, update and delete"]),
         test!(AREA, quota::quotas_are_listed_patched_and_deleted_by_collection,
             tags: [Conformance], upstream: ["ResourceQuota, manage lifecycle of a ResourceQuota"]),
-        test!(AREA, quota::quota_status_can_be_written_and_is_reconciled,
+        test!(AREA, quota::quota_status_can_be_written_through_the_status_subresource,
             tags: [Conformance], upstream: ["ResourceQuota, apply changes to a ResourceQuota status"]),
         test!(AREA, limit_range::limit_range_defaults_are_applied_to_containers,
             tags: [Conformance], upstream: ["LimitRange, resources"]),

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, PersistentVolumeClaim, Pod, ReplicationController, ResourceQuota, Secret, Service,
 };
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::TestContext;
@@ -600,9 +600,12 @@ pub async fn quotas_are_listed_patched_and_deleted_by_collection(
     Ok(())
 }
 
-/// `status.hard` written through `/status` is stored (and the spec is not touched); the quota
-/// controller then puts it back to the spec's values.
-pub async fn quota_status_can_be_written_and_is_reconciled(ctx: TestContext) -> anyhow::Result<()> {
+/// `status.hard` written through `/status` is stored, and the spec is not touched by it.
+/// (Upstream's quota controller puts status.hard back to spec.hard only at its next resync,
+/// minutes later, so that part is not awaited here.)
+pub async fn quota_status_can_be_written_through_the_status_subresource(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
     let api = ns_api::<ResourceQuota>(&ctx);
     let q = create_quota(
         &ctx,
@@ -634,17 +637,31 @@ pub async fn quota_status_can_be_written_and_is_reconciled(ctx: TestContext) -> 
         "a /status patch changed the spec: {:?}",
         written.spec
     );
-    let spec_hard = spec_before.and_then(|s| s.hard);
-    wait_for(
-        &api,
-        "status-write",
-        Condition::exists_and(
-            "to have status.hard reconciled back to spec.hard",
-            move |q: &ResourceQuota| q.status.as_ref().and_then(|s| s.hard.clone()) == spec_hard,
-        ),
-        wait_budget(&ctx),
-    )
-    .await?;
-    let _: Api<ResourceQuota> = api;
+
+    let mut replaced = api.get("status-write").await?;
+    if let Some(hard) = replaced.status.as_mut().and_then(|s| s.hard.as_mut()) {
+        hard.insert(
+            "cpu".into(),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()),
+        );
+    }
+    let after = api
+        .replace_status("status-write", &PostParams::default(), &replaced)
+        .await?;
+    let cpu = after
+        .status
+        .as_ref()
+        .and_then(|s| s.hard.as_ref())
+        .and_then(|h| h.get("cpu"))
+        .map(|v| v.0.clone());
+    ensure!(
+        cpu.as_deref() == Some("2"),
+        "status.hard.cpu after a /status update is {cpu:?}, want 2"
+    );
+    ensure!(
+        after.spec == spec_before,
+        "a /status update changed the spec: {:?}",
+        after.spec
+    );
     Ok(())
 }
