@@ -1,2 +1,27 @@
-//! kubeproof's harness: targets, the runner and the CLI. (Skeleton: the harness helper fills this
-//! in.)
+//! kubeproof's harness: targets (boot or attach a cluster), the runner (select, run in parallel,
+//! time out, map outcomes), and the `kubeproof` command line on top.
+//!
+//! `kubeproof run` and the `cargo nextest` entry point (`suites/tests/e2e.rs`) share
+//! [`Target`] and [`execute`], so a test behaves the same under both.
+
+pub mod cli;
+pub mod commands;
+pub mod coverage;
+pub mod execute;
+mod exit_codes;
+pub mod metadata;
+pub mod namespace;
+pub mod runner;
+pub mod seed;
+pub mod select;
+pub mod target;
+
+#[cfg(test)]
+mod test_support;
+
+pub use execute::{ExecSettings, execute, run_test};
+pub use exit_codes::ExitCodes;
+pub use reports::{Outcome, TestResult};
+pub use runner::{RunSettings, run_all};
+pub use select::{Selection, SelectionArgs};
+pub use target::{Capabilities, Target, TargetError, TargetKind, TargetOptions, TestEnv};

@@ -1,1 +1,31 @@
-fn main() {}
+//! `kubeproof`: see `kubeproof --help`.
+
+use clap::Parser as _;
+use harness::cli::Cli;
+use harness::{ExitCodes, commands};
+
+fn main() {
+    // Clap exits with code 2 on bad flags, which is ExitCodes::USAGE.
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("kubeproof: error: cannot start the async runtime: {err}");
+            std::process::exit(ExitCodes::TARGET_BOOT);
+        }
+    };
+    let code = runtime.block_on(commands::dispatch(cli.command));
+    // Dropping the runtime here would wait for stray tasks (a hung test's client); exit instead.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}

@@ -1,0 +1,53 @@
+//! `kubeproof cluster up`: a cluster for kubectl, until interrupted.
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{nodes_note, print_error};
+use crate::ExitCodes;
+use crate::cli::ClusterUpArgs;
+use crate::target::{Target, TargetKind, TargetOptions, absolute};
+
+/// Boot the embedded control plane, print how to use it, serve until SIGINT or SIGTERM.
+pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
+    nodes_note(args.nodes);
+    let kubeconfig = absolute(&args.kubeconfig);
+    // Listen for signals before announcing readiness, so a script that stops us right after the
+    // ready line is never killed by the default handler.
+    let (mut sigint, mut sigterm) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(int), Ok(term)) => (int, term),
+        (Err(err), _) | (_, Err(err)) => {
+            print_error(&err);
+            return ExitCodes::TARGET_BOOT;
+        }
+    };
+    let options = TargetOptions {
+        kind: TargetKind::Embedded,
+        kubeconfig: None,
+        port: args.port,
+        kubeconfig_out: Some(kubeconfig.clone()),
+    };
+    let target = match Target::start(&options).await {
+        Ok(target) => target,
+        Err(err) => {
+            let code = err.exit_code();
+            print_error(&err);
+            return code;
+        }
+    };
+    println!(
+        "kubeproof: cluster ready at {} — export KUBECONFIG={}; kubectl get ns",
+        target.env().server,
+        kubeconfig.display()
+    );
+    tokio::select! {
+        _ = sigint.recv() => {}
+        _ = sigterm.recv() => {}
+    }
+    eprintln!("kubeproof: shutting down");
+    target.shutdown().await;
+    eprintln!("kubeproof: cluster stopped");
+    ExitCodes::OK
+}

@@ -1,0 +1,454 @@
+//! Targets: the cluster a run talks to. `embedded` boots our own control plane on loopback;
+//! `kubeconfig` attaches to any cluster; `k3s` arrives with issue 9.
+//!
+//! Every target ends up as the same [`TestEnv`]: a client, a kubeconfig file and what the target
+//! can offer tests ([`Capabilities`]). Tests never learn which target they run on.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use orchestrator::store::MemoryStoreConfig;
+use orchestrator::{ControlPlane, ControlPlaneConfig};
+use suites::Need;
+
+/// Which kind of cluster to run against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetKind {
+    /// kubeproof's own control plane, in this process, on 127.0.0.1 with a random port.
+    #[default]
+    Embedded,
+    /// An existing cluster, from `--kubeconfig` (or `KUBECONFIG`, or `~/.kube/config`).
+    Kubeconfig,
+    /// A k3s cluster in a container (issue 9).
+    K3s,
+}
+
+impl TargetKind {
+    /// The name used on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Embedded => "embedded",
+            TargetKind::Kubeconfig => "kubeconfig",
+            TargetKind::K3s => "k3s",
+        }
+    }
+}
+
+/// How to obtain a target.
+#[derive(Clone, Debug, Default)]
+pub struct TargetOptions {
+    /// Which kind.
+    pub kind: TargetKind,
+    /// The kubeconfig of an existing cluster (`kubeconfig` target).
+    pub kubeconfig: Option<PathBuf>,
+    /// Port for the embedded control plane; 0 lets the OS pick.
+    pub port: u16,
+    /// Where the embedded target writes its kubeconfig; a temporary folder when `None`.
+    pub kubeconfig_out: Option<PathBuf>,
+}
+
+/// A target that could not be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The k3s target is not built yet.
+    #[error("the k3s target arrives with issue 9; use embedded or kubeconfig")]
+    K3sNotYet,
+    /// No kubeconfig was given or found.
+    #[error("the kubeconfig target needs a kubeconfig: pass --kubeconfig PATH or set KUBECONFIG")]
+    NoKubeconfig,
+    /// The kubeconfig could not be read or used.
+    #[error("cannot use the kubeconfig {}; check the file and its current context", path.display())]
+    Kubeconfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: KubeconfigError,
+    },
+    /// A file for the target could not be written.
+    #[error("cannot write {}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedded control plane did not boot.
+    #[error("the embedded control plane did not start: {0}")]
+    Boot(String),
+    /// No client could be built from the configuration.
+    #[error("cannot build a Kubernetes client")]
+    Client(#[source] kube::Error),
+    /// The cluster did not answer.
+    #[error("the API server at {server} does not answer; is the cluster running?")]
+    Unreachable {
+        /// Its URL.
+        server: String,
+        /// Why.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl TargetError {
+    /// The process exit code this error maps to: configuration problems are usage errors, a
+    /// cluster that does not boot or answer is a boot failure.
+    pub fn exit_code(&self) -> i32 {
+        use crate::ExitCodes;
+        match self {
+            TargetError::K3sNotYet | TargetError::NoKubeconfig | TargetError::Kubeconfig { .. } => {
+                ExitCodes::USAGE
+            }
+            TargetError::Io { .. }
+            | TargetError::Boot(_)
+            | TargetError::Client(_)
+            | TargetError::Unreachable { .. } => ExitCodes::TARGET_BOOT,
+        }
+    }
+}
+
+/// What a target can give tests; a test whose [`Need`] is not met is skipped with the reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `kubectl` is on the PATH.
+    pub kubectl: bool,
+    /// Nodes can be controlled (fault injection).
+    pub node_control: bool,
+    /// Nodes are real and run real containers.
+    pub real_nodes: bool,
+}
+
+impl Capabilities {
+    /// What a target of `kind` offers on this machine.
+    pub fn of(kind: TargetKind) -> Self {
+        Capabilities {
+            kubectl: kubectl_on_path(),
+            // Hollow nodes (issue 3) bring node control; no target has it yet.
+            node_control: false,
+            real_nodes: matches!(kind, TargetKind::Kubeconfig | TargetKind::K3s),
+        }
+    }
+
+    /// Why `need` cannot be met here, or `None` when it can.
+    pub fn unmet(&self, need: Need) -> Option<String> {
+        match need {
+            Need::Kubectl if !self.kubectl => {
+                Some("needs `kubectl` on the PATH, which has none".to_owned())
+            }
+            Need::NodeControl if !self.node_control => Some(
+                "needs control over nodes (fault injection), which no target offers yet \
+                 (hollow nodes arrive with issue 3)"
+                    .to_owned(),
+            ),
+            Need::RealNodes if !self.real_nodes => Some(
+                "needs real nodes running real containers; run it with --target kubeconfig"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The first unmet need among `needs`.
+    pub fn first_unmet(&self, needs: &[Need]) -> Option<String> {
+        needs.iter().find_map(|need| self.unmet(*need))
+    }
+}
+
+/// Whether an executable `kubectl` is on the PATH.
+pub fn kubectl_on_path() -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        std::fs::metadata(dir.join("kubectl"))
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
+}
+
+/// What a test runs against: everything the runner needs to build a `TestContext`.
+#[derive(Clone)]
+pub struct TestEnv {
+    /// An admin client.
+    pub client: kube::Client,
+    /// A kubeconfig file for the same cluster and identity, for `kubectl`.
+    pub kubeconfig: PathBuf,
+    /// The API server URL.
+    pub server: String,
+    /// What the target offers.
+    pub capabilities: Capabilities,
+}
+
+impl std::fmt::Debug for TestEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestEnv")
+            .field("server", &self.server)
+            .field("kubeconfig", &self.kubeconfig)
+            .field("capabilities", &self.capabilities)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A booted or attached target. Call [`Target::shutdown`] when done.
+pub struct Target {
+    kind: TargetKind,
+    env: TestEnv,
+    server_version: Option<String>,
+    control_plane: Option<ControlPlane>,
+    // Keeps the embedded kubeconfig's folder alive as long as the target.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("kind", &self.kind)
+            .field("env", &self.env)
+            .field("server_version", &self.server_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    /// Boot or attach the target described by `options`.
+    pub async fn start(options: &TargetOptions) -> Result<Self, TargetError> {
+        install_crypto_provider();
+        match options.kind {
+            TargetKind::Embedded => Self::embedded(options).await,
+            TargetKind::Kubeconfig => Self::attach(options).await,
+            TargetKind::K3s => Err(TargetError::K3sNotYet),
+        }
+    }
+
+    async fn embedded(options: &TargetOptions) -> Result<Self, TargetError> {
+        let control_plane = ControlPlane::start(embedded_config(options.port))
+            .await
+            .map_err(|err| TargetError::Boot(format!("{err:#}")))?;
+        let (dir, path) = match &options.kubeconfig_out {
+            Some(path) => (None, absolute(path)),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("kubeproof-")
+                    .tempdir()
+                    .map_err(|source| TargetError::Io {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?;
+                let path = dir.path().join("kubeconfig");
+                (Some(dir), path)
+            }
+        };
+        let yaml = control_plane.kubeconfig();
+        control_plane
+            .write_kubeconfig(&path)
+            .map_err(|source| TargetError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        let kubeconfig =
+            Kubeconfig::from_yaml(&yaml).map_err(|source| TargetError::Kubeconfig {
+                path: path.clone(),
+                source,
+            })?;
+        let (client, _) = client_for(kubeconfig, &path).await?;
+        let server = control_plane.url().to_owned();
+        // Our own server should always answer /version, but a missing version is not worth
+        // refusing to run the tests over: they will say what is wrong.
+        let server_version = match client.apiserver_version().await {
+            Ok(info) => Some(info.git_version),
+            Err(err) => {
+                tracing::warn!(error = %err, "the embedded API server did not report its version");
+                None
+            }
+        };
+        Ok(Target {
+            kind: TargetKind::Embedded,
+            env: TestEnv {
+                client,
+                kubeconfig: path,
+                server,
+                capabilities: Capabilities::of(TargetKind::Embedded),
+            },
+            server_version,
+            control_plane: Some(control_plane),
+            _dir: dir,
+        })
+    }
+
+    async fn attach(options: &TargetOptions) -> Result<Self, TargetError> {
+        let path = options
+            .kubeconfig
+            .clone()
+            .or_else(default_kubeconfig)
+            .ok_or(TargetError::NoKubeconfig)?;
+        let path = absolute(&path);
+        let kubeconfig =
+            Kubeconfig::read_from(&path).map_err(|source| TargetError::Kubeconfig {
+                path: path.clone(),
+                source,
+            })?;
+        let (client, server) = client_for(kubeconfig, &path).await?;
+        // Unlike our own server, a cluster that does not answer /version is not worth running
+        // every test against only to see each fail on its namespace.
+        let info = client
+            .apiserver_version()
+            .await
+            .map_err(|source| TargetError::Unreachable {
+                server: server.clone(),
+                source,
+            })?;
+        Ok(Target {
+            kind: TargetKind::Kubeconfig,
+            env: TestEnv {
+                client,
+                kubeconfig: path,
+                server,
+                capabilities: Capabilities::of(TargetKind::Kubeconfig),
+            },
+            server_version: Some(info.git_version),
+            control_plane: None,
+            _dir: None,
+        })
+    }
+
+    /// Which kind of target this is.
+    pub fn kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    /// What tests run against.
+    pub fn env(&self) -> &TestEnv {
+        &self.env
+    }
+
+    /// The API server's `gitVersion`, when it reported one.
+    pub fn server_version(&self) -> Option<&str> {
+        self.server_version.as_deref()
+    }
+
+    /// Stop what this target started (the embedded control plane); an attached cluster is left
+    /// as it was.
+    pub async fn shutdown(self) {
+        if let Some(control_plane) = self.control_plane {
+            control_plane.shutdown().await;
+        }
+    }
+}
+
+/// The embedded control plane's configuration: loopback, generated CA and token, and upstream's
+/// defaults where upstream has one.
+pub fn embedded_config(port: u16) -> ControlPlaneConfig {
+    ControlPlaneConfig {
+        port,
+        token: None,
+        tls: None,
+        // Upstream's watch cache keeps far fewer events, but with one process per test the
+        // memory is cheap and a larger window makes 410 Gone a deliberate test, not an accident.
+        store: MemoryStoreConfig { history: 100_000 },
+        bookmark_interval: Duration::from_secs(60),
+    }
+}
+
+/// kube uses rustls with `ring`; installing the provider explicitly keeps
+/// `kube::Client::try_from` from panicking if another crate ever brings a second provider in.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means a provider is already installed, which is what we want.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A client for the kubeconfig's current context, and the server URL it talks to.
+async fn client_for(
+    kubeconfig: Kubeconfig,
+    path: &Path,
+) -> Result<(kube::Client, String), TargetError> {
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|source| TargetError::Kubeconfig {
+            path: path.to_owned(),
+            source,
+        })?;
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_owned();
+    let client = kube::Client::try_from(config).map_err(TargetError::Client)?;
+    Ok((client, server))
+}
+
+/// kubectl's search order: the first file in `KUBECONFIG`, then `~/.kube/config`.
+fn default_kubeconfig() -> Option<PathBuf> {
+    if let Some(list) = std::env::var_os("KUBECONFIG")
+        && let Some(first) = std::env::split_paths(&list).find(|p| !p.as_os_str().is_empty())
+    {
+        return Some(first);
+    }
+    let home = std::env::var_os("HOME")?;
+    let path = PathBuf::from(home).join(".kube/config");
+    path.exists().then_some(path)
+}
+
+/// `path` made absolute against the current folder, so printed paths work from anywhere.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k3s_says_when_it_arrives_and_is_a_usage_error() {
+        let err = TargetError::K3sNotYet;
+        assert_eq!(
+            err.to_string(),
+            "the k3s target arrives with issue 9; use embedded or kubeconfig"
+        );
+        assert_eq!(err.exit_code(), crate::ExitCodes::USAGE);
+        assert_eq!(
+            TargetError::Boot("port in use".into()).exit_code(),
+            crate::ExitCodes::TARGET_BOOT
+        );
+    }
+
+    #[test]
+    fn unmet_needs_name_the_reason() {
+        let embedded = Capabilities {
+            kubectl: false,
+            node_control: false,
+            real_nodes: false,
+        };
+        assert!(embedded.unmet(Need::Kubectl).unwrap().contains("kubectl"));
+        assert!(
+            embedded
+                .unmet(Need::NodeControl)
+                .unwrap()
+                .contains("issue 3")
+        );
+        assert!(
+            embedded
+                .unmet(Need::RealNodes)
+                .unwrap()
+                .contains("--target kubeconfig")
+        );
+        let full = Capabilities {
+            kubectl: true,
+            node_control: true,
+            real_nodes: true,
+        };
+        assert_eq!(full.first_unmet(&[Need::Kubectl, Need::RealNodes]), None);
+        assert_eq!(
+            embedded.first_unmet(&[Need::RealNodes]),
+            embedded.unmet(Need::RealNodes)
+        );
+        assert!(!Capabilities::of(TargetKind::Embedded).real_nodes);
+        assert!(Capabilities::of(TargetKind::Kubeconfig).real_nodes);
+    }
+}
