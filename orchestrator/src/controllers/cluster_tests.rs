@@ -424,3 +424,45 @@ async fn a_namespace_waits_for_its_running_pods_then_goes_at_once() {
     .await;
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_its_own_finalizer_stays_until_that_is_removed() {
+    let c = Cluster::start();
+    c.create(
+        "namespaces",
+        "",
+        json!({"metadata": {"name": "kept", "finalizers": ["example.com/keep"]}}),
+    );
+    c.create("secrets", "kept", json!({"metadata": {"name": "s"}}));
+    c.delete("namespaces", "", "kept");
+    c.wait("namespaces", "", "kept", "spec.finalizers emptied", |ns| {
+        ns.is_some_and(|ns| {
+            ns["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+        })
+    })
+    .await;
+    assert!(c.objects.store().get("secrets", "kept", "s").is_err());
+    let mut ns = c.objects.store().get("namespaces", "", "kept").unwrap().value();
+    ns["metadata"]["finalizers"] = json!([]);
+    c.objects
+        .update(
+            info("namespaces"),
+            "",
+            "kept",
+            ns,
+            UpdateTarget::Main,
+            &WriteParams::default(),
+        )
+        .unwrap();
+    c.wait(
+        "namespaces",
+        "",
+        "kept",
+        "the namespace to be removed",
+        |ns| ns.is_none(),
+    )
+    .await;
+    c.stop().await;
+}
