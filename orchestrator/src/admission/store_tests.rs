@@ -307,3 +307,35 @@ fn immortal_namespaces_cannot_be_deleted() {
     );
     assert!(admission.admit_delete(ns, "", "team").is_ok());
 }
+
+#[test]
+fn claim_growth_is_charged_and_a_status_write_is_never_refused() {
+    let (store, admission) = setup();
+    quota(
+        &*store,
+        "storage",
+        json!({"requests.storage": "3Gi"}),
+        json!({"requests.storage": "1Gi"}),
+    );
+    let pvc = |s: &str| json!({"metadata": {"name": "data", "resourceVersion": "9"}, "spec": {"resources": {"requests": {"storage": s}}}});
+    let info = info("persistentvolumeclaims");
+    admission
+        .admit_update(info, "team", &mut pvc("2Gi"), &pvc("1Gi"))
+        .unwrap();
+    assert_eq!(used(&*store, "storage"), json!({"requests.storage": "2Gi"}));
+    let err = admission
+        .admit_update(info, "team", &mut pvc("5Gi"), &pvc("2Gi"))
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "persistentvolumeclaims \"data\" is forbidden: exceeded quota: storage, requested: requests.storage=3Gi, \
+         used: requests.storage=2Gi, limited: requests.storage=3Gi"
+    );
+    // The volume came out larger than asked: its status write is charged even past the limit.
+    let mut grown = pvc("2Gi");
+    grown["status"] = json!({"allocatedResources": {"storage": "4Gi"}});
+    admission
+        .admit_update(info, "team", &mut grown, &pvc("2Gi"))
+        .unwrap();
+    assert_eq!(used(&*store, "storage"), json!({"requests.storage": "4Gi"}));
+}

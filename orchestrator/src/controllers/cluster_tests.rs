@@ -336,3 +336,133 @@ async fn an_empty_namespace_goes_away_promptly() {
     assert_eq!(err.code, 403);
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_range_defaults_satisfy_a_compute_quota() {
+    let c = Cluster::start();
+    c.create(
+        "limitranges",
+        "team",
+        json!({"metadata": {"name": "defaults"}, "spec": {"limits": [
+            {"type": "Container", "default": {"cpu": "200m", "memory": "128Mi"}, "defaultRequest": {"cpu": "100m", "memory": "64Mi"}}
+        ]}}),
+    );
+    c.create(
+        "resourcequotas",
+        "team",
+        quota(
+            "compute",
+            json!({"requests.cpu": "1", "limits.memory": "1Gi"}),
+        ),
+    );
+    c.wait_used(
+        "compute",
+        json!({"limits.memory": "0", "requests.cpu": "0"}),
+    )
+    .await;
+    // No resources declared: LimitRanger fills them in before quota requires them.
+    let created = c.create("pods", "team", json!({"metadata": {"name": "bare"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}));
+    assert_eq!(
+        created["spec"]["containers"][0]["resources"]["requests"],
+        json!({"cpu": "100m", "memory": "64Mi"})
+    );
+    c.wait_used(
+        "compute",
+        json!({"limits.memory": "128Mi", "requests.cpu": "100m"}),
+    )
+    .await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_waits_for_its_running_pods_then_goes_at_once() {
+    let c = Cluster::start();
+    c.create("namespaces", "", json!({"metadata": {"name": "busy"}}));
+    c.create("pods", "busy", pod("web", "100m"));
+    c.objects.bind("busy", "web", "node-1", None).unwrap();
+    c.delete("namespaces", "", "busy");
+    c.wait(
+        "namespaces",
+        "",
+        "busy",
+        "pods reported as remaining",
+        |ns| {
+            ns.and_then(|ns| ns["status"]["conditions"].as_array().cloned())
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c["type"] == "NamespaceContentRemaining"
+                            && c["message"]
+                                == "Some resources are remaining: pods. has 1 resource instances"
+                    })
+                })
+        },
+    )
+    .await;
+    let pod = c
+        .objects
+        .store()
+        .get("pods", "busy", "web")
+        .unwrap()
+        .value();
+    assert!(
+        pod["metadata"]["deletionTimestamp"].is_string(),
+        "a bound pod is deleted gracefully"
+    );
+    // The node confirms the kill; the namespace follows on that event, not after the 30 s grace.
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..Default::default()
+    };
+    c.objects.delete(info("pods"), "busy", "web", &now).unwrap();
+    c.wait(
+        "namespaces",
+        "",
+        "busy",
+        "the namespace to be removed",
+        |ns| ns.is_none(),
+    )
+    .await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_its_own_finalizer_stays_until_that_is_removed() {
+    let c = Cluster::start();
+    c.create(
+        "namespaces",
+        "",
+        json!({"metadata": {"name": "kept", "finalizers": ["example.com/keep"]}}),
+    );
+    c.create("secrets", "kept", json!({"metadata": {"name": "s"}}));
+    c.delete("namespaces", "", "kept");
+    c.wait("namespaces", "", "kept", "spec.finalizers emptied", |ns| {
+        ns.is_some_and(|ns| {
+            ns["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+        })
+    })
+    .await;
+    assert!(c.objects.store().get("secrets", "kept", "s").is_err());
+    let mut ns = c.objects.store().get("namespaces", "", "kept").unwrap().value();
+    ns["metadata"]["finalizers"] = json!([]);
+    c.objects
+        .update(
+            info("namespaces"),
+            "",
+            "kept",
+            ns,
+            UpdateTarget::Main,
+            &WriteParams::default(),
+        )
+        .unwrap();
+    c.wait(
+        "namespaces",
+        "",
+        "kept",
+        "the namespace to be removed",
+        |ns| ns.is_none(),
+    )
+    .await;
+    c.stop().await;
+}
