@@ -292,7 +292,7 @@ impl ApiError {
         Self::new(
             413,
             Reason::RequestEntityTooLarge,
-            format!("the server has received a request that is too large; limit is {limit} bytes"),
+            format!("Request entity too large: limit is {limit}"),
         )
     }
 

@@ -42,6 +42,8 @@ const NAMESPACE_VERBS: &[&str] = &[
 ];
 /// `status` and `scale` subresources.
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
+/// `namespaces/finalize`.
+const UPDATE: &[&str] = &["update"];
 /// `binding` and `eviction` subresources.
 const CREATE: &[&str] = &["create"];
 
@@ -262,6 +264,7 @@ fn subresource_shape(
         Subresource::Scale => ("autoscaling", "v1", "Scale", GET_PATCH_UPDATE),
         Subresource::Binding => ("", "", "Binding", CREATE),
         Subresource::Eviction => ("policy", "v1", "Eviction", CREATE),
+        Subresource::Finalize => ("", "", r.kind, UPDATE),
     }
 }
 

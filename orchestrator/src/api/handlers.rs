@@ -147,6 +147,9 @@ fn target_of(req: &ResourceRequest) -> UpdateTarget {
 }
 
 fn update(state: &AppState, req: &ResourceRequest, query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    if req.subresource == Some(Subresource::Finalize) {
+        return finalize(state, name_of(req), &body_as_json(headers, body)?);
+    }
     if req.subresource == Some(Subresource::Scale) {
         let json = body_as_json(headers, body)?;
         let scale: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -166,7 +169,7 @@ fn update(state: &AppState, req: &ResourceRequest, query: &Query, headers: &Head
 
 fn patch(state: &AppState, req: &ResourceRequest, query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+    let patch_type = PatchType::from_content_type(ct).ok_or_else(crate::patch::unsupported_patch_type)?;
     if req.subresource == Some(Subresource::Scale) {
         let stored = state.objects.store().get(req.info.store_key, &req.namespace, name_of(req))?;
         let scale = scale_of(req.info, &stored.value())?;
@@ -315,9 +318,12 @@ fn label_selector_string(sel: &Value) -> String {
 /// PUT (or patched) `scale`: writes `spec.replicas`, pinned to the Scale's resourceVersion if set.
 fn update_scale(state: &AppState, req: &ResourceRequest, query: &Query, scale: &Value) -> Result<Response, ApiError> {
     let name = name_of(req);
-    let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64);
-    let Some(replicas) = replicas else {
-        return Err(ApiError::invalid("autoscaling", "Scale", name, vec![Cause::required("spec.replicas", "")]));
+    // Go clients omit `replicas: 0` (omitempty), so a missing value is zero, as upstream decodes it.
+    let replicas = match scale.pointer("/spec/replicas") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().ok_or_else(|| {
+            ApiError::invalid("autoscaling", "Scale", name, vec![Cause::invalid("spec.replicas", v, "must be an integer")])
+        })?,
     };
     if replicas < 0 {
         return Err(ApiError::invalid(
@@ -386,7 +392,7 @@ fn evict(state: &AppState, req: &ResourceRequest, headers: &HeaderMap, body: &[u
 
 /// PUT `namespaces/{name}/finalize`: replace `spec.finalizers` (upstream's `FinalizeREST`); a
 /// terminating namespace left with no finalizers goes away.
-pub(crate) fn finalize(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
+fn finalize(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
     let ns: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid Namespace: {e}")))?;
     let finalizers: Vec<String> = ns
         .pointer("/spec/finalizers")

@@ -11,6 +11,7 @@ pub mod openapi;
 mod request;
 mod response;
 mod server;
+mod service_alloc;
 mod tls;
 mod watch;
 

@@ -9,6 +9,7 @@ use rand::RngExt;
 use serde_json::{Value, json};
 
 use super::meta;
+use super::service_alloc::ServiceAllocator;
 use crate::admission::Admission;
 use crate::error::{ApiError, Reason};
 use crate::patch::PatchType;
@@ -58,6 +59,9 @@ impl DeleteOutcome {
 pub struct Objects {
     store: Arc<dyn Storage>,
     admission: Admission,
+    /// Cluster IPs and node ports; held across a Service's store write so a failed write can be
+    /// undone exactly.
+    services: parking_lot::Mutex<ServiceAllocator>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -73,7 +77,13 @@ impl Objects {
     /// Semantics over `store`.
     pub fn new(store: Arc<dyn Storage>) -> Arc<Self> {
         let admission = Admission::new(store.clone());
-        Arc::new(Self { store, admission })
+        let mut services = ServiceAllocator::default();
+        if let Ok(listed) = store.list("services", &crate::store::ListOptions::default()) {
+            for svc in &listed.items {
+                services.record(&svc.value());
+            }
+        }
+        Arc::new(Self { store, admission, services: parking_lot::Mutex::new(services) })
     }
 
     /// The underlying store (reads go straight to it).
@@ -105,26 +115,45 @@ impl Objects {
         }
         let generate = meta::name(&obj).is_empty()
             && meta::meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
-        let strategy = strategy_for(info);
+        if generate {
+            let name = generated_name(meta::meta_str(&obj, "generateName").unwrap_or(""));
+            meta::meta_mut(&mut obj).insert("name".into(), Value::String(name));
+        }
+        let mut prepared = strategy_for(info).prepare_create(obj)?;
+        self.admission.admit_create_opts(info, namespace, &mut prepared, p.dry_run)?;
+        if p.dry_run {
+            let name = meta::name(&prepared).to_string();
+            return Ok(Arc::new(dry_run_stored(&prepared, namespace, &name, self.store.revision())));
+        }
+        // Admission ran once; a generated name that is taken only changes the name (as upstream,
+        // which retries the storage write alone).
+        let is_service = info.store_key == "services";
+        let mut services = is_service.then(|| self.services.lock());
+        if let Some(alloc) = services.as_mut() {
+            let name = meta::name(&prepared).to_string();
+            alloc.allocate(&name, &mut prepared, None)?;
+        }
         let attempts = if generate { 8 } else { 1 };
         let mut last_err = None;
-        for _ in 0..attempts {
-            let mut candidate = obj.clone();
-            if generate {
-                let base = meta::meta_str(&candidate, "generateName").unwrap_or("").to_string();
-                let name = generated_name(&base);
-                meta::meta_mut(&mut candidate).insert("name".into(), Value::String(name));
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                let base = meta::meta_str(&prepared, "generateName").unwrap_or("").to_string();
+                meta::meta_mut(&mut prepared).insert("name".into(), Value::String(generated_name(&base)));
             }
-            let mut prepared = strategy.prepare_create(candidate)?;
-            self.admission.admit_create(info, namespace, &mut prepared)?;
             let name = meta::name(&prepared).to_string();
-            if p.dry_run {
-                return Ok(Arc::new(dry_run_stored(&prepared, namespace, &name, self.store.revision())));
-            }
-            match self.store.create(info.store_key, namespace, &name, prepared) {
+            match self.store.create(info.store_key, namespace, &name, prepared.clone()) {
                 Err(e) if generate && e.reason == Reason::AlreadyExists => last_err = Some(e),
-                other => return other,
+                Err(e) => {
+                    if let Some(alloc) = services.as_mut() {
+                        alloc.release(&prepared);
+                    }
+                    return Err(e);
+                }
+                ok => return ok,
             }
+        }
+        if let Some(alloc) = services.as_mut() {
+            alloc.release(&prepared);
         }
         Err(last_err.unwrap_or_else(|| ApiError::internal("generateName retries exhausted")))
     }
@@ -213,7 +242,11 @@ impl Objects {
                 carry_system_fields(m, &old);
             }
             let mut prepared = strategy.prepare_update(new, &old, target)?;
-            self.admission.admit_update(info, namespace, &mut prepared, &old)?;
+            self.admission.admit_update_opts(info, namespace, &mut prepared, &old, p.dry_run)?;
+            let mut services = (info.store_key == "services" && !p.dry_run).then(|| self.services.lock());
+            if let Some(alloc) = services.as_mut() {
+                alloc.allocate(name, &mut prepared, Some(&old))?;
+            }
             if meta::without_resource_version(&prepared) == meta::without_resource_version(&old) {
                 // A no-op write is not a write: same resourceVersion, no watch event (upstream).
                 return Ok(current);
@@ -222,11 +255,24 @@ impl Objects {
                 return Ok(Arc::new(dry_run_stored(&prepared, namespace, name, current.revision)));
             }
             let pre = Preconditions { revision: Some(current.revision), uid: None };
-            let result = if should_delete_during_update(info, &prepared) {
+            let deleting = should_delete_during_update(info, &prepared);
+            let result = if deleting {
                 self.store.delete(info.store_key, namespace, name, &pre)
             } else {
-                self.store.update(info.store_key, namespace, name, prepared, &pre)
+                self.store.update(info.store_key, namespace, name, prepared.clone(), &pre)
             };
+            if let Some(alloc) = services.as_mut() {
+                match &result {
+                    Ok(_) if deleting => alloc.release(&prepared),
+                    Ok(_) => {}
+                    Err(_) => {
+                        // Undo: give back what this attempt took, keep what the old version holds.
+                        alloc.release(&prepared);
+                        alloc.record(&old);
+                    }
+                }
+            }
+            drop(services);
             match result {
                 Err(e) if e.reason == Reason::Conflict && pinned.is_none() => continue,
                 other => return other,
@@ -285,7 +331,12 @@ impl Objects {
             if immediate {
                 let pre = Preconditions { revision: Some(current.revision), uid: None };
                 match self.store.delete(info.store_key, namespace, name, &pre) {
-                    Ok(gone) => return Ok(DeleteOutcome::Deleted(gone)),
+                    Ok(gone) => {
+                        if info.store_key == "services" {
+                            self.services.lock().release(&old);
+                        }
+                        return Ok(DeleteOutcome::Deleted(gone));
+                    }
                     Err(e) if e.reason == Reason::Conflict => continue,
                     Err(e) => return Err(e),
                 }

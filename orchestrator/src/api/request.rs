@@ -72,7 +72,7 @@ pub(crate) fn parse_path(path: &str) -> Option<PathParts<'_>> {
     if rest.iter().any(|s| s.is_empty()) {
         return None;
     }
-    let (namespace, rest) = if rest[0] == "namespaces" && rest.len() >= 3 && !matches!(rest[2], "status" | "finalize") {
+    let (namespace, rest) = if rest[0] == "namespaces" && rest.len() >= 3 && !(rest.len() == 3 && matches!(rest[2], "status" | "finalize")) {
         (Some(rest[1]), &rest[2..])
     } else {
         (None, rest)
@@ -124,8 +124,13 @@ pub(crate) fn resolve(method: &Method, parts: &PathParts<'_>, watch: bool) -> Re
     if verb == Verb::Create && has_name && !matches!(subresource, Some(Subresource::Binding | Subresource::Eviction)) {
         return Err(ApiError::method_not_allowed("POST", info.kind));
     }
-    if verb == Verb::Get && matches!(subresource, Some(Subresource::Binding | Subresource::Eviction)) {
-        return Err(ApiError::method_not_allowed("GET", info.kind));
+    let allowed = match subresource {
+        Some(Subresource::Binding | Subresource::Eviction) => verb == Verb::Create,
+        Some(Subresource::Finalize) => verb == Verb::Update,
+        _ => true,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed(method.as_str(), info.kind));
     }
     Ok(ResourceRequest {
         verb,

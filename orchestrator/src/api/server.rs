@@ -68,20 +68,6 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let Some(path_parts) = path_parts else {
         return non_resource(&state, &parts.method, &path, &parts.headers);
     };
-    if path_parts.group.is_empty()
-        && path_parts.resource == "namespaces"
-        && path_parts.subresource == Some("finalize")
-        && let Some(name) = path_parts.name
-    {
-        if parts.method != Method::PUT {
-            return response::error(&ApiError::method_not_allowed(parts.method.as_str(), "Namespace"));
-        }
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(_) => return response::error(&ApiError::too_large(MAX_BODY_BYTES)),
-        };
-        return handlers::finalize(&state, name, &body).unwrap_or_else(|e| response::error(&e));
-    }
     let resolved = match request::resolve(&parts.method, &path_parts, query.watch) {
         Ok(r) => r,
         Err(e) => {
@@ -103,7 +89,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
             "namespace"
         },
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let body = match read_body(body).await {
         Ok(b) => b,
         Err(_) => {
             let resp = response::error(&ApiError::too_large(MAX_BODY_BYTES));
@@ -131,6 +117,32 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         state.metrics.observe(labels, resp.status().as_u16(), started.elapsed());
     }
     resp
+}
+
+/// How much of an oversized body is read (and dropped) before answering 413, so the client,
+/// still sending, gets to read the answer instead of a reset connection.
+const MAX_DRAINED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Read a request body of at most [`MAX_BODY_BYTES`]; a larger one is drained and refused.
+async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&data);
+        } else if seen > MAX_DRAINED_BYTES {
+            break;
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    Ok(buf.freeze())
 }
 
 /// Discovery, OpenAPI, health and metrics.

@@ -7,6 +7,8 @@ pub enum Subresource {
     Scale,
     Binding,
     Eviction,
+    /// `namespaces/{name}/finalize`: replaces `spec.finalizers` (PUT only).
+    Finalize,
 }
 
 impl Subresource {
@@ -17,6 +19,7 @@ impl Subresource {
             Subresource::Scale => "scale",
             Subresource::Binding => "binding",
             Subresource::Eviction => "eviction",
+            Subresource::Finalize => "finalize",
         }
     }
 }
@@ -56,7 +59,7 @@ impl ResourceInfo {
     }
 }
 
-use Subresource::{Binding, Eviction, Scale, Status};
+use Subresource::{Binding, Eviction, Finalize, Scale, Status};
 
 const ALL: &[&str] = &["all"];
 
@@ -80,7 +83,7 @@ macro_rules! resource {
 
 /// Every resource the API serves, grouped by group/version in discovery order.
 pub static RESOURCES: &[ResourceInfo] = &[
-    resource!("", "v1", "namespaces", "namespace", "Namespace", false, ["ns"], &[], [Status], "namespaces"),
+    resource!("", "v1", "namespaces", "namespace", "Namespace", false, ["ns"], &[], [Finalize, Status], "namespaces"),
     resource!("", "v1", "nodes", "node", "Node", false, ["no"], &[], [Status], "nodes"),
     resource!("", "v1", "pods", "pod", "Pod", true, ["po"], ALL, [Status, Binding, Eviction], "pods"),
     resource!("", "v1", "services", "service", "Service", true, ["svc"], ALL, [Status], "services"),
