@@ -99,10 +99,39 @@ impl Hasher for Fnv {
 #[derive(Debug, Default)]
 struct Resource {
     /// Keyed as etcd's keys below the resource prefix, so iteration order is upstream's list order.
-    objects: BTreeMap<Box<str>, Arc<Stored>>,
+    objects: BTreeMap<Arc<str>, Arc<Stored>>,
+    /// The same objects by key: gets and existence checks skip the tree's string compares.
+    by_key: HashMap<Arc<str>, Arc<Stored>>,
     watchers: Vec<Watcher>,
     /// The size of the last object written, to size the next serialization buffer.
     last_size: usize,
+}
+
+impl Resource {
+    fn get(&self, key: &str) -> Option<&Arc<Stored>> {
+        self.by_key.get(key)
+    }
+
+    fn put(&mut self, key: &str, stored: Arc<Stored>) {
+        match self.by_key.get_mut(key) {
+            Some(slot) => {
+                *slot = stored.clone();
+                if let Some(slot) = self.objects.get_mut(key) {
+                    *slot = stored;
+                }
+            }
+            None => {
+                let key: Arc<str> = Arc::from(key);
+                self.by_key.insert(key.clone(), stored.clone());
+                self.objects.insert(key, stored);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.by_key.remove(key);
+        self.objects.remove(key);
+    }
 }
 
 #[derive(Debug)]
@@ -437,7 +466,7 @@ impl State {
 
 /// Items of `objects` overlaid by `overlay`, in key order, from `lower` to `upper`.
 fn merged<'a>(
-    objects: Option<&'a BTreeMap<Box<str>, Arc<Stored>>>,
+    objects: Option<&'a BTreeMap<Arc<str>, Arc<Stored>>>,
     overlay: &'a BTreeMap<Box<str>, Option<Arc<Stored>>>,
     lower: Bound<&'a str>,
     upper: Bound<&'a str>,
@@ -469,11 +498,11 @@ fn merged<'a>(
                 (Some(_), None) => false,
                 (None, Some(_)) => true,
                 (Some((ck, _)), Some((ok, _))) => {
-                    if ck == ok {
+                    if ***ck == ***ok {
                         cur.next();
                         true
                     } else {
-                        ok < ck
+                        ***ok < ***ck
                     }
                 }
             };
@@ -503,41 +532,42 @@ impl Storage for MemoryStore {
         mut obj: Value,
     ) -> Result<Arc<Stored>, ApiError> {
         let idx = index(resource, &obj)?;
-        let key = key_of(namespace, name);
-        // `obj` outlives the guard, so freeing it happens after the lock is released.
-        let mut st = self.state.write();
-        let st = &mut *st;
-        if st
-            .resources
-            .get(resource)
-            .is_some_and(|r| r.objects.contains_key(&*key))
-        {
-            let (group, plural) = group_and_plural(resource);
-            return Err(ApiError::already_exists(group, plural, name));
-        }
-        let revision = st.revision + 1;
-        let res = st.resources.entry(resource).or_default();
-        let stored = Arc::new(seal(
-            &mut obj,
-            revision,
-            namespace,
-            name,
-            idx,
-            res.last_size + 64,
-        )?);
-        res.last_size = stored.bytes.len();
-        res.objects.insert(key.into(), stored.clone());
-        st.revision = revision;
-        self.commit(
-            st,
-            Event {
-                kind: EventType::Added,
-                resource,
-                object: stored.clone(),
-                prev: None,
-            },
-        );
-        Ok(stored)
+        with_key(namespace, name, |key| {
+            // `obj` outlives the guard, so freeing it happens after the lock is released.
+            let mut st = self.state.write();
+            let st = &mut *st;
+            if st
+                .resources
+                .get(resource)
+                .is_some_and(|r| r.get(key).is_some())
+            {
+                let (group, plural) = group_and_plural(resource);
+                return Err(ApiError::already_exists(group, plural, name));
+            }
+            let revision = st.revision + 1;
+            let res = st.resources.entry(resource).or_default();
+            let stored = Arc::new(seal(
+                &mut obj,
+                revision,
+                namespace,
+                name,
+                idx,
+                res.last_size + 64,
+            )?);
+            res.last_size = stored.bytes.len();
+            res.put(key, stored.clone());
+            st.revision = revision;
+            self.commit(
+                st,
+                Event {
+                    kind: EventType::Added,
+                    resource,
+                    object: stored.clone(),
+                    prev: None,
+                },
+            );
+            Ok(stored)
+        })
     }
 
     fn get(
@@ -548,10 +578,7 @@ impl Storage for MemoryStore {
     ) -> Result<Arc<Stored>, ApiError> {
         let found = with_key(namespace, name, |key| {
             let st = self.state.read();
-            st.resources
-                .get(resource)
-                .and_then(|r| r.objects.get(key))
-                .cloned()
+            st.resources.get(resource).and_then(|r| r.get(key)).cloned()
         });
         found.ok_or_else(|| Self::not_found(resource, name))
     }
@@ -673,47 +700,47 @@ impl Storage for MemoryStore {
         pre: &Preconditions,
     ) -> Result<Arc<Stored>, ApiError> {
         let idx = index(resource, &obj)?;
-        let key = key_of(namespace, name);
-        let mut st = self.state.write();
-        let st = &mut *st;
-        let prev = st
-            .resources
-            .get(resource)
-            .and_then(|r| r.objects.get(&*key))
-            .cloned()
-            .ok_or_else(|| Self::not_found(resource, name))?;
-        check_uid(resource, name, &prev, pre)?;
-        if let Some(rv) = pre.revision
-            && rv != prev.revision
-        {
-            let (group, plural) = group_and_plural(resource);
-            return Err(ApiError::stale(group, plural, name));
-        }
-        let revision = st.revision + 1;
-        let stored = Arc::new(seal(
-            &mut obj,
-            revision,
-            namespace,
-            name,
-            idx,
-            prev.bytes.len() + 64,
-        )?);
-        st.revision = revision;
-        st.resources
-            .entry(resource)
-            .or_default()
-            .objects
-            .insert(key.into(), stored.clone());
-        self.commit(
-            st,
-            Event {
-                kind: EventType::Modified,
-                resource,
-                object: stored.clone(),
-                prev: Some(prev),
-            },
-        );
-        Ok(stored)
+        with_key(namespace, name, |key| {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let prev = st
+                .resources
+                .get(resource)
+                .and_then(|r| r.get(key))
+                .cloned()
+                .ok_or_else(|| Self::not_found(resource, name))?;
+            check_uid(resource, name, &prev, pre)?;
+            if let Some(rv) = pre.revision
+                && rv != prev.revision
+            {
+                let (group, plural) = group_and_plural(resource);
+                return Err(ApiError::stale(group, plural, name));
+            }
+            let revision = st.revision + 1;
+            let stored = Arc::new(seal(
+                &mut obj,
+                revision,
+                namespace,
+                name,
+                idx,
+                prev.bytes.len() + 64,
+            )?);
+            st.revision = revision;
+            st.resources
+                .entry(resource)
+                .or_default()
+                .put(key, stored.clone());
+            self.commit(
+                st,
+                Event {
+                    kind: EventType::Modified,
+                    resource,
+                    object: stored.clone(),
+                    prev: Some(prev),
+                },
+            );
+            Ok(stored)
+        })
     }
 
     fn delete(
@@ -723,42 +750,43 @@ impl Storage for MemoryStore {
         name: &str,
         pre: &Preconditions,
     ) -> Result<Arc<Stored>, ApiError> {
-        let key = key_of(namespace, name);
-        let mut st = self.state.write();
-        let st = &mut *st;
-        let prev = st
-            .resources
-            .get(resource)
-            .and_then(|r| r.objects.get(&*key))
-            .cloned()
-            .ok_or_else(|| Self::not_found(resource, name))?;
-        check_uid(resource, name, &prev, pre)?;
-        if let Some(rv) = pre.revision
-            && rv != prev.revision
-        {
-            let (group, plural) = group_and_plural(resource);
-            let detail = format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                prev.revision
+        with_key(namespace, name, |key| {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let prev = st
+                .resources
+                .get(resource)
+                .and_then(|r| r.get(key))
+                .cloned()
+                .ok_or_else(|| Self::not_found(resource, name))?;
+            check_uid(resource, name, &prev, pre)?;
+            if let Some(rv) = pre.revision
+                && rv != prev.revision
+            {
+                let (group, plural) = group_and_plural(resource);
+                let detail = format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    prev.revision
+                );
+                return Err(ApiError::conflict(group, plural, name, &detail));
+            }
+            let revision = st.revision + 1;
+            let stored = Arc::new(tombstone(&prev, revision)?);
+            st.revision = revision;
+            if let Some(r) = st.resources.get_mut(resource) {
+                r.remove(key);
+            }
+            self.commit(
+                st,
+                Event {
+                    kind: EventType::Deleted,
+                    resource,
+                    object: stored.clone(),
+                    prev: Some(prev),
+                },
             );
-            return Err(ApiError::conflict(group, plural, name, &detail));
-        }
-        let revision = st.revision + 1;
-        let stored = Arc::new(tombstone(&prev, revision)?);
-        st.revision = revision;
-        if let Some(r) = st.resources.get_mut(resource) {
-            r.objects.remove(&*key);
-        }
-        self.commit(
-            st,
-            Event {
-                kind: EventType::Deleted,
-                resource,
-                object: stored.clone(),
-                prev: Some(prev),
-            },
-        );
-        Ok(stored)
+            Ok(stored)
+        })
     }
 
     fn watch(
