@@ -22,6 +22,10 @@ use parking_lot::RwLock;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+mod snapshot;
+
+use snapshot::{Snapshot, merged};
+
 use super::continue_token;
 use super::fields::check_field_selector;
 use super::{
@@ -434,89 +438,6 @@ impl Default for MemoryStore {
     fn default() -> Self {
         Self::new(MemoryStoreConfig::default())
     }
-}
-
-/// What a list reads: the revision and, for an older one, the keys whose state then differs.
-struct Snapshot {
-    revision: u64,
-    /// Key → state at `revision` (`None`: absent then) for keys changed after it.
-    overlay: BTreeMap<Box<str>, Option<Arc<Stored>>>,
-}
-
-impl State {
-    fn snapshot(&self, resource: &str, revision: u64) -> Snapshot {
-        let mut overlay = BTreeMap::new();
-        if revision < self.revision {
-            let start = self.history.partition_point(|e| e.revision() <= revision);
-            for ev in self
-                .history
-                .range(start..)
-                .filter(|e| e.resource == resource)
-            {
-                let key: Box<str> = stored_key(&ev.object).into();
-                overlay.entry(key).or_insert_with(|| match ev.kind {
-                    EventType::Added => None,
-                    _ => ev.prev.clone(),
-                });
-            }
-        }
-        Snapshot { revision, overlay }
-    }
-}
-
-/// Items of `objects` overlaid by `overlay`, in key order, from `lower` to `upper`.
-fn merged<'a>(
-    objects: Option<&'a BTreeMap<Arc<str>, Arc<Stored>>>,
-    overlay: &'a BTreeMap<Box<str>, Option<Arc<Stored>>>,
-    lower: Bound<&'a str>,
-    upper: Bound<&'a str>,
-) -> impl Iterator<Item = (&'a str, &'a Arc<Stored>)> + 'a {
-    // `BTreeMap::range` panics on inverted bounds, which a forged continue token can produce.
-    let inverted = match (lower, upper) {
-        (Bound::Included(l), Bound::Included(u)) => l > u,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
-            l >= u
-        }
-        _ => false,
-    };
-    let objects = objects.filter(|_| !inverted);
-    let overlay = Some(overlay).filter(|_| !inverted);
-    let mut cur = objects
-        .map(|o| o.range::<str, _>((lower, upper)))
-        .into_iter()
-        .flatten()
-        .peekable();
-    let mut over = overlay
-        .map(|o| o.range::<str, _>((lower, upper)))
-        .into_iter()
-        .flatten()
-        .peekable();
-    std::iter::from_fn(move || {
-        loop {
-            let take_over = match (cur.peek(), over.peek()) {
-                (None, None) => return None,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some((ck, _)), Some((ok, _))) => {
-                    if ***ck == ***ok {
-                        cur.next();
-                        true
-                    } else {
-                        ***ok < ***ck
-                    }
-                }
-            };
-            if take_over {
-                let (k, v) = over.next()?;
-                if let Some(v) = v {
-                    return Some((&**k, v));
-                }
-            } else {
-                let (k, v) = cur.next()?;
-                return Some((&**k, v));
-            }
-        }
-    })
 }
 
 impl Storage for MemoryStore {
