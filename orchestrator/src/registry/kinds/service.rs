@@ -243,6 +243,30 @@ impl Kind for ServiceKind {
                 }
             }
         }
+        // (protocol, port) pairs and (protocol, nodePort) pairs are unique
+        let mut pairs = HashSet::new();
+        let mut node_ports = HashSet::new();
+        for (i, p) in ports.iter().enumerate() {
+            let proto = p.protocol.as_deref().unwrap_or("");
+            if !pairs.insert((proto, p.port)) {
+                errs.push(Cause {
+                    kind: crate::error::CauseKind::Duplicate,
+                    field: format!("spec.ports[{i}]"),
+                    message: format!(
+                        "Duplicate value: core.ServicePort{{Name:\"\", Protocol:{proto:?}, AppProtocol:(*string)(nil), Port:{}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}",
+                        p.port
+                    ),
+                });
+            }
+            if let Some(np) = p.node_port.filter(|n| *n != 0)
+                && !node_ports.insert((proto, np))
+            {
+                errs.push(Cause::duplicate(
+                    format!("spec.ports[{i}].nodePort"),
+                    &Value::from(np),
+                ));
+            }
+        }
         match spec.session_affinity.as_deref().unwrap_or("") {
             "" => errs.push(Cause::required("spec.sessionAffinity", "")),
             "None" | "ClientIP" => {}
@@ -333,6 +357,11 @@ mod tests {
     #[case(json!({"ports": [{"port": 80, "protocol": "ICMP"}]}), "spec.ports[0].protocol: Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"")]
     #[case(json!({"type": "Magic", "ports": [{"port": 80}]}), "spec.type: Unsupported value: \"Magic\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"")]
     #[case(json!({"type": "ExternalName"}), "spec.externalName: Required value")]
+    #[case(json!({"ports": [{"port": 80, "name": "a"}, {"port": 80, "name": "b"}]}),
+        "spec.ports[1]: Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}")]
+    #[case(json!({"type": "NodePort", "ports": [{"port": 80, "name": "a", "nodePort": 30000}, {"port": 81, "name": "b", "nodePort": 30000}]}),
+        "spec.ports[1].nodePort: Duplicate value: 30000")]
+    #[case(json!({"ports": [{"port": 80, "nodePort": 30000}]}), "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")]
     fn invalid_services(#[case] spec: Value, #[case] want: &str) {
         let err = create("services", svc(spec)).unwrap_err();
         assert!(
