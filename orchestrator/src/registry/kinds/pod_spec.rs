@@ -186,15 +186,13 @@ pub(crate) fn canonicalize_pod_spec(spec: &mut PodSpec) -> Result<(), &'static s
         if let Some(q) = v.empty_dir.as_mut().and_then(|e| e.size_limit.as_mut()) {
             canonicalize(q)?;
         }
-        if let Some(t) = v
+        let template = v
             .ephemeral
             .as_mut()
-            .and_then(|e| e.volume_claim_template.as_mut())
-        {
-            if let Some(r) = t.spec.resources.as_mut() {
-                canonicalize_list(r.requests.as_mut())?;
-                canonicalize_list(r.limits.as_mut())?;
-            }
+            .and_then(|e| e.volume_claim_template.as_mut());
+        if let Some(r) = template.and_then(|t| t.spec.resources.as_mut()) {
+            canonicalize_list(r.requests.as_mut())?;
+            canonicalize_list(r.limits.as_mut())?;
         }
     }
     Ok(())
