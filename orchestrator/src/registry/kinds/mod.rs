@@ -9,9 +9,11 @@
 // it is the error module's decision, not this one's.
 #![allow(clippy::result_large_err)]
 
+mod apps;
 mod config;
 mod decode;
 mod duplicates;
+mod job;
 mod misc;
 mod namespace;
 mod network;
@@ -19,10 +21,11 @@ mod node;
 mod pod;
 mod pod_spec;
 mod policy;
+mod replication_controller;
 mod resource_lists;
 mod service;
 mod storage;
-mod workloads;
+mod template;
 
 use std::marker::PhantomData;
 
@@ -303,7 +306,7 @@ strategies! {
     "pods" => PODS: pod::PodKind,
     "services" => SERVICES: service::ServiceKind,
     "endpoints" => ENDPOINTS: network::EndpointsKind,
-    "replicationcontrollers" => RCS: workloads::ReplicationControllerKind,
+    "replicationcontrollers" => RCS: replication_controller::ReplicationControllerKind,
     "persistentvolumes" => PVS: storage::PersistentVolumeKind,
     "persistentvolumeclaims" => PVCS: storage::PersistentVolumeClaimKind,
     "configmaps" => CONFIGMAPS: config::ConfigMapKind,
@@ -312,10 +315,10 @@ strategies! {
     "events" => EVENTS: misc::EventKind,
     "resourcequotas" => QUOTAS: policy::ResourceQuotaKind,
     "limitranges" => LIMITRANGES: policy::LimitRangeKind,
-    "deployments.apps" => DEPLOYMENTS: workloads::DeploymentKind,
-    "replicasets.apps" => REPLICASETS: workloads::ReplicaSetKind,
-    "daemonsets.apps" => DAEMONSETS: workloads::DaemonSetKind,
-    "jobs.batch" => JOBS: workloads::JobKind,
+    "deployments.apps" => DEPLOYMENTS: apps::DeploymentKind,
+    "replicasets.apps" => REPLICASETS: apps::ReplicaSetKind,
+    "daemonsets.apps" => DAEMONSETS: apps::DaemonSetKind,
+    "jobs.batch" => JOBS: job::JobKind,
     "leases.coordination.k8s.io" => LEASES: misc::LeaseKind,
     "storageclasses.storage.k8s.io" => STORAGECLASSES: storage::StorageClassKind,
     "endpointslices.discovery.k8s.io" => ENDPOINTSLICES: network::EndpointSliceKind,
