@@ -533,6 +533,36 @@ pub(crate) fn validate_pod_spec(spec: &PodSpec, path: &str, is_pod: bool, errs: 
             }
         }
     }
+    if let Some(node) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        for m in dns1123_subdomain(node) {
+            errs.push(Cause::invalid(
+                format!("{path}.nodeName"),
+                &str_val(node),
+                &m,
+            ));
+        }
+    }
+    if spec.host_network == Some(true) {
+        for (field, list) in [
+            (
+                "initContainers",
+                spec.init_containers.as_deref().unwrap_or_default(),
+            ),
+            ("containers", &spec.containers),
+        ] {
+            for (i, c) in list.iter().enumerate() {
+                for (j, p) in c.ports.iter().flatten().enumerate() {
+                    if let Some(hp) = p.host_port.filter(|hp| *hp != p.container_port) {
+                        errs.push(Cause::invalid(
+                            format!("{path}.{field}[{i}].ports[{j}].hostPort"),
+                            &Value::from(hp),
+                            "must match `containerPort` when `hostNetwork` is true",
+                        ));
+                    }
+                }
+            }
+        }
+    }
     for (field, value) in [("hostname", &spec.hostname), ("subdomain", &spec.subdomain)] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             for m in dns1123_label(v) {
