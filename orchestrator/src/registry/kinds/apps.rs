@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::Kind;
 use super::template::{
-    canonical_template, default_template, immutable_selector, rolling_update,
-    validate_selected_template,
+    ReplicaCounts, canonical_template, default_template, immutable_selector, rolling_update,
+    validate_replica_counts, validate_selected_template,
 };
 use crate::error::Cause;
 use crate::registry::validation::nonnegative;
@@ -137,7 +137,27 @@ impl Kind for DeploymentKind {
         immutable_selector(Some(&new.spec.selector), Some(&old.spec.selector), errs);
     }
 
-    fn validate_status_update(_new: &Deployment, _old: &Deployment, _errs: &mut Vec<Cause>) {}
+    fn validate_status_update(new: &Deployment, _old: &Deployment, errs: &mut Vec<Cause>) {
+        let s = new.status.clone().unwrap_or_default();
+        let counts = ReplicaCounts {
+            replicas: s.replicas.unwrap_or(0),
+            subset: Some(("updatedReplicas", s.updated_replicas.unwrap_or(0))),
+            ready: s.ready_replicas.unwrap_or(0),
+            available: s.available_replicas.unwrap_or(0),
+            observed_generation: s.observed_generation.unwrap_or(0),
+        };
+        validate_replica_counts(&counts, errs);
+        nonnegative(
+            s.unavailable_replicas.map(i64::from),
+            "status.unavailableReplicas",
+            errs,
+        );
+        nonnegative(
+            s.collision_count.map(i64::from),
+            "status.collisionCount",
+            errs,
+        );
+    }
 }
 
 impl Kind for ReplicaSetKind {
@@ -196,7 +216,20 @@ impl Kind for ReplicaSetKind {
         immutable_selector(Some(&new.spec.selector), Some(&old.spec.selector), errs);
     }
 
-    fn validate_status_update(_new: &ReplicaSet, _old: &ReplicaSet, _errs: &mut Vec<Cause>) {}
+    fn validate_status_update(new: &ReplicaSet, _old: &ReplicaSet, errs: &mut Vec<Cause>) {
+        let s = new.status.clone().unwrap_or_default();
+        let counts = ReplicaCounts {
+            replicas: s.replicas,
+            subset: Some((
+                "fullyLabeledReplicas",
+                s.fully_labeled_replicas.unwrap_or(0),
+            )),
+            ready: s.ready_replicas.unwrap_or(0),
+            available: s.available_replicas.unwrap_or(0),
+            observed_generation: s.observed_generation.unwrap_or(0),
+        };
+        validate_replica_counts(&counts, errs);
+    }
 }
 
 impl Kind for DaemonSetKind {
@@ -286,7 +319,23 @@ impl Kind for DaemonSetKind {
         immutable_selector(Some(&new.spec.selector), Some(&old.spec.selector), errs);
     }
 
-    fn validate_status_update(_new: &DaemonSet, _old: &DaemonSet, _errs: &mut Vec<Cause>) {}
+    /// `ValidateDaemonSetStatus`: every count is non-negative.
+    fn validate_status_update(new: &DaemonSet, _old: &DaemonSet, errs: &mut Vec<Cause>) {
+        let s = new.status.clone().unwrap_or_default();
+        for (field, v) in [
+            ("currentNumberScheduled", Some(s.current_number_scheduled)),
+            ("numberMisscheduled", Some(s.number_misscheduled)),
+            ("desiredNumberScheduled", Some(s.desired_number_scheduled)),
+            ("numberReady", Some(s.number_ready)),
+            ("updatedNumberScheduled", s.updated_number_scheduled),
+            ("numberAvailable", s.number_available),
+            ("numberUnavailable", s.number_unavailable),
+            ("collisionCount", s.collision_count),
+        ] {
+            nonnegative(v.map(i64::from), &format!("status.{field}"), errs);
+        }
+        nonnegative(s.observed_generation, "status.observedGeneration", errs);
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +423,30 @@ mod tests {
                 "spec.selector: Invalid value: &LabelSelector{MatchLabels:map[string]string{app: x,tier: web,},MatchExpressions:[]LabelSelectorRequirement{},}: field is immutable"
             ]
         );
+    }
+
+    #[test]
+    fn status_writes_check_replica_counts() {
+        use super::super::test_support::update_target;
+        use crate::registry::UpdateTarget;
+        let old = create("deployments.apps", deployment(json!({}))).unwrap();
+        let mut new = old.clone();
+        new["status"] = json!({"replicas": 1, "readyReplicas": 2, "availableReplicas": 3});
+        let err = update_target("deployments.apps", new, &old, UpdateTarget::Status).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "status.readyReplicas: Invalid value: 2: cannot be greater than status.replicas",
+                "status.availableReplicas: Invalid value: 3: cannot be greater than status.replicas",
+                "status.availableReplicas: Invalid value: 3: cannot be greater than readyReplicas",
+            ]
+        );
+        let mut ok = old.clone();
+        ok["status"] = json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "observedGeneration": 1});
+        ok["spec"]["replicas"] = json!(5);
+        let out = update_target("deployments.apps", ok, &old, UpdateTarget::Status).unwrap();
+        assert_eq!(out["spec"]["replicas"], 1);
+        assert_eq!(out["status"]["readyReplicas"], 1);
     }
 
     #[test]

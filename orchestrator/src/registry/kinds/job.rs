@@ -199,7 +199,20 @@ impl Kind for JobKind {
         }
     }
 
-    fn validate_status_update(_new: &Job, _old: &Job, _errs: &mut Vec<Cause>) {}
+    /// The counting part of `ValidateJobStatusUpdate` (its many completion-state rules are not
+    /// modelled).
+    fn validate_status_update(new: &Job, _old: &Job, errs: &mut Vec<Cause>) {
+        let s = new.status.clone().unwrap_or_default();
+        for (field, v) in [
+            ("active", s.active),
+            ("succeeded", s.succeeded),
+            ("failed", s.failed),
+            ("ready", s.ready),
+            ("terminating", s.terminating),
+        ] {
+            nonnegative(v.map(i64::from), &format!("status.{field}"), errs);
+        }
+    }
 }
 
 /// `validateGeneratedSelector`: a generated selector must carry the job's uid and name labels.

@@ -7,8 +7,8 @@ use k8s_openapi::api::core::v1::ReplicationController;
 
 use super::Kind;
 use super::template::{
-    SELECTOR_MISMATCH, always_restart, canonical_template, default_template, template_labels,
-    validate_template,
+    ReplicaCounts, SELECTOR_MISMATCH, always_restart, canonical_template, default_template,
+    template_labels, validate_replica_counts, validate_template,
 };
 use crate::error::Cause;
 use crate::registry::validation::{go_string_map, invalid_shown, nonnegative, validate_labels};
@@ -93,10 +93,22 @@ impl Kind for ReplicationControllerKind {
     }
 
     fn validate_status_update(
-        _new: &ReplicationController,
+        new: &ReplicationController,
         _old: &ReplicationController,
-        _errs: &mut Vec<Cause>,
+        errs: &mut Vec<Cause>,
     ) {
+        let s = new.status.clone().unwrap_or_default();
+        let counts = ReplicaCounts {
+            replicas: s.replicas,
+            subset: Some((
+                "fullyLabeledReplicas",
+                s.fully_labeled_replicas.unwrap_or(0),
+            )),
+            ready: s.ready_replicas.unwrap_or(0),
+            available: s.available_replicas.unwrap_or(0),
+            observed_generation: s.observed_generation.unwrap_or(0),
+        };
+        validate_replica_counts(&counts, errs);
     }
 }
 

@@ -219,6 +219,53 @@ pub(super) fn rolling_update(
     errs.retain(|c| seen.insert(c.render()));
 }
 
+/// Replica counts a controller reports in `status`, for upstream's status checks.
+pub(super) struct ReplicaCounts {
+    pub replicas: i32,
+    /// `updatedReplicas` (Deployment) or `fullyLabeledReplicas` (ReplicaSet, RC), with its name.
+    pub subset: Option<(&'static str, i32)>,
+    pub ready: i32,
+    pub available: i32,
+    pub observed_generation: i64,
+}
+
+/// `ValidateDeploymentStatus`/`ValidateReplicaSetStatus`/…: counts are non-negative, none
+/// exceeds `replicas`, and available ≤ ready.
+pub(super) fn validate_replica_counts(c: &ReplicaCounts, errs: &mut Vec<Cause>) {
+    nonnegative(
+        Some(c.observed_generation),
+        "status.observedGeneration",
+        errs,
+    );
+    nonnegative(Some(i64::from(c.replicas)), "status.replicas", errs);
+    let mut counted = vec![
+        ("readyReplicas", c.ready),
+        ("availableReplicas", c.available),
+    ];
+    if let Some(subset) = c.subset {
+        counted.insert(0, subset);
+    }
+    for (field, v) in &counted {
+        nonnegative(Some(i64::from(*v)), &format!("status.{field}"), errs);
+    }
+    for (field, v) in counted {
+        if v > c.replicas {
+            errs.push(Cause::invalid(
+                format!("status.{field}"),
+                &Value::from(v),
+                "cannot be greater than status.replicas",
+            ));
+        }
+    }
+    if c.available > c.ready {
+        errs.push(Cause::invalid(
+            "status.availableReplicas",
+            &Value::from(c.available),
+            "cannot be greater than readyReplicas",
+        ));
+    }
+}
+
 /// A pod template for tests: one container, the given labels and restart policy.
 #[cfg(test)]
 pub(super) fn test_template(labels: Value, restart: Option<&str>) -> Value {
