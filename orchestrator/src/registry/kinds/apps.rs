@@ -449,6 +449,32 @@ mod tests {
         assert_eq!(out["status"]["readyReplicas"], 1);
     }
 
+    #[rstest]
+    #[case("daemonsets.apps", json!({"selector": {}, "template": template(json!({"app": "x"}), None)}),
+        "spec.selector: Invalid value: &LabelSelector{MatchLabels:map[string]string{},MatchExpressions:[]LabelSelectorRequirement{},}: empty selector is invalid for daemonset")]
+    #[case("daemonsets.apps", json!({"selector": {"matchLabels": {"app": "x"}}, "template": template(json!({"app": "x", "bad key": "v"}), None)}),
+        "spec.template.metadata.labels: Invalid value: \"bad key\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")]
+    #[case("replicasets.apps", json!({"selector": {"matchExpressions": [{"key": "app", "operator": "In"}]}, "template": template(json!({"app": "x"}), None)}),
+        "spec.selector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'")]
+    #[case("replicasets.apps", json!({"selector": {"matchLabels": {"app": "x"}}, "replicas": -1, "template": template(json!({"app": "x"}), None)}),
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0")]
+    fn invalid_replica_sets_and_daemon_sets(
+        #[case] key: &str,
+        #[case] spec: Value,
+        #[case] want: &str,
+    ) {
+        let err = create(
+            key,
+            json!({"metadata": {"name": "w", "namespace": "default"}, "spec": spec}),
+        )
+        .unwrap_err();
+        assert!(
+            causes(&err).contains(&want.to_string()),
+            "{:?}",
+            causes(&err)
+        );
+    }
+
     #[test]
     fn replica_set_and_daemon_set_defaults() {
         let rs = json!({"metadata": {"name": "rs", "namespace": "default"},
