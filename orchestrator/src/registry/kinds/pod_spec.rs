@@ -71,6 +71,8 @@ fn default_container(c: &mut Container) {
             .to_string(),
         );
     }
+    // Go's non-pointer `resources` struct always serializes, as `{}` when empty
+    set_if_none(&mut c.resources, Default::default);
     set_if_empty(&mut c.termination_message_path, "/dev/termination-log");
     set_if_empty(&mut c.termination_message_policy, "File");
     for port in c.ports.iter_mut().flatten() {
