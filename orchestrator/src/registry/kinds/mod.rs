@@ -412,7 +412,27 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err.message,
-            "the API version in the data (apps/v1) does not match the expected API version (v1)"
+            "Pod in version \"v1\" cannot be handled as a Pod: no kind \"Pod\" is registered for version \"apps/v1\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
+        );
+        let err = decode(
+            "deployments.apps",
+            r#"{"apiVersion":"apps/v1beta2","kind":"Deployment","metadata":{"name":"d"}}"#,
+            FieldValidation::Warn,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "the API version in the data (apps/v1beta2) does not match the expected API version (apps/v1)"
+        );
+        let err = decode(
+            "deployments.apps",
+            r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"d"}}"#,
+            FieldValidation::Warn,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Service in version \"v1\" cannot be handled as a Deployment: converting (v1.Service) to (apps.Deployment): unknown conversion"
         );
         let ok = decode(
             "pods",
@@ -601,3 +621,4 @@ mod tests {
         }
     }
 }
+
