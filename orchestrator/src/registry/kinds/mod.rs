@@ -195,16 +195,7 @@ impl<K: Kind> Strategy for Generic<K> {
                 warnings: Vec::new(),
             });
         }
-        let mut problems: Vec<String> = typed
-            .unknown
-            .iter()
-            .map(|p| format!("unknown field {p:?}"))
-            .collect();
-        problems.extend(
-            duplicates::duplicate_fields(body)
-                .iter()
-                .map(|p| format!("duplicate field {p:?}")),
-        );
+        let problems = duplicates::field_problems(body, &typed.unknown);
         if validation == FieldValidation::Strict && !problems.is_empty() {
             return Err(decode::strict_error(Self::info(), &problems));
         }
@@ -621,4 +612,3 @@ mod tests {
         }
     }
 }
-
