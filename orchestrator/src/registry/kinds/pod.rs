@@ -80,6 +80,16 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
         }
     }
     spec.active_deadline_seconds = old.active_deadline_seconds;
+    // scheduling gates may only be removed
+    let old_gates = old.scheduling_gates.as_deref().unwrap_or_default();
+    if new
+        .scheduling_gates
+        .iter()
+        .flatten()
+        .all(|g| old_gates.contains(g))
+    {
+        spec.scheduling_gates.clone_from(&old.scheduling_gates);
+    }
     // tolerations: only additions to existing ones
     let old_tol = old.tolerations.as_deref().unwrap_or_default();
     let new_tol = new.tolerations.as_deref().unwrap_or_default();
@@ -554,6 +564,21 @@ mod tests {
             causes(&err),
             vec![format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}")]
         );
+    }
+
+    #[test]
+    fn scheduling_gates_may_be_removed_but_not_added() {
+        let mut p = pod(json!([{"name": "c", "image": "a"}]));
+        p["spec"]["schedulingGates"] = json!([{"name": "example.com/wait"}]);
+        let old = create("pods", p).unwrap();
+        assert_eq!(old["status"]["conditions"][0]["reason"], "SchedulingGated");
+        let mut removed = old.clone();
+        removed["spec"]["schedulingGates"] = json!([]);
+        assert!(update("pods", removed, &old).is_ok());
+        let mut added = old.clone();
+        added["spec"]["schedulingGates"] =
+            json!([{"name": "example.com/wait"}, {"name": "example.com/more"}]);
+        assert!(update("pods", added, &old).is_err());
     }
 
     #[test]
