@@ -6,10 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
-use orchestrator::store::MemoryStoreConfig;
 use orchestrator::{ControlPlane, ControlPlaneConfig};
 use suites::Need;
 
@@ -339,17 +337,12 @@ impl Target {
     }
 }
 
-/// The embedded control plane's configuration: loopback, generated CA and token, and upstream's
-/// defaults where upstream has one.
+/// The embedded control plane's configuration: loopback on `port`, generated CA and token, and
+/// the orchestrator's defaults (upstream's where upstream has one) for the rest.
 pub fn embedded_config(port: u16) -> ControlPlaneConfig {
     ControlPlaneConfig {
         port,
-        token: None,
-        tls: None,
-        // Upstream's watch cache keeps far fewer events, but with one process per test the
-        // memory is cheap and a larger window makes 410 Gone a deliberate test, not an accident.
-        store: MemoryStoreConfig { history: 100_000 },
-        bookmark_interval: Duration::from_secs(60),
+        ..ControlPlaneConfig::default()
     }
 }
 
