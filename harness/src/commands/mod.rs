@@ -40,6 +40,16 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// The note `--nodes` prints until hollow nodes exist: accepted, and honest that nothing runs.
+pub(crate) fn nodes_note(nodes: Option<u32>) {
+    if let Some(n) = nodes {
+        eprintln!(
+            "kubeproof: note: --nodes {n} is accepted, but hollow nodes arrive with issue 3; \
+             the cluster has no nodes yet"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,15 +68,5 @@ mod tests {
         assert_eq!(error_chain(&repeats), "outer: refused");
         let chains = Chains(std::io::Error::other("refused"));
         assert_eq!(error_chain(&chains), "outer: refused");
-    }
-}
-
-/// The note `--nodes` prints until hollow nodes exist: accepted, and honest that nothing runs.
-pub(crate) fn nodes_note(nodes: Option<u32>) {
-    if let Some(n) = nodes {
-        eprintln!(
-            "kubeproof: note: --nodes {n} is accepted, but hollow nodes arrive with issue 3; \
-             the cluster has no nodes yet"
-        );
     }
 }
