@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use orchestrator::{ControlPlane, ControlPlaneConfig};
@@ -337,11 +338,13 @@ impl Target {
     }
 }
 
-/// The embedded control plane's configuration: loopback on `port`, generated CA and token, and
-/// the orchestrator's defaults (upstream's where upstream has one) for the rest.
+/// The embedded control plane's configuration: loopback, generated CA and token, upstream's
+/// defaults where upstream has one — except watch bookmarks, sent every second (upstream: about a
+/// minute) so that tests of bookmarks finish in seconds.
 pub fn embedded_config(port: u16) -> ControlPlaneConfig {
     ControlPlaneConfig {
         port,
+        bookmark_interval: Duration::from_secs(1),
         ..ControlPlaneConfig::default()
     }
 }

@@ -62,7 +62,10 @@ impl TestDef {
 
 impl std::fmt::Debug for TestDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDef").field("name", &self.full_name()).field("tags", &self.tags).finish()
+        f.debug_struct("TestDef")
+            .field("name", &self.full_name())
+            .field("tags", &self.tags)
+            .finish()
     }
 }
 

@@ -12,6 +12,8 @@ mod pod_resources;
 pub mod quantity;
 pub(crate) mod quota_usage;
 mod resource_quota;
+#[cfg(test)]
+mod store_tests;
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -106,12 +108,13 @@ impl Admission {
         }
         namespace_lifecycle::admit(&*self.store, info, namespace, new, false)?;
         self.limit_ranger(info, namespace, new, Some(old))?;
-        let op = if status_only(new, old) {
-            Operation::UpdateStatus {
+        // Only a claim's usage depends on which part an update wrote; the cheap answer for
+        // everything else keeps kubelet status traffic off the comparison.
+        let op = match Evaluator::for_resource(info) {
+            Evaluator::PersistentVolumeClaims if status_only(new, old) => Operation::UpdateStatus {
                 allocation_changed: quota_usage::pvc_allocation_changed(new, old),
-            }
-        } else {
-            Operation::Update
+            },
+            _ => Operation::Update,
         };
         self.quota(info, namespace, new, Some(old), op, dry_run)
     }
@@ -195,6 +198,10 @@ impl Admission {
         if !evaluator.handles(op) {
             return Ok(());
         }
+        // Most namespaces have no quota: find out before taking the namespace's lock.
+        if self.list("resourcequotas", namespace)?.is_empty() {
+            return Ok(());
+        }
         let _serialized = self.quota_lock(namespace).lock();
         let mut only: Option<Vec<String>> = None;
         let mut last_err = None;
@@ -275,13 +282,13 @@ fn has_deletion_timestamp(obj: &Value) -> bool {
 /// Whether an update changed nothing but `status` (and metadata): upstream's `status`
 /// subresource, which quota charges but never rejects.
 fn status_only(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("status");
-            m.remove("metadata");
-        }
-        v
+    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else {
+        return false;
     };
-    new.get("status") != old.get("status") && strip(new) == strip(old)
+    let rest_within = |a: &serde_json::Map<String, Value>, b: &serde_json::Map<String, Value>| {
+        a.iter()
+            .filter(|(k, _)| *k != "status" && *k != "metadata")
+            .all(|(k, v)| b.get(k) == Some(v))
+    };
+    n.get("status") != o.get("status") && rest_within(n, o) && rest_within(o, n)
 }

@@ -30,12 +30,15 @@ pub enum Format {
 /// Why a string is not a quantity; the text is upstream's error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
+    /// The string is not `[+-]digits[.digits][suffix]`.
     #[error(
         "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
     )]
     Format,
+    /// The suffix is not one upstream knows.
     #[error("unable to parse quantity's suffix")]
     Suffix,
+    /// The value does not fit 128-bit nano-units.
     #[error("quantity is too large")]
     Numeric,
 }

@@ -686,6 +686,22 @@ mod tests {
         assert!(pods.matches_scope(&scope("PriorityClass", "NotIn", &["high"]), &best_effort));
         assert!(pods.matches_scope(&scope("PriorityClass", "DoesNotExist", &[]), &best_effort));
         assert!(!eval("services").matches_scope(&scope("BestEffort", "Exists", &[]), &best_effort));
+        let cross = json!({"spec": {"containers": [{"name": "a"}], "affinity": {"podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "podAffinityTerm": {"namespaceSelector": {}}}]}}}});
+        assert!(pods.matches_scope(&scope("CrossNamespacePodAffinity", "Exists", &[]), &cross));
+        assert!(!pods.matches_scope(
+            &scope("CrossNamespacePodAffinity", "Exists", &[]),
+            &burstable
+        ));
+        let pvcs = eval("persistentvolumeclaims");
+        let gold = json!({"spec": {"volumeAttributesClassName": "gold"}});
+        assert!(pvcs.matches_scope(&scope("VolumeAttributesClass", "In", &["gold"]), &gold));
+        assert!(pvcs.matches_scope(&scope("VolumeAttributesClass", "Exists", &[]), &gold));
+        assert!(pvcs.matches_scope(
+            &scope("VolumeAttributesClass", "DoesNotExist", &[]),
+            &json!({"spec": {}})
+        ));
+        assert!(!pvcs.matches_scope(&scope("BestEffort", "Exists", &[]), &gold));
     }
 
     #[test]

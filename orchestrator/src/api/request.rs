@@ -64,9 +64,9 @@ pub(crate) struct PathParts<'a> {
 /// upstream's `RequestInfoFactory`. `None` when the path is not a resource path.
 pub(crate) fn parse_path(path: &str) -> Option<PathParts<'_>> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (group, version, rest) = match segs.first()? {
-        &"api" if segs.len() >= 3 => ("", segs[1], &segs[2..]),
-        &"apis" if segs.len() >= 4 => (segs[1], segs[2], &segs[3..]),
+    let (group, version, rest) = match *segs.first()? {
+        "api" if segs.len() >= 3 => ("", segs[1], &segs[2..]),
+        "apis" if segs.len() >= 4 => (segs[1], segs[2], &segs[3..]),
         _ => return None,
     };
     if rest.iter().any(|s| s.is_empty()) {

@@ -9,6 +9,9 @@
 mod namespace;
 mod resource_quota;
 
+#[cfg(test)]
+mod cluster_tests;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +38,7 @@ pub fn spawn_all(objects: Arc<Objects>, shutdown: CancellationToken, tracker: &T
     // how each controller learns its initial state.
     let start = objects.store().revision();
     for info in RESOURCES {
-        let from = if matches!(info.store_key, "resourcequotas" | "namespaces") {
+        let from = if replays_state(info) {
             WatchFrom::Now
         } else {
             WatchFrom::After(start)
@@ -50,6 +53,12 @@ pub fn spawn_all(objects: Arc<Objects>, shutdown: CancellationToken, tracker: &T
     }
     tracker.spawn(quota.run(shutdown.clone()));
     tracker.spawn(namespaces.run(shutdown));
+}
+
+/// Whether a resource's watch replays every current object when (re)started: the resources
+/// controllers keep state about.
+fn replays_state(info: &ResourceInfo) -> bool {
+    matches!(info.store_key, "resourcequotas" | "namespaces")
 }
 
 /// What a controller hears from the shared watches.
@@ -72,7 +81,13 @@ async fn feed(
         let mut watch = match store.watch(info.store_key, Filter::default(), from) {
             Ok(w) => w,
             Err(e) if e.reason == Reason::Expired || e.reason == Reason::Gone => {
-                from = WatchFrom::After(store.revision());
+                // Controllers keep state only for quotas and namespaces: replay those whole;
+                // for content, a resync stands in for the lost events.
+                from = if replays_state(info) {
+                    WatchFrom::Now
+                } else {
+                    WatchFrom::After(store.revision())
+                };
                 sinks.iter().for_each(|s| s.resync());
                 continue;
             }

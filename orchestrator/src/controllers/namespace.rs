@@ -134,8 +134,15 @@ impl NamespaceController {
             .map(String::from)
             .collect();
         if spec_finalizers.is_empty() {
-            // Already finalized: let it go once its metadata finalizers are gone too.
-            self.objects.finalize_namespace(name, Vec::new())?;
+            // Already finalized. With metadata finalizers left, whoever removes the last one
+            // removes the namespace; writing now would only wake us again.
+            let held = ns
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty());
+            if !held {
+                self.objects.finalize_namespace(name, Vec::new())?;
+            }
             return Ok(None);
         }
         if !spec_finalizers.iter().any(|f| f == FINALIZER) {

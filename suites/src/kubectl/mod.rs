@@ -1,0 +1,37 @@
+//! kubectl-driven tests: the real `kubectl` binary against the target, checking what users see
+//! (output lines, tables, error text) and reading the results back through the API.
+
+mod apply;
+mod delete;
+mod edit;
+mod inspect;
+mod manifests;
+
+use crate::TestDef;
+
+const AREA: &str = "kubectl";
+
+/// Every kubectl test.
+pub fn tests() -> Vec<TestDef> {
+    vec![
+        test!(AREA, apply::apply_multi_document_manifest_creates_every_object, needs: [Kubectl]),
+        test!(AREA, apply::apply_twice_is_unchanged_and_a_change_is_configured, needs: [Kubectl]),
+        test!(AREA, apply::broken_manifests_fail_with_kubectls_error_text, needs: [Kubectl]),
+        test!(AREA, edit::kubectl_label_adds_and_removes_a_label,
+            tags: [Conformance], upstream: ["Kubectl, label update"], needs: [Kubectl]),
+        test!(AREA, edit::kubectl_annotate_sets_an_annotation, needs: [Kubectl]),
+        test!(AREA, edit::kubectl_scale_sets_replicas_and_checks_the_precondition, needs: [Kubectl]),
+        test!(AREA, edit::kubectl_set_image_updates_the_container_image, needs: [Kubectl]),
+        test!(AREA, inspect::kubectl_get_with_a_label_selector_prints_json, needs: [Kubectl]),
+        test!(AREA, inspect::kubectl_get_pods_prints_the_table_header, needs: [Kubectl]),
+        test!(AREA, inspect::kubectl_describe_prints_name_namespace_and_labels, needs: [Kubectl]),
+        test!(AREA, inspect::kubectl_api_versions_lists_v1,
+            tags: [Conformance], upstream: ["Kubectl, check version v1"], needs: [Kubectl]),
+        test!(AREA, inspect::kubectl_version_reports_client_and_server,
+            tags: [Conformance], upstream: ["Kubectl, version"], needs: [Kubectl]),
+        test!(AREA, inspect::kubectl_cluster_info_reports_the_control_plane,
+            tags: [Conformance], upstream: ["Kubectl, cluster info"], needs: [Kubectl]),
+        test!(AREA, delete::kubectl_delete_with_a_label_selector_deletes_only_matches, needs: [Kubectl]),
+        test!(AREA, delete::kubectl_delete_namespace_then_wait_for_delete, needs: [Kubectl]),
+    ]
+}

@@ -1,0 +1,27 @@
+//! Helpers every area shares: declaring tests, waiting on conditions through watches, running
+//! `kubectl`, raw HTTP requests, asserting API errors, and building fixture objects.
+
+#[macro_use]
+mod macros;
+pub mod errors;
+pub mod events;
+pub mod fixtures;
+pub mod kubectl;
+pub mod raw;
+pub mod wait;
+
+pub use errors::{expect_api_error, expect_status};
+pub use events::{Change, Events, changes_until, labels_of, next_changes, open_watch};
+pub use fixtures::*;
+pub use kubectl::{KubectlOutput, kubectl, kubectl_with_stdin};
+pub use raw::{RawResponse, raw_request, unauthenticated_client};
+pub use wait::{Condition, wait_for};
+
+/// How long a wait inside a test may take: a quarter of the test's budget, at least 10 s and at
+/// most 60 s, so one stuck wait still leaves time for the test's own failure message.
+pub fn wait_budget(ctx: &crate::TestContext) -> std::time::Duration {
+    (ctx.timeout / 4).clamp(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(60),
+    )
+}
