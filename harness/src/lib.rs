@@ -19,6 +19,7 @@ pub mod target;
 #[cfg(test)]
 mod test_support;
 
+pub use commands::error_chain;
 pub use execute::{ExecSettings, execute, run_test};
 pub use exit_codes::ExitCodes;
 pub use reports::{Outcome, TestResult};

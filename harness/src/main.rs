@@ -7,10 +7,12 @@ use harness::{ExitCodes, commands};
 fn main() {
     // Clap exits with code 2 on bad flags, which is ExitCodes::USAGE.
     let cli = Cli::parse();
+    // kube-client logs every failed connection at ERROR; kubeproof reports those itself, with
+    // what to do, so its log stays quiet unless RUST_LOG asks for it.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off")),
         )
         .with_writer(std::io::stderr)
         .init();

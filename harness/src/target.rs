@@ -342,7 +342,11 @@ impl Target {
 /// defaults where upstream has one — except watch bookmarks, sent every second (upstream: about a
 /// minute) so that tests of bookmarks finish in seconds.
 pub fn embedded_config(port: u16) -> ControlPlaneConfig {
-    ControlPlaneConfig { port, bookmark_interval: Duration::from_secs(1), ..ControlPlaneConfig::default() }
+    ControlPlaneConfig {
+        port,
+        bookmark_interval: Duration::from_secs(1),
+        ..ControlPlaneConfig::default()
+    }
 }
 
 /// kube uses rustls with `ring`; installing the provider explicitly keeps

@@ -20,7 +20,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use harness::{
-    Capabilities, ExecSettings, Outcome, Target, TargetKind, TargetOptions, execute, seed,
+    Capabilities, ExecSettings, Outcome, Target, TargetKind, TargetOptions, error_chain, execute,
+    seed,
 };
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use suites::{Tag, TestDef};
@@ -56,7 +57,7 @@ fn run_trial(def: &TestDef, seed: u64, timeout: Duration) -> Result<Completion, 
     let result = runtime.block_on(async {
         let target = Target::start(&TargetOptions::default())
             .await
-            .map_err(|err| format!("the embedded target did not start: {}", chain(&err)))?;
+            .map_err(|err| format!("the embedded target did not start: {}", error_chain(&err)))?;
         let result = execute(def, target.env(), ExecSettings { seed, timeout }).await;
         // A test that leaks a watch must not hang the trial after it has passed.
         let _ = tokio::time::timeout(Duration::from_secs(10), target.shutdown()).await;
@@ -91,14 +92,4 @@ fn env_u64(name: &str) -> Option<u64> {
         Ok(n) => Some(n),
         Err(_) => panic!("{name}={value:?} is not a whole number"),
     }
-}
-
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

@@ -60,6 +60,8 @@ pub async fn run(args: RunArgs) -> i32 {
         Err(err) => {
             let code = err.exit_code();
             print_error(&err);
+            // Leave no empty results folder behind; one with files in it stays.
+            let _ = std::fs::remove_dir(&out);
             return code;
         }
     };
@@ -75,8 +77,9 @@ pub async fn run(args: RunArgs) -> i32 {
     if tests.is_empty() {
         println!("kubeproof: no test matches the selection (see `kubeproof list`)");
     } else {
+        let plural = if tests.len() == 1 { "" } else { "s" };
         println!(
-            "kubeproof: running {} tests, {parallel} at a time, {}s timeout each",
+            "kubeproof: running {} test{plural}, {parallel} at a time, {}s timeout each",
             tests.len(),
             args.timeout
         );
