@@ -9,7 +9,6 @@ use std::sync::Once;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
-use orchestrator::store::MemoryStoreConfig;
 use orchestrator::{ControlPlane, ControlPlaneConfig};
 use suites::Need;
 
@@ -339,18 +338,11 @@ impl Target {
     }
 }
 
-/// The embedded control plane's configuration: loopback, generated CA and token, and upstream's
-/// defaults where upstream has one.
+/// The embedded control plane's configuration: loopback, generated CA and token, upstream's
+/// defaults where upstream has one — except watch bookmarks, sent every second (upstream: about a
+/// minute) so that tests of bookmarks finish in seconds.
 pub fn embedded_config(port: u16) -> ControlPlaneConfig {
-    ControlPlaneConfig {
-        port,
-        token: None,
-        tls: None,
-        // Upstream's watch cache keeps far fewer events, but with one process per test the
-        // memory is cheap and a larger window makes 410 Gone a deliberate test, not an accident.
-        store: MemoryStoreConfig { history: 100_000 },
-        bookmark_interval: Duration::from_secs(60),
-    }
+    ControlPlaneConfig { port, bookmark_interval: Duration::from_secs(1), ..ControlPlaneConfig::default() }
 }
 
 /// kube uses rustls with `ring`; installing the provider explicitly keeps

@@ -12,6 +12,8 @@ mod pod_resources;
 pub mod quantity;
 pub(crate) mod quota_usage;
 mod resource_quota;
+#[cfg(test)]
+mod store_tests;
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;

@@ -342,7 +342,7 @@ mod tests {
             json!({"configmaps": "1", "count/configmaps": "1", "services.nodeports": "0", "services": "0"}),
         );
         let err = check_request(
-            &[q.clone()],
+            std::slice::from_ref(&q),
             eval("configmaps"),
             Operation::Create,
             &json!({}),
@@ -356,7 +356,7 @@ mod tests {
         );
         let svc = json!({"spec": {"type": "NodePort", "ports": [{"port": 1}, {"port": 2}]}});
         let err = check_request(
-            &[q.clone()],
+            std::slice::from_ref(&q),
             eval("services"),
             Operation::Create,
             &svc,
@@ -394,7 +394,7 @@ mod tests {
         let pvc = |s: &str| json!({"spec": {"resources": {"requests": {"storage": s}}}});
         let ev = eval("persistentvolumeclaims");
         let charges = check_request(
-            &[q.clone()],
+            std::slice::from_ref(&q),
             ev,
             Operation::Update,
             &pvc("5Gi"),
@@ -404,7 +404,7 @@ mod tests {
         .unwrap();
         assert_eq!(pretty_print(&charges[0].1), "requests.storage=9Gi");
         let err = check_request(
-            &[q.clone()],
+            std::slice::from_ref(&q),
             ev,
             Operation::Update,
             &pvc("8Gi"),
@@ -419,7 +419,7 @@ mod tests {
         // Shrinking charges nothing.
         assert!(
             check_request(
-                &[q.clone()],
+                std::slice::from_ref(&q),
                 ev,
                 Operation::Update,
                 &pvc("1Gi"),

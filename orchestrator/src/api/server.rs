@@ -145,9 +145,9 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
         "/version" => response::value(200, &discovery::version()),
         "/metrics" => text(200, &state.metrics.render(state.objects.store().as_ref())),
         "/api" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(true)),
-        "/api" => response::value(200, &discovery::api_versions(&state.server_addr)),
+        "/api" => vary(response::value(200, &discovery::api_versions(&state.server_addr))),
         "/apis" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(false)),
-        "/apis" => response::value(200, &discovery::api_groups()),
+        "/apis" => vary(response::value(200, &discovery::api_groups())),
         "/api/v1" => response::value(200, &discovery::core_resources()),
         "/openapi/v2" => match openapi::negotiate_v2(accept) {
             Some((content_type, doc)) => {
@@ -155,6 +155,7 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
                 if let Ok(ct) = HeaderValue::from_str(content_type) {
                     resp.headers_mut().insert(header::CONTENT_TYPE, ct);
                 }
+                resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
                 resp
             }
             None => response::error(&ApiError::new(406, crate::error::Reason::NotAcceptable, "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2.v1.0+protobuf")),
@@ -188,6 +189,12 @@ fn aggregated(doc: serde_json::Value) -> Response {
     let mut resp = response::value(200, &doc);
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE));
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp
+}
+
+fn vary(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
     resp
 }
 

@@ -9,6 +9,9 @@
 mod namespace;
 mod resource_quota;
 
+#[cfg(test)]
+mod cluster_tests;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

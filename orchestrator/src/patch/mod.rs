@@ -60,12 +60,33 @@ pub fn apply(
     original: &Value,
     patch: &[u8],
 ) -> Result<Value, ApiError> {
-    match patch_type {
-        PatchType::Json => json_patch(original, patch),
-        PatchType::Merge => merge_patch(original, patch),
-        PatchType::StrategicMerge => strategic_merge_patch(kind, original, patch),
-        PatchType::Apply => Err(unsupported_patch_type()),
+    let patched = match patch_type {
+        PatchType::Json => json_patch(original, patch)?,
+        PatchType::Merge => merge_patch(original, patch)?,
+        PatchType::StrategicMerge => strategic_merge_patch(kind, original, patch)?,
+        PatchType::Apply => return Err(unsupported_patch_type()),
+    };
+    if patched.is_object() {
+        Ok(patched)
+    } else {
+        // Upstream fails to decode such a result into the object type.
+        Err(not_an_object(&patched))
     }
+}
+
+/// Upstream's 422 for a patched document that does not decode as an object: an invalid `patch`
+/// field naming the document.
+fn not_an_object(patched: &Value) -> ApiError {
+    ApiError::invalid(
+        "",
+        "",
+        "",
+        vec![Cause::invalid(
+            "patch",
+            &Value::String(patched.to_string()),
+            &cannot_unmarshal(patched, "map[string]interface {}"),
+        )],
+    )
 }
 
 /// Upstream's `negotiation.NewUnsupportedMediaTypeError` over the patch types we serve.
@@ -144,16 +165,7 @@ fn merge_patch(original: &Value, body: &[u8]) -> Result<Value, ApiError> {
             Ok(doc)
         }
         // A non-object patch replaces the whole document, which then does not decode as an object.
-        other => Err(ApiError::invalid(
-            "",
-            "",
-            "",
-            vec![Cause::invalid(
-                "patch",
-                &Value::String(other.to_string()),
-                &cannot_unmarshal(other, "map[string]interface {}"),
-            )],
-        )),
+        other => Err(not_an_object(other)),
     }
 }
 

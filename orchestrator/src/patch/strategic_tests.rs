@@ -209,6 +209,38 @@ fn apply(original: Value, patch: Value) -> Result<Value, SmpError> {
     json!({"mergingList": [{"name": 1, "value": null, "mergingList": [{"name": 2, "$patch": "delete"}]}]}),
     json!({"mergingList": [{"name": 1, "mergingList": []}]}),
 )]
+#[case::retain_keys_list_of_maps_adds_a_field_and_clears_a_field(
+    json!({"retainKeysMergingList": [{"name": "bar"}, {"name": "foo", "other": "x"}]}),
+    json!({"$setElementOrder/retainKeysMergingList": [{"name": "bar"}, {"name": "foo"}],
+           "retainKeysMergingList": [{"$retainKeys": ["name", "value"], "name": "foo", "value": "a"}]}),
+    json!({"retainKeysMergingList": [{"name": "bar"}, {"name": "foo", "value": "a"}]}),
+)]
+#[case::retain_keys_list_of_maps_deletes_a_field_and_clears_a_field(
+    json!({"retainKeysMergingList": [{"name": "bar"}, {"name": "foo", "value": "a", "other": "x"}]}),
+    json!({"$setElementOrder/retainKeysMergingList": [{"name": "bar"}, {"name": "foo"}],
+           "retainKeysMergingList": [{"$retainKeys": ["name"], "name": "foo", "value": null}]}),
+    json!({"retainKeysMergingList": [{"name": "bar"}, {"name": "foo"}]}),
+)]
+#[case::delete_and_reorder_in_one_list_reorder_in_another(
+    json!({"mergingList": [{"name": "a", "value": "a"}, {"name": "b", "value": "b"}],
+           "mergeItemPtr": [{"name": "c", "value": "c"}, {"name": "d", "value": "d"}]}),
+    json!({"$setElementOrder/mergingList": [{"name": "b"}],
+           "$setElementOrder/mergeItemPtr": [{"name": "d"}, {"name": "c"}],
+           "mergingList": [{"$patch": "delete", "name": "a"}]}),
+    json!({"mergingList": [{"name": "b", "value": "b"}],
+           "mergeItemPtr": [{"name": "d", "value": "d"}, {"name": "c", "value": "c"}]}),
+)]
+#[case::deleting_from_an_absent_primitive_list_is_a_no_op(
+    json!({"name": 1}),
+    json!({"$deleteFromPrimitiveList/mergingIntList": [3]}),
+    json!({"name": 1}),
+)]
+#[case::unknown_directive_keys_are_dropped(json!({"name": 1}), json!({"$unknown": "x", "value": 2}), json!({"name": 1, "value": 2}))]
+#[case::new_item_without_order_goes_before_server_items(
+    json!({"mergingList": [{"name": "a"}, {"name": "b"}]}),
+    json!({"mergingList": [{"name": "c"}]}),
+    json!({"mergingList": [{"name": "c"}, {"name": "a"}, {"name": "b"}]}),
+)]
 fn applies_like_upstream(#[case] original: Value, #[case] patch: Value, #[case] expected: Value) {
     assert_eq!(apply(original, patch).expect("patch applies"), expected);
 }

@@ -451,3 +451,15 @@ fn content_types_map_to_patch_types() {
     );
     assert_eq!(PatchType::from_content_type("application/json"), None);
 }
+
+#[rstest]
+#[case::json_patch_replacing_the_root(
+    PatchType::Json,
+    r#"[{"op": "replace", "path": "", "value": [1]}]"#
+)]
+#[case::merge_patch_that_is_a_list(PatchType::Merge, "[1]")]
+fn patches_that_leave_no_object_are_invalid(#[case] kind: PatchType, #[case] body: &str) {
+    let err = apply("Deployment", kind, &deployment(), body.as_bytes()).expect_err("fails");
+    assert_eq!((err.code, err.reason), (422, Reason::Invalid));
+    assert_eq!(err.causes[0].field, "patch");
+}

@@ -516,7 +516,11 @@ impl Storage for MemoryStore {
                     return Err(too_large(rv, st.revision));
                 }
                 if rv < st.compacted {
-                    return Err(too_old(rv, st.compacted));
+                    // Upstream serves an exact list the watch cache cannot from etcd, whose
+                    // compaction error reads so (etcd3 `interpretListError`).
+                    return Err(ApiError::expired(
+                        "The resourceVersion for the provided list is too old.",
+                    ));
                 }
                 rv
             }

@@ -332,7 +332,7 @@ fn exact_reads_serve_old_snapshots() {
     let e = at(0).unwrap_err();
     assert_eq!(
         (e.code, e.message.as_str()),
-        (410, "too old resource version: 0 (1)")
+        (410, "The resourceVersion for the provided list is too old.")
     );
     let e = at(9).unwrap_err();
     assert_eq!(

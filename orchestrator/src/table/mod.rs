@@ -185,15 +185,17 @@ pub(crate) fn age(obj: &Value, now: Timestamp) -> Value {
     ))
 }
 
-fn row_object(obj: &Value, include: IncludeObject) -> Option<Value> {
+/// The row's `object`. Upstream sets a nil object for `includeObject=None`, which its
+/// `RawExtension` serializes as `null`.
+fn row_object(obj: &Value, include: IncludeObject) -> Value {
     match include {
-        IncludeObject::None => None,
-        IncludeObject::Object => Some(obj.clone()),
-        IncludeObject::Metadata => Some(json!({
+        IncludeObject::None => Value::Null,
+        IncludeObject::Object => obj.clone(),
+        IncludeObject::Metadata => json!({
             "kind": "PartialObjectMetadata",
             "apiVersion": "meta.k8s.io/v1",
             "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
-        })),
+        }),
     }
 }
 
@@ -220,9 +222,7 @@ pub fn build(
             if !row.conditions.is_empty() {
                 out.insert("conditions".into(), Value::Array(row.conditions));
             }
-            if let Some(o) = row_object(obj, include) {
-                out.insert("object".into(), o);
-            }
+            out.insert("object".into(), row_object(obj, include));
             Value::Object(out)
         })
         .collect();

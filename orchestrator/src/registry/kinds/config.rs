@@ -136,19 +136,16 @@ impl Kind for SecretKind {
             }
             "kubernetes.io/dockercfg" => json_key(data, ".dockercfg", errs),
             "kubernetes.io/dockerconfigjson" => json_key(data, ".dockerconfigjson", errs),
-            "kubernetes.io/basic-auth" => {
-                if !has("username") && !has("password") {
-                    required("username", errs);
-                    required("password", errs);
-                }
+            "kubernetes.io/basic-auth" if !has("username") && !has("password") => {
+                required("username", errs);
+                required("password", errs);
             }
-            "kubernetes.io/ssh-auth" => {
+            "kubernetes.io/ssh-auth"
                 if data
                     .and_then(|d| d.get("ssh-privatekey"))
-                    .is_none_or(|v| v.0.is_empty())
-                {
-                    required("ssh-privatekey", errs);
-                }
+                    .is_none_or(|v| v.0.is_empty()) =>
+            {
+                required("ssh-privatekey", errs);
             }
             "kubernetes.io/tls" => {
                 for k in ["tls.crt", "tls.key"] {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::super::{FieldValidation, ResourceInfo, find_by_kind};
+use super::super::{ResourceInfo, find_by_kind};
 use crate::error::ApiError;
 
 /// What decoding produced: the object and the unknown fields' paths (`spec.containers[0].foo`).
@@ -163,29 +163,15 @@ fn go_like(err: &serde_json::Error) -> String {
     err.to_string()
 }
 
-/// Upstream's strict-mode error for unknown fields, as the create handler returns it.
-pub(crate) fn strict_error(info: &ResourceInfo, unknown: &[String]) -> ApiError {
-    let list: Vec<String> = unknown
-        .iter()
-        .map(|p| format!("unknown field {p:?}"))
-        .collect();
+/// Upstream's strict-mode error: each problem (`unknown field "spec.foo"`,
+/// `duplicate field "spec.replicas"`) joined into one 400.
+pub(crate) fn strict_error(info: &ResourceInfo, problems: &[String]) -> ApiError {
     ApiError::bad_request(format!(
         "{kind} in version {v:?} cannot be handled as a {kind}: strict decoding error: {}",
-        list.join(", "),
+        problems.join(", "),
         kind = info.kind,
         v = info.version
     ))
-}
-
-/// The `Warning` header texts for unknown fields in `Warn` mode.
-pub(crate) fn unknown_warnings(unknown: Vec<String>, validation: FieldValidation) -> Vec<String> {
-    match validation {
-        FieldValidation::Warn => unknown
-            .into_iter()
-            .map(|p| format!("unknown field {p:?}"))
-            .collect(),
-        FieldValidation::Ignore | FieldValidation::Strict => Vec::new(),
-    }
 }
 
 #[cfg(test)]

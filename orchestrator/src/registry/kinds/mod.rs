@@ -5,12 +5,21 @@
 //! Each call converts once: the body (or the API layer's JSON) becomes the typed object, every
 //! rule runs on it, and it is serialized once at the end.
 
+// `ApiError` is the skeleton's error type, returned by value across the `Strategy` trait; boxing
+// it is the error module's decision, not this one's.
+#![allow(clippy::result_large_err)]
+
 mod config;
 mod decode;
+mod duplicates;
 mod misc;
 mod namespace;
+mod network;
+mod node;
 mod pod;
 mod pod_spec;
+mod policy;
+mod resource_lists;
 mod service;
 mod storage;
 mod workloads;
@@ -19,8 +28,8 @@ use std::marker::PhantomData;
 
 use k8s_openapi::Metadata as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::validation::{self, NameRule};
@@ -46,6 +55,12 @@ pub(crate) trait Kind: Send + Sync + 'static {
     /// Whether upstream's strategy sets `metadata.generation` (1 on create, +1 on each change
     /// outside metadata and status).
     const TRACKS_GENERATION: bool = false;
+
+    /// Rewrite quantities in upstream's canonical form, as its decoder does; an unparseable one is
+    /// upstream's decode error (400).
+    fn canonicalize(_obj: &mut Self::Object) -> Result<(), &'static str> {
+        Ok(())
+    }
 
     /// Upstream's `SetDefaults_*` for the kind (and what the generated defaulters call for its
     /// nested types).
@@ -135,6 +150,17 @@ impl<K: Kind> Generic<K> {
         })
     }
 
+    /// [`Kind::canonicalize`], with a failure worded as upstream's decode error.
+    fn canonical(obj: &mut K::Object) -> Result<(), ApiError> {
+        K::canonicalize(obj).map_err(|e| {
+            let info = Self::info();
+            ApiError::bad_request(format!(
+                "{} in version {:?} cannot be handled as a {}: {e}",
+                info.kind, info.version, info.kind
+            ))
+        })
+    }
+
     fn to_value(obj: &K::Object) -> Result<Value, ApiError> {
         serde_json::to_value(obj).map_err(|e| ApiError::internal(e.to_string()))
     }
@@ -158,18 +184,36 @@ impl<K: Kind> Strategy for Generic<K> {
     }
 
     fn decode(&self, body: &[u8], validation: FieldValidation) -> Result<Decoded, ApiError> {
-        let typed = decode::decode::<K::Object>(Self::info(), body)?;
-        if validation == FieldValidation::Strict && !typed.unknown.is_empty() {
-            return Err(decode::strict_error(Self::info(), &typed.unknown));
+        let mut typed = decode::decode::<K::Object>(Self::info(), body)?;
+        Self::canonical(&mut typed.object)?;
+        if validation == FieldValidation::Ignore {
+            return Ok(Decoded {
+                object: Self::to_value(&typed.object)?,
+                warnings: Vec::new(),
+            });
+        }
+        let mut problems: Vec<String> = typed
+            .unknown
+            .iter()
+            .map(|p| format!("unknown field {p:?}"))
+            .collect();
+        problems.extend(
+            duplicates::duplicate_fields(body)
+                .iter()
+                .map(|p| format!("duplicate field {p:?}")),
+        );
+        if validation == FieldValidation::Strict && !problems.is_empty() {
+            return Err(decode::strict_error(Self::info(), &problems));
         }
         Ok(Decoded {
             object: Self::to_value(&typed.object)?,
-            warnings: decode::unknown_warnings(typed.unknown, validation),
+            warnings: problems,
         })
     }
 
     fn prepare_create(&self, obj: Value) -> Result<Value, ApiError> {
         let mut obj = Self::from_value(obj)?;
+        Self::canonical(&mut obj)?;
         // upstream defaults while decoding, before the strategy's PrepareForCreate
         K::default(&mut obj);
         K::prepare_create(&mut obj);
@@ -194,7 +238,9 @@ impl<K: Kind> Strategy for Generic<K> {
         target: UpdateTarget,
     ) -> Result<Value, ApiError> {
         let mut new = Self::from_value(new)?;
-        let old: K::Object = Self::from_value(old.clone())?;
+        let old = K::Object::deserialize(old)
+            .map_err(|e| ApiError::internal(format!("stored object: {e}")))?;
+        Self::canonical(&mut new)?;
         K::default(&mut new);
         restore_server_owned_meta(new.metadata_mut(), old.metadata());
         match target {
@@ -253,10 +299,10 @@ macro_rules! strategies {
 
 strategies! {
     "namespaces" => NAMESPACES: namespace::NamespaceKind,
-    "nodes" => NODES: misc::NodeKind,
+    "nodes" => NODES: node::NodeKind,
     "pods" => PODS: pod::PodKind,
     "services" => SERVICES: service::ServiceKind,
-    "endpoints" => ENDPOINTS: misc::EndpointsKind,
+    "endpoints" => ENDPOINTS: network::EndpointsKind,
     "replicationcontrollers" => RCS: workloads::ReplicationControllerKind,
     "persistentvolumes" => PVS: storage::PersistentVolumeKind,
     "persistentvolumeclaims" => PVCS: storage::PersistentVolumeClaimKind,
@@ -264,16 +310,16 @@ strategies! {
     "secrets" => SECRETS: config::SecretKind,
     "serviceaccounts" => SERVICEACCOUNTS: misc::ServiceAccountKind,
     "events" => EVENTS: misc::EventKind,
-    "resourcequotas" => QUOTAS: misc::ResourceQuotaKind,
-    "limitranges" => LIMITRANGES: misc::LimitRangeKind,
+    "resourcequotas" => QUOTAS: policy::ResourceQuotaKind,
+    "limitranges" => LIMITRANGES: policy::LimitRangeKind,
     "deployments.apps" => DEPLOYMENTS: workloads::DeploymentKind,
     "replicasets.apps" => REPLICASETS: workloads::ReplicaSetKind,
     "daemonsets.apps" => DAEMONSETS: workloads::DaemonSetKind,
     "jobs.batch" => JOBS: workloads::JobKind,
     "leases.coordination.k8s.io" => LEASES: misc::LeaseKind,
     "storageclasses.storage.k8s.io" => STORAGECLASSES: storage::StorageClassKind,
-    "endpointslices.discovery.k8s.io" => ENDPOINTSLICES: misc::EndpointSliceKind,
-    "priorityclasses.scheduling.k8s.io" => PRIORITYCLASSES: misc::PriorityClassKind,
+    "endpointslices.discovery.k8s.io" => ENDPOINTSLICES: network::EndpointSliceKind,
+    "priorityclasses.scheduling.k8s.io" => PRIORITYCLASSES: policy::PriorityClassKind,
 }
 
 #[cfg(test)]
@@ -319,6 +365,19 @@ mod tests {
         assert_eq!(
             err.message,
             "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"metadata.foo\", unknown field \"bar\""
+        );
+    }
+
+    #[test]
+    fn duplicate_fields_warn_or_fail_like_unknown_ones() {
+        let body = r#"{"metadata":{"name":"c","namespace":"d","name":"e"},"data":{"k":"v"}}"#;
+        let warned = decode("configmaps", body, FieldValidation::Warn).unwrap();
+        assert_eq!(warned.warnings, vec!["duplicate field \"metadata.name\""]);
+        assert_eq!(warned.object["metadata"]["name"], "e");
+        let err = decode("configmaps", body, FieldValidation::Strict).unwrap_err();
+        assert_eq!(
+            err.message,
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: duplicate field \"metadata.name\""
         );
     }
 

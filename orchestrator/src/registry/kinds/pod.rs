@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Pod, PodCondition, PodSpec, PodStatus};
 
 use super::Kind;
-use super::pod_spec::{default_pod_only, default_pod_spec, validate_pod_spec};
+use super::pod_spec::{
+    canonicalize_pod_spec, default_pod_only, default_pod_spec, validate_pod_spec,
+};
 use crate::error::Cause;
 use crate::registry::validation::quantity::Quantity;
 
@@ -91,6 +93,10 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
 impl Kind for PodKind {
     type Object = Pod;
     const TRACKS_GENERATION: bool = true;
+
+    fn canonicalize(pod: &mut Pod) -> Result<(), &'static str> {
+        pod.spec.as_mut().map_or(Ok(()), canonicalize_pod_spec)
+    }
 
     fn default(pod: &mut Pod) {
         let spec = pod.spec.get_or_insert_with(Default::default);
@@ -228,6 +234,34 @@ mod tests {
         assert_eq!(
             out["spec"]["containers"][0]["imagePullPolicy"],
             "IfNotPresent"
+        );
+    }
+
+    #[test]
+    fn quantities_come_back_canonical() {
+        let res = json!({"requests": {"cpu": "1000m", "memory": "0.5Gi"}, "limits": {"cpu": "2.5", "memory": "1e9"}});
+        let out = create(
+            "pods",
+            pod(json!([{"name": "c", "image": "i", "resources": res}])),
+        )
+        .unwrap();
+        assert_eq!(
+            out["spec"]["containers"][0]["resources"],
+            json!({"requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"cpu": "2500m", "memory": "1e9"}})
+        );
+    }
+
+    #[test]
+    fn a_quantity_that_is_not_one_is_a_decode_error() {
+        let err = create(
+            "pods",
+            pod(json!([{"name": "c", "image": "i", "resources": {"limits": {"cpu": "lots"}}}])),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 400);
+        assert_eq!(
+            err.message,
+            "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
         );
     }
 

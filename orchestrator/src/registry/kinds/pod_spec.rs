@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, HashSet};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, PodSpec, Probe, ResourceRequirements, Volume,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 use serde_json::Value;
 
+use super::resource_lists::{
+    canonicalize, canonicalize_list, container_resource_name, overcommit_allowed, resource_quantity,
+};
 use crate::error::Cause;
 use crate::registry::validation::names::{
     dns1123_label, dns1123_subdomain, env_var_name, port_name, port_num,
 };
-use crate::registry::validation::quantity::{QUANTITY_FORMAT_ERROR, Quantity};
 use crate::registry::validation::{nonnegative, validate_labels};
 
 /// The protocols a port may use, sorted as upstream lists them.
@@ -164,6 +165,41 @@ pub(crate) fn default_pod_spec(spec: &mut PodSpec) {
     }
 }
 
+fn canonical_requirements(r: Option<&mut ResourceRequirements>) -> Result<(), &'static str> {
+    let Some(r) = r else { return Ok(()) };
+    canonicalize_list(r.requests.as_mut())?;
+    canonicalize_list(r.limits.as_mut())
+}
+
+/// Every quantity in a pod spec in canonical form (see [`super::Kind::canonicalize`]).
+pub(crate) fn canonicalize_pod_spec(spec: &mut PodSpec) -> Result<(), &'static str> {
+    for c in spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut().flatten())
+    {
+        canonical_requirements(c.resources.as_mut())?;
+    }
+    canonicalize_list(spec.overhead.as_mut())?;
+    canonical_requirements(spec.resources.as_mut())?;
+    for v in spec.volumes.iter_mut().flatten() {
+        if let Some(q) = v.empty_dir.as_mut().and_then(|e| e.size_limit.as_mut()) {
+            canonicalize(q)?;
+        }
+        if let Some(t) = v
+            .ephemeral
+            .as_mut()
+            .and_then(|e| e.volume_claim_template.as_mut())
+        {
+            if let Some(r) = t.spec.resources.as_mut() {
+                canonicalize_list(r.requests.as_mut())?;
+                canonicalize_list(r.limits.as_mut())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What `SetDefaults_Pod` adds for pods only (not templates): requests default to limits, and
 /// service links are on.
 pub(crate) fn default_pod_only(spec: &mut PodSpec) {
@@ -198,79 +234,24 @@ fn supported(value: Option<&str>, path: &str, values: &[&str], errs: &mut Vec<Ca
     }
 }
 
-/// Whether a resource name is "native" (no domain, or a `kubernetes.io` domain).
-fn is_native(name: &str) -> bool {
-    match name.split_once('/') {
-        None => true,
-        Some((domain, _)) => domain == "kubernetes.io" || domain.ends_with(".kubernetes.io"),
-    }
-}
-
-/// `helper.IsOvercommitAllowed`.
-fn overcommit_allowed(name: &str) -> bool {
-    is_native(name) && !name.starts_with("hugepages-")
-}
-
-/// Parse a quantity field, reporting upstream's format error when it is not one.
-pub(crate) fn parse_quantity(q: &Q, path: &str, errs: &mut Vec<Cause>) -> Option<Quantity> {
-    match Quantity::parse(&q.0) {
-        Ok(v) => Some(v),
-        Err(_) => {
-            errs.push(Cause::invalid(path, &str_val(&q.0), QUANTITY_FORMAT_ERROR));
-            None
-        }
-    }
-}
-
 /// `ValidateResourceRequirements` for a container.
 fn validate_resources(res: &ResourceRequirements, path: &str, errs: &mut Vec<Cause>) {
     let lim_path = format!("{path}.limits");
     let req_path = format!("{path}.requests");
-    let check_name = |name: &str, p: &str, errs: &mut Vec<Cause>| {
-        if !name.contains('/') {
-            let standard = matches!(name, "cpu" | "memory" | "ephemeral-storage")
-                || name.starts_with("hugepages-");
-            if !standard {
-                errs.push(Cause::invalid(
-                    p,
-                    &str_val(name),
-                    "must be a standard resource for containers",
-                ));
-            }
-        }
-    };
-    let check_value = |name: &str, q: &Quantity, p: &str, errs: &mut Vec<Cause>| {
-        if q.is_negative() {
-            errs.push(Cause::invalid(
-                p,
-                &str_val(&q.to_string()),
-                "must be greater than or equal to 0",
-            ));
-        }
-        if !is_native(name) && q.milli_value() % 1000 != 0 {
-            errs.push(Cause::invalid(
-                p,
-                &str_val(&q.to_string()),
-                "must be an integer",
-            ));
-        }
-    };
     let mut limits = BTreeMap::new();
     for (name, q) in res.limits.iter().flatten() {
         let p = format!("{lim_path}[{name}]");
-        check_name(name, &p, errs);
-        if let Some(v) = parse_quantity(q, &p, errs) {
-            check_value(name, &v, &p, errs);
+        container_resource_name(name, &p, errs);
+        if let Some(v) = resource_quantity(name, q, &p, errs) {
             limits.insert(name.as_str(), v);
         }
     }
     for (name, q) in res.requests.iter().flatten() {
         let p = format!("{req_path}[{name}]");
-        check_name(name, &p, errs);
-        let Some(v) = parse_quantity(q, &p, errs) else {
+        container_resource_name(name, &p, errs);
+        let Some(v) = resource_quantity(name, q, &p, errs) else {
             continue;
         };
-        check_value(name, &v, &p, errs);
         match limits.get(name.as_str()) {
             Some(lim) if v != *lim && !overcommit_allowed(name) => errs.push(Cause::invalid(
                 &req_path,

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::Kind;
-use super::pod_spec::{default_pod_spec, validate_pod_spec};
+use super::pod_spec::{canonicalize_pod_spec, default_pod_spec, validate_pod_spec};
 use crate::error::Cause;
 use crate::registry::validation::{
     FIELD_IMMUTABLE, go_string_map, invalid_shown, nonnegative, selector_is_empty,
@@ -67,6 +67,11 @@ fn int_or_string(v: &IntOrString) -> String {
         IntOrString::Int(n) => n.to_string(),
         IntOrString::String(s) => s.clone(),
     }
+}
+
+fn canonical_template(t: Option<&mut PodTemplateSpec>) -> Result<(), &'static str> {
+    t.and_then(|t| t.spec.as_mut())
+        .map_or(Ok(()), canonicalize_pod_spec)
 }
 
 fn default_template(t: &mut PodTemplateSpec) {
@@ -231,6 +236,10 @@ impl Kind for DeploymentKind {
     type Object = Deployment;
     const TRACKS_GENERATION: bool = true;
 
+    fn canonicalize(d: &mut Deployment) -> Result<(), &'static str> {
+        canonical_template(Some(&mut d.spec.template))
+    }
+
     fn default(d: &mut Deployment) {
         let spec = &mut d.spec;
         spec.replicas.get_or_insert(1);
@@ -344,6 +353,10 @@ impl Kind for ReplicaSetKind {
     type Object = ReplicaSet;
     const TRACKS_GENERATION: bool = true;
 
+    fn canonicalize(rs: &mut ReplicaSet) -> Result<(), &'static str> {
+        canonical_template(rs.spec.template.as_mut())
+    }
+
     fn default(rs: &mut ReplicaSet) {
         let spec = &mut rs.spec;
         spec.replicas.get_or_insert(1);
@@ -398,6 +411,10 @@ impl Kind for ReplicaSetKind {
 impl Kind for DaemonSetKind {
     type Object = DaemonSet;
     const TRACKS_GENERATION: bool = true;
+
+    fn canonicalize(ds: &mut DaemonSet) -> Result<(), &'static str> {
+        canonical_template(Some(&mut ds.spec.template))
+    }
 
     fn default(ds: &mut DaemonSet) {
         let spec = &mut ds.spec;
@@ -486,6 +503,10 @@ impl Kind for ReplicationControllerKind {
     const TRACKS_GENERATION: bool = true;
 
     /// `SetDefaults_ReplicationController`: selector and object labels from the template's.
+    fn canonicalize(rc: &mut ReplicationController) -> Result<(), &'static str> {
+        canonical_template(rc.spec.as_mut().and_then(|s| s.template.as_mut()))
+    }
+
     fn default(rc: &mut ReplicationController) {
         let spec = rc.spec.get_or_insert_with(Default::default);
         if let Some(labels) = spec.template.as_ref().and_then(template_labels).cloned() {
@@ -569,6 +590,10 @@ const CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";
 impl Kind for JobKind {
     type Object = Job;
     const TRACKS_GENERATION: bool = true;
+
+    fn canonicalize(job: &mut Job) -> Result<(), &'static str> {
+        canonical_template(job.spec.as_mut().map(|s| &mut s.template))
+    }
 
     fn default(job: &mut Job) {
         let spec = job.spec.get_or_insert_with(Default::default);
@@ -772,5 +797,196 @@ fn validate_generated_selector(job: &Job, sel: &LabelSelector, errs: &mut Vec<Ca
             &selector_string(sel),
             "`selector` not auto-generated",
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{causes, create, update};
+    use rstest::rstest;
+    use serde_json::{Value, json};
+
+    fn template(labels: Value, restart: Option<&str>) -> Value {
+        let mut spec = json!({"containers": [{"name": "c", "image": "nginx:1"}]});
+        if let Some(rp) = restart {
+            spec["restartPolicy"] = json!(rp);
+        }
+        json!({"metadata": {"labels": labels}, "spec": spec})
+    }
+
+    fn deployment(spec: Value) -> Value {
+        let mut s = json!({"selector": {"matchLabels": {"app": "x"}}, "template": template(json!({"app": "x"}), None)});
+        for (k, v) in spec.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        json!({"metadata": {"name": "d", "namespace": "default"}, "spec": s})
+    }
+
+    #[test]
+    fn deployment_defaults() {
+        let out = create("deployments.apps", deployment(json!({}))).unwrap();
+        let spec = &out["spec"];
+        assert_eq!(spec["replicas"], 1);
+        assert_eq!(
+            spec["strategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+        );
+        assert_eq!(spec["revisionHistoryLimit"], 10);
+        assert_eq!(spec["progressDeadlineSeconds"], 600);
+        assert_eq!(spec["template"]["spec"]["restartPolicy"], "Always");
+        assert_eq!(
+            spec["template"]["spec"]["containers"][0]["terminationMessagePolicy"],
+            "File"
+        );
+        // pod-only defaults stay off templates
+        assert!(spec["template"]["spec"].get("enableServiceLinks").is_none());
+        assert_eq!(out["status"], json!({}));
+        assert_eq!(out["metadata"]["generation"], 1);
+    }
+
+    #[rstest]
+    #[case(json!({"template": template(json!({"app": "y"}), None)}),
+        "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"y\"}: `selector` does not match template `labels`")]
+    #[case(json!({"replicas": -1}), "spec.replicas: Invalid value: -1: must be greater than or equal to 0")]
+    #[case(json!({"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}}}),
+        "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0")]
+    #[case(json!({"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "110%"}}}),
+        "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 110%: must not be greater than 100%")]
+    #[case(json!({"template": template(json!({"app": "x"}), Some("Never"))}),
+        "spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: \"Always\"")]
+    #[case(json!({"selector": {}}),
+        "spec.selector: Invalid value: &LabelSelector{MatchLabels:map[string]string{},MatchExpressions:[]LabelSelectorRequirement{},}: empty selector is invalid for deployment")]
+    #[case(json!({"progressDeadlineSeconds": 5, "minReadySeconds": 10}),
+        "spec.progressDeadlineSeconds: Invalid value: 5: must be greater than minReadySeconds")]
+    fn invalid_deployments(#[case] spec: Value, #[case] want: &str) {
+        let err = create("deployments.apps", deployment(spec)).unwrap_err();
+        assert_eq!(
+            err.message.split(':').next().unwrap(),
+            "Deployment.apps \"d\" is invalid"
+        );
+        assert!(
+            causes(&err).contains(&want.to_string()),
+            "{:?}",
+            causes(&err)
+        );
+    }
+
+    #[test]
+    fn deployment_selector_is_immutable_and_spec_changes_bump_generation() {
+        let old = create("deployments.apps", deployment(json!({}))).unwrap();
+        let mut scaled = old.clone();
+        scaled["spec"]["replicas"] = json!(3);
+        scaled["status"] = json!({"replicas": 9});
+        let out = update("deployments.apps", scaled, &old).unwrap();
+        assert_eq!(out["metadata"]["generation"], 2);
+        assert_eq!(out["status"], json!({}));
+        let same = update("deployments.apps", old.clone(), &old).unwrap();
+        assert_eq!(same["metadata"]["generation"], 1);
+        let mut moved = old.clone();
+        moved["spec"]["selector"] = json!({"matchLabels": {"app": "x", "tier": "web"}});
+        moved["spec"]["template"]["metadata"]["labels"] = json!({"app": "x", "tier": "web"});
+        let err = update("deployments.apps", moved, &old).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "spec.selector: Invalid value: &LabelSelector{MatchLabels:map[string]string{app: x,tier: web,},MatchExpressions:[]LabelSelectorRequirement{},}: field is immutable"
+            ]
+        );
+    }
+
+    #[test]
+    fn replication_controller_defaults_selector_and_labels_from_template() {
+        let rc = json!({"metadata": {"name": "rc", "namespace": "default"}, "spec": {"template": template(json!({"app": "x"}), None)}});
+        let out = create("replicationcontrollers", rc).unwrap();
+        assert_eq!(out["spec"]["selector"], json!({"app": "x"}));
+        assert_eq!(out["metadata"]["labels"], json!({"app": "x"}));
+        assert_eq!(out["spec"]["replicas"], 1);
+        assert_eq!(out["status"], json!({"replicas": 0}));
+    }
+
+    #[test]
+    fn replication_controller_selector_must_match() {
+        let rc = json!({"metadata": {"name": "rc", "namespace": "default"},
+            "spec": {"selector": {"app": "y"}, "template": template(json!({"app": "x"}), None)}});
+        let err = create("replicationcontrollers", rc).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`"
+            ]
+        );
+    }
+
+    #[test]
+    fn replica_set_and_daemon_set_defaults() {
+        let rs = json!({"metadata": {"name": "rs", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template(json!({"app": "x"}), None)}});
+        let out = create("replicasets.apps", rs).unwrap();
+        assert_eq!(out["spec"]["replicas"], 1);
+        assert_eq!(out["status"], json!({"replicas": 0}));
+        let ds = json!({"metadata": {"name": "ds", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template(json!({"app": "x"}), None)}});
+        let out = create("daemonsets.apps", ds).unwrap();
+        assert_eq!(
+            out["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        );
+        assert_eq!(out["spec"]["revisionHistoryLimit"], 10);
+    }
+
+    fn job(spec: Value) -> Value {
+        let mut s = json!({"template": template(json!({"app": "j"}), Some("Never"))});
+        for (k, v) in spec.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        json!({"metadata": {"name": "j", "namespace": "default", "uid": "u-1"}, "spec": s})
+    }
+
+    #[test]
+    fn job_defaults_and_generated_selector() {
+        let out = create("jobs.batch", job(json!({}))).unwrap();
+        let spec = &out["spec"];
+        assert_eq!(spec["completions"], 1);
+        assert_eq!(spec["parallelism"], 1);
+        assert_eq!(spec["backoffLimit"], 6);
+        assert_eq!(spec["completionMode"], "NonIndexed");
+        assert_eq!(spec["suspend"], false);
+        assert_eq!(spec["manualSelector"], false);
+        assert_eq!(spec["podReplacementPolicy"], "TerminatingOrFailed");
+        assert_eq!(
+            spec["selector"],
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
+        );
+        assert_eq!(
+            spec["template"]["metadata"]["labels"],
+            json!({"app": "j", "batch.kubernetes.io/controller-uid": "u-1", "batch.kubernetes.io/job-name": "j",
+                   "controller-uid": "u-1", "job-name": "j"})
+        );
+        assert_eq!(out["metadata"]["labels"], json!({"app": "j"}));
+    }
+
+    #[rstest]
+    #[case(json!({"template": template(json!({}), None)}),
+        "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\"")]
+    #[case(json!({"backoffLimit": -1}), "spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0")]
+    #[case(json!({"parallelism": -2}), "spec.parallelism: Invalid value: -2: must be greater than or equal to 0")]
+    #[case(json!({"manualSelector": true}), "spec.selector: Required value")]
+    fn invalid_jobs(#[case] spec: Value, #[case] want: &str) {
+        let err = create("jobs.batch", job(spec)).unwrap_err();
+        assert!(
+            causes(&err).contains(&want.to_string()),
+            "{:?}",
+            causes(&err)
+        );
+    }
+
+    #[test]
+    fn job_template_is_immutable() {
+        let old = create("jobs.batch", job(json!({}))).unwrap();
+        let mut new = old.clone();
+        new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("other");
+        let err = update("jobs.batch", new, &old).unwrap_err();
+        assert_eq!(err.causes[0].field, "spec.template");
+        assert!(err.causes[0].message.ends_with(": field is immutable"));
     }
 }

@@ -118,7 +118,11 @@ pub fn validate_object_meta(
             ));
         }
     }
+    let generated = meta.generate_name.as_deref().is_some_and(|g| !g.is_empty());
     match meta.name.as_deref().filter(|s| !s.is_empty()) {
+        // upstream generates the name before validating, and so does the API layer: an object
+        // still without one there is the API layer's to name, not a client error
+        None if generated => {}
         None => errs.push(Cause::required(
             "metadata.name",
             "name or generateName is required",

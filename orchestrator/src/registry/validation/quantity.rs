@@ -12,6 +12,17 @@ use std::cmp::Ordering;
 pub const QUANTITY_FORMAT_ERROR: &str =
     "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
+/// Upstream's message for a quantity whose suffix has the right characters but is not one.
+pub const QUANTITY_SUFFIX_ERROR: &str = "unable to parse quantity's suffix";
+
+/// Whether a suffix matches upstream's `[eEinumkKMGTP]*[-+]?[0-9]*`, so a failure to read it is a
+/// suffix error rather than a format error.
+fn suffix_matches_regex(suffix: &str) -> bool {
+    let rest = suffix.trim_start_matches(|c: char| "eEinumkKMGTP".contains(c));
+    let rest = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+    rest.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// How a quantity was written, which decides how it is printed back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -36,9 +47,7 @@ impl Quantity {
     /// Parse as upstream's `resource.ParseQuantity`.
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         if s.is_empty() {
-            return Err(
-                "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
-            );
+            return Err(QUANTITY_FORMAT_ERROR);
         }
         let bytes = s.as_bytes();
         let mut i = 0;
@@ -63,7 +72,12 @@ impl Quantity {
             return Err(QUANTITY_FORMAT_ERROR);
         }
         let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
-        let (format, exp10, pow2) = parse_suffix(suffix).ok_or(QUANTITY_FORMAT_ERROR)?;
+        let (format, exp10, pow2) =
+            parse_suffix(suffix).ok_or(if suffix_matches_regex(suffix) {
+                QUANTITY_SUFFIX_ERROR
+            } else {
+                QUANTITY_FORMAT_ERROR
+            })?;
 
         // mantissa digits as an integer, with `scale` digits after the point
         let digits: String = format!("{int_part}{frac_part}");
@@ -252,7 +266,6 @@ mod tests {
     #[case("abc")]
     #[case("1Qi")]
     #[case("1.2.3")]
-    #[case("1e")]
     #[case("m")]
     #[case(" 1")]
     fn rejects_non_quantities(#[case] s: &str) {
@@ -273,6 +286,13 @@ mod tests {
     #[case("1024", "1024")]
     fn prints_canonically(#[case] s: &str, #[case] want: &str) {
         assert_eq!(Quantity::parse(s).unwrap().to_string(), want);
+    }
+
+    #[test]
+    fn odd_suffixes_are_suffix_errors() {
+        assert_eq!(Quantity::parse("1iK"), Err(QUANTITY_SUFFIX_ERROR));
+        assert_eq!(Quantity::parse("1mm"), Err(QUANTITY_SUFFIX_ERROR));
+        assert_eq!(Quantity::parse("1e"), Err(QUANTITY_SUFFIX_ERROR));
     }
 
     #[test]
