@@ -72,6 +72,9 @@ pub enum CauseKind {
     TooLong,
     TypeInvalid,
     NotFound,
+    /// Not a field error: upstream's `NamespaceTerminating` cause on a create refused because the
+    /// namespace is being terminated.
+    NamespaceTerminating,
 }
 
 impl CauseKind {
@@ -86,6 +89,7 @@ impl CauseKind {
             CauseKind::TooLong => "FieldValueTooLong",
             CauseKind::TypeInvalid => "FieldValueTypeInvalid",
             CauseKind::NotFound => "FieldValueNotFound",
+            CauseKind::NamespaceTerminating => "NamespaceTerminating",
         }
     }
 }
@@ -294,7 +298,7 @@ impl ApiError {
 
     /// 415 UnsupportedMediaType.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got {content_type:?}"))
+        Self::new(415, Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {content_type:?}"))
     }
 
     /// 500 InternalError.

@@ -1,36 +1,87 @@
-//! Admission: what happens to a valid object before it is stored — namespace lifecycle,
-//! LimitRange defaults and limits, ResourceQuota charging. (Skeleton: the admission helper fills
-//! this in.)
+//! Admission: what happens to a valid object before it is stored, in upstream's plugin order —
+//! NamespaceLifecycle (no content in missing or terminating namespaces), LimitRanger (container
+//! defaults, then min/max/ratio checks), ResourceQuota (reject what exceeds a quota, charge the
+//! rest to `status.used`).
+//!
+//! Each plugin's rules are pure functions over JSON in their own file; this file reads what they
+//! need from the store and turns their verdicts into `metav1.Status` errors.
 
+mod limit_ranger;
+mod namespace_lifecycle;
+mod pod_resources;
+pub mod quantity;
+pub(crate) mod quota_usage;
+mod resource_quota;
+
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::ApiError;
+pub use namespace_lifecycle::IMMORTAL_NAMESPACES;
+pub(crate) use namespace_lifecycle::is_terminating;
+pub use quantity::{Format, Quantity, QuantityError};
+
+use crate::error::{ApiError, Reason};
 use crate::registry::ResourceInfo;
-use crate::store::Storage;
+use crate::store::{Filter, ListOptions, Preconditions, Storage};
+use quota_usage::{Evaluator, Operation};
+use resource_quota::QuotaDoc;
+
+/// How many times a quota charge is retried when the quota changed under it (upstream: 3
+/// retries after the first attempt).
+const QUOTA_ATTEMPTS: usize = 4;
+/// Quota charges in one namespace are serialized (upstream batches them per namespace in one
+/// worker); namespaces hash onto this many locks.
+const QUOTA_LOCK_STRIPES: usize = 64;
 
 /// The admission chain, run by [`crate::api::Objects`] after decoding, defaulting and validation
 /// and before the store write.
 pub struct Admission {
     store: Arc<dyn Storage>,
+    quota_locks: Box<[parking_lot::Mutex<()>]>,
 }
 
 impl Admission {
     /// A chain reading and writing through `store`.
     pub fn new(store: Arc<dyn Storage>) -> Self {
-        Self { store }
+        let quota_locks = (0..QUOTA_LOCK_STRIPES)
+            .map(|_| parking_lot::Mutex::new(()))
+            .collect();
+        Self { store, quota_locks }
     }
 
     /// Admit a create of `obj` in `namespace` (empty for cluster-scoped). May mutate `obj`
     /// (LimitRange defaults). 404 for a missing namespace, 403 for a terminating one, 403 for an
-    /// exceeded quota or a LimitRange violation.
-    pub fn admit_create(&self, info: &'static ResourceInfo, namespace: &str, obj: &mut Value) -> Result<(), ApiError> {
-        let _ = (&self.store, info, namespace, obj);
-        Ok(())
+    /// exceeded quota or a LimitRange violation. Charges quota.
+    pub fn admit_create(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        obj: &mut Value,
+    ) -> Result<(), ApiError> {
+        self.admit_create_opts(info, namespace, obj, false)
     }
 
-    /// Admit an update (quota on changed requests, LimitRange on pods).
+    /// [`Self::admit_create`]; with `dry_run` every check runs but no quota is charged.
+    pub fn admit_create_opts(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        obj: &mut Value,
+        dry_run: bool,
+    ) -> Result<(), ApiError> {
+        if !info.namespaced {
+            return Ok(());
+        }
+        namespace_lifecycle::admit(&*self.store, info, namespace, obj, true)?;
+        self.limit_ranger(info, namespace, obj, None)?;
+        self.quota(info, namespace, obj, None, Operation::Create, dry_run)
+    }
+
+    /// Admit an update: the namespace must exist; LimitRanger checks claims (pods' resources are
+    /// immutable, so upstream skips them); quota charges what the update adds (a claim's growth,
+    /// a service's new node ports).
     pub fn admit_update(
         &self,
         info: &'static ResourceInfo,
@@ -38,13 +89,199 @@ impl Admission {
         new: &mut Value,
         old: &Value,
     ) -> Result<(), ApiError> {
-        let _ = (info, namespace, new, old);
+        self.admit_update_opts(info, namespace, new, old, false)
+    }
+
+    /// [`Self::admit_update`]; with `dry_run` every check runs but no quota is charged.
+    pub fn admit_update_opts(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        new: &mut Value,
+        old: &Value,
+        dry_run: bool,
+    ) -> Result<(), ApiError> {
+        if !info.namespaced {
+            return Ok(());
+        }
+        namespace_lifecycle::admit(&*self.store, info, namespace, new, false)?;
+        self.limit_ranger(info, namespace, new, Some(old))?;
+        let op = if status_only(new, old) {
+            Operation::UpdateStatus {
+                allocation_changed: quota_usage::pvc_allocation_changed(new, old),
+            }
+        } else {
+            Operation::Update
+        };
+        self.quota(info, namespace, new, Some(old), op, dry_run)
+    }
+
+    /// Admit a delete: 403 for the immortal namespaces (`default`, `kube-system`,
+    /// `kube-public`).
+    pub fn admit_delete(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let _ = namespace;
+        namespace_lifecycle::admit_delete(info, name)
+    }
+
+    /// The namespace's objects of a resource, in name order.
+    fn list(&self, resource: &'static str, namespace: &str) -> Result<Vec<(Value, u64)>, ApiError> {
+        let opts = ListOptions {
+            filter: Filter {
+                namespace: Some(namespace.to_string()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let page = self.store.list(resource, &opts)?;
+        Ok(page.items.iter().map(|s| (s.value(), s.revision)).collect())
+    }
+
+    fn limit_ranger(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        let pods = info.group.is_empty() && info.plural == "pods";
+        let claims = info.group.is_empty() && info.plural == "persistentvolumeclaims";
+        // Pods' containers cannot change after create, so upstream skips pod updates; objects
+        // already being deleted are left alone.
+        if !(claims || pods && old.is_none()) || old.is_some_and(has_deletion_timestamp) {
+            return Ok(());
+        }
+        let ranges = self.list("limitranges", namespace)?;
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let forbid = |obj: &Value, detail: String| {
+            ApiError::forbidden(
+                info.group,
+                info.plural,
+                &namespace_lifecycle::object_name(obj),
+                &detail,
+            )
+        };
+        if pods {
+            for (lr, _) in &ranges {
+                limit_ranger::mutate_pod(lr, obj);
+            }
+            for (lr, _) in &ranges {
+                limit_ranger::validate_pod(lr, obj).map_err(|e| forbid(obj, e))?;
+            }
+        } else {
+            for (lr, _) in &ranges {
+                limit_ranger::validate_pvc(lr, obj).map_err(|e| forbid(obj, e))?;
+            }
+        }
         Ok(())
     }
 
-    /// Admit a delete (immortal namespaces cannot be deleted).
-    pub fn admit_delete(&self, info: &'static ResourceInfo, namespace: &str, name: &str) -> Result<(), ApiError> {
-        let _ = (info, namespace, name);
-        Ok(())
+    fn quota(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        obj: &Value,
+        old: Option<&Value>,
+        op: Operation,
+        dry_run: bool,
+    ) -> Result<(), ApiError> {
+        let evaluator = Evaluator::for_resource(info);
+        if !evaluator.handles(op) {
+            return Ok(());
+        }
+        let _serialized = self.quota_lock(namespace).lock();
+        let mut only: Option<Vec<String>> = None;
+        let mut last_err = None;
+        for _ in 0..QUOTA_ATTEMPTS {
+            let mut quotas: Vec<QuotaDoc> = self
+                .list("resourcequotas", namespace)?
+                .into_iter()
+                .map(|(v, rev)| QuotaDoc::new(v, rev))
+                .collect();
+            if let Some(names) = &only {
+                quotas.retain(|q| names.contains(&q.name));
+            }
+            if quotas.is_empty() {
+                return Ok(());
+            }
+            let charges = resource_quota::check_request(
+                &quotas,
+                evaluator,
+                op,
+                obj,
+                old,
+                jiff::Timestamp::now(),
+            )
+            .map_err(|detail| {
+                ApiError::forbidden(
+                    info.group,
+                    info.plural,
+                    &namespace_lifecycle::object_name(obj),
+                    &detail,
+                )
+            })?;
+            if dry_run || charges.is_empty() {
+                return Ok(());
+            }
+            let mut failed = Vec::new();
+            for (i, used) in charges {
+                let q = &quotas[i];
+                let pre = Preconditions {
+                    revision: Some(q.revision),
+                    uid: None,
+                };
+                match self.store.update(
+                    "resourcequotas",
+                    namespace,
+                    &q.name,
+                    q.with_used(&used),
+                    &pre,
+                ) {
+                    Ok(_) => {}
+                    // A quota deleted meanwhile no longer limits anything.
+                    Err(e) if e.reason == Reason::NotFound => {}
+                    Err(e) => {
+                        failed.push(q.name.clone());
+                        last_err = Some(e);
+                    }
+                }
+            }
+            if failed.is_empty() {
+                return Ok(());
+            }
+            only = Some(failed);
+        }
+        Err(last_err.unwrap_or_else(|| ApiError::internal("resource quota evaluation failed")))
     }
+
+    fn quota_lock(&self, namespace: &str) -> &parking_lot::Mutex<()> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        namespace.hash(&mut h);
+        &self.quota_locks[(h.finish() % QUOTA_LOCK_STRIPES as u64) as usize]
+    }
+}
+
+fn has_deletion_timestamp(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
+}
+
+/// Whether an update changed nothing but `status` (and metadata): upstream's `status`
+/// subresource, which quota charges but never rejects.
+fn status_only(new: &Value, old: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("status");
+            m.remove("metadata");
+        }
+        v
+    };
+    new.get("status") != old.get("status") && strip(new) == strip(old)
 }

@@ -182,9 +182,34 @@ fn platform() -> String {
     format!("{}/{}", std::env::consts::OS, arch)
 }
 
-/// Named groups with their version, in [`RESOURCES`] order (upstream orders `/apis` by group
-/// priority; ours lists them in the table's order, which follows upstream's for the groups we
-/// serve).
+/// Upstream's `GroupPriorityMinimum` of the built-in groups (kube-aggregator's
+/// `apiVersionPriorities`): `/apis` lists groups by descending priority, then by name, and
+/// kubectl's RESTMapper prefers the earlier group when a short name is ambiguous.
+const GROUP_PRIORITY: &[(&str, u32)] = &[
+    ("apiregistration.k8s.io", 17800),
+    ("apps", 17800),
+    ("events.k8s.io", 17750),
+    ("authentication.k8s.io", 17700),
+    ("authorization.k8s.io", 17600),
+    ("autoscaling", 17500),
+    ("batch", 17400),
+    ("certificates.k8s.io", 17300),
+    ("networking.k8s.io", 17200),
+    ("policy", 17100),
+    ("rbac.authorization.k8s.io", 17000),
+    ("storage.k8s.io", 16800),
+    ("apiextensions.k8s.io", 16700),
+    ("admissionregistration.k8s.io", 16700),
+    ("scheduling.k8s.io", 16600),
+    ("coordination.k8s.io", 16500),
+    ("node.k8s.io", 16300),
+    ("discovery.k8s.io", 16200),
+    ("flowcontrol.apiserver.k8s.io", 16100),
+    ("internal.apiserver.k8s.io", 16000),
+    ("resource.k8s.io", 15900),
+];
+
+/// Named groups with their version, in upstream's `/apis` order.
 fn named_group_versions() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
     for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
@@ -192,6 +217,13 @@ fn named_group_versions() -> Vec<(&'static str, &'static str)> {
             out.push((r.group, r.version));
         }
     }
+    let priority = |g: &str| {
+        GROUP_PRIORITY
+            .iter()
+            .find(|(name, _)| *name == g)
+            .map_or(0, |(_, p)| *p)
+    };
+    out.sort_by(|a, b| priority(b.0).cmp(&priority(a.0)).then(a.0.cmp(b.0)));
     out
 }
 
@@ -443,6 +475,27 @@ mod tests {
                 .unwrap()
                 .iter()
                 .all(|g| g["name"] != "")
+        );
+    }
+
+    #[test]
+    fn groups_are_listed_by_upstream_priority() {
+        let names: Vec<String> = api_groups()["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "apps",
+                "batch",
+                "storage.k8s.io",
+                "scheduling.k8s.io",
+                "coordination.k8s.io",
+                "discovery.k8s.io"
+            ]
         );
     }
 

@@ -149,7 +149,16 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
         "/apis" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(false)),
         "/apis" => response::value(200, &discovery::api_groups()),
         "/api/v1" => response::value(200, &discovery::core_resources()),
-        "/openapi/v2" => openapi::serve_v2(accept),
+        "/openapi/v2" => match openapi::negotiate_v2(accept) {
+            Some((content_type, doc)) => {
+                let mut resp = response::json(200, doc);
+                if let Ok(ct) = HeaderValue::from_str(content_type) {
+                    resp.headers_mut().insert(header::CONTENT_TYPE, ct);
+                }
+                resp
+            }
+            None => response::error(&ApiError::new(406, crate::error::Reason::NotAcceptable, "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2.v1.0+protobuf")),
+        },
         "/openapi/v3" => response::value(200, &openapi::v3_index()),
         _ => {
             if let Some(rest) = trimmed.strip_prefix("/openapi/v3/")

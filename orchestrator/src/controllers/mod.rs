@@ -1,15 +1,215 @@
 //! Controllers inside the control plane. Each is a task that watches the store and acts through
 //! [`crate::api::Objects`], so its writes get the same admission and validation as a client's.
-//! (Skeleton: namespace and quota controllers come with the admission helper.)
+//!
+//! One watch per resource feeds every controller ([`Sink::on_event`] only filters and queues, it
+//! never blocks); each controller drains its own [`WorkQueue`] of namespaces in one worker task,
+//! so a burst of events in a namespace becomes one sync. A watch that falls behind or expires
+//! restarts from the current revision and asks every controller for a full resync.
 
+mod namespace;
+mod resource_quota;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::Objects;
+use crate::error::Reason;
+use crate::registry::{RESOURCES, ResourceInfo};
+use crate::store::{Event, EventType, Filter, Storage, WatchFrom};
+
+pub use namespace::NamespaceController;
+pub use resource_quota::ResourceQuotaController;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
 pub fn spawn_all(objects: Arc<Objects>, shutdown: CancellationToken, tracker: &TaskTracker) {
-    let _ = (objects, shutdown, tracker);
+    let quota = Arc::new(ResourceQuotaController::new(objects.clone()));
+    let namespaces = Arc::new(NamespaceController::new(objects.clone()));
+    let sinks: Arc<[Arc<dyn Sink>]> =
+        Arc::new([quota.clone() as Arc<dyn Sink>, namespaces.clone()]);
+    // Content watches start here; quota and namespace watches replay current objects, which is
+    // how each controller learns its initial state.
+    let start = objects.store().revision();
+    for info in RESOURCES {
+        let from = if matches!(info.store_key, "resourcequotas" | "namespaces") {
+            WatchFrom::Now
+        } else {
+            WatchFrom::After(start)
+        };
+        tracker.spawn(feed(
+            objects.store().clone(),
+            info,
+            from,
+            sinks.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tracker.spawn(quota.run(shutdown.clone()));
+    tracker.spawn(namespaces.run(shutdown));
+}
+
+/// What a controller hears from the shared watches.
+pub(crate) trait Sink: Send + Sync + 'static {
+    /// One event of `info`'s resource. Must be quick: filter and queue.
+    fn on_event(&self, info: &'static ResourceInfo, event: &Event);
+    /// Events may have been missed: queue everything.
+    fn resync(&self);
+}
+
+/// Watch one resource until shutdown, handing every event to every sink.
+async fn feed(
+    store: Arc<dyn Storage>,
+    info: &'static ResourceInfo,
+    mut from: WatchFrom,
+    sinks: Arc<[Arc<dyn Sink>]>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let mut watch = match store.watch(info.store_key, Filter::default(), from) {
+            Ok(w) => w,
+            Err(e) if e.reason == Reason::Expired || e.reason == Reason::Gone => {
+                from = WatchFrom::After(store.revision());
+                sinks.iter().for_each(|s| s.resync());
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(resource = info.store_key, error = %e, "controller watch failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        let mut last = watch.revision;
+        for event in watch.backlog.drain(..) {
+            last = last.max(event.revision());
+            sinks.iter().for_each(|s| s.on_event(info, &event));
+        }
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                e = watch.rx.recv() => e,
+            };
+            let Some(event) = event else { break };
+            if event.kind == EventType::Bookmark {
+                continue;
+            }
+            last = last.max(event.revision());
+            sinks.iter().for_each(|s| s.on_event(info, &event));
+        }
+        // Dropped for falling behind: pick up after what was seen; anything lost to an expired
+        // history is covered by a resync.
+        from = WatchFrom::After(last);
+    }
+}
+
+/// A queue of keys (namespaces) with de-duplication and delayed re-queueing, as client-go's
+/// rate-limited work queue without the rate limits: a key queued many times before the worker
+/// gets to it is synced once.
+#[derive(Debug, Default)]
+pub(crate) struct WorkQueue {
+    state: parking_lot::Mutex<QueueState>,
+    notify: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    ready: BTreeSet<String>,
+    delayed: BTreeMap<(Instant, u64), String>,
+    seq: u64,
+}
+
+impl WorkQueue {
+    /// Queue a key now.
+    pub(crate) fn add(&self, key: &str) {
+        let fresh = self.state.lock().ready.insert(key.to_string());
+        if fresh {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Queue a key after `delay`.
+    pub(crate) fn add_after(&self, key: &str, delay: Duration) {
+        {
+            let mut s = self.state.lock();
+            s.seq += 1;
+            let seq = s.seq;
+            s.delayed
+                .insert((Instant::now() + delay, seq), key.to_string());
+        }
+        // Wake the worker so it waits for the new, possibly earlier, deadline.
+        self.notify.notify_one();
+    }
+
+    /// The next batch of due keys, sorted; `None` once `shutdown` is cancelled.
+    pub(crate) async fn next_batch(&self, shutdown: &CancellationToken) -> Option<Vec<String>> {
+        loop {
+            let deadline = {
+                let mut s = self.state.lock();
+                let now = Instant::now();
+                while let Some(entry) = s.delayed.first_entry() {
+                    if entry.key().0 > now {
+                        break;
+                    }
+                    let key = entry.remove();
+                    s.ready.insert(key);
+                }
+                if !s.ready.is_empty() {
+                    return Some(std::mem::take(&mut s.ready).into_iter().collect());
+                }
+                s.delayed.first_key_value().map(|((at, _), _)| *at)
+            };
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                _ = self.notify.notified() => {}
+                _ = sleep => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn queued_keys_are_deduplicated_into_one_sorted_batch() {
+        let q = WorkQueue::default();
+        let stop = CancellationToken::new();
+        q.add("b");
+        q.add("a");
+        q.add("b");
+        assert_eq!(
+            q.next_batch(&stop).await,
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+    }
+
+    #[tokio::test]
+    async fn delayed_keys_come_due_after_their_delay() {
+        let q = WorkQueue::default();
+        let stop = CancellationToken::new();
+        let started = Instant::now();
+        q.add_after("later", Duration::from_millis(20));
+        assert_eq!(q.next_batch(&stop).await, Some(vec!["later".to_string()]));
+        assert!(started.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_queue_returns_none() {
+        let q = WorkQueue::default();
+        let stop = CancellationToken::new();
+        stop.cancel();
+        assert_eq!(q.next_batch(&stop).await, None);
+    }
 }

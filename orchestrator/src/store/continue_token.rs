@@ -2,6 +2,9 @@
 //! unpadded URL-safe base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`, so a token
 //! carries the revision every page is read at and the key just after the previous page.
 
+// `ApiError` is the crate-wide error type; boxing it is a crate-wide decision, not this module's.
+#![allow(clippy::result_large_err)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -44,8 +47,11 @@ fn invalid(detail: &str) -> ApiError {
 /// `(revision, first key)` of a token, or upstream's 400 for a malformed one.
 pub(super) fn decode(token: &str) -> Result<(u64, String), ApiError> {
     let generic = "continue key is not valid";
-    let data = URL_SAFE_NO_PAD.decode(token).map_err(|e| invalid(&format!("{generic}: {e}")))?;
-    let t: Token = serde_json::from_slice(&data).map_err(|e| invalid(&format!("{generic}: {e}")))?;
+    let data = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|e| invalid(&format!("{generic}: {e}")))?;
+    let t: Token =
+        serde_json::from_slice(&data).map_err(|e| invalid(&format!("{generic}: {e}")))?;
     if t.api_version != API_VERSION {
         return Err(invalid(&format!(
             "{generic}: server does not recognize this encoded version {}",
@@ -58,11 +64,15 @@ pub(super) fn decode(token: &str) -> Result<(u64, String), ApiError> {
         ));
     }
     if t.start.is_empty() {
-        return Err(invalid("continue key is not valid: encoded start key empty (version meta.k8s.io/v1)"));
+        return Err(invalid(
+            "continue key is not valid: encoded start key empty (version meta.k8s.io/v1)",
+        ));
     }
     // Upstream rejects keys that `path.Clean` would change, so a token cannot climb out of the
     // resource's key range.
-    if t.start.split('/').any(|seg| seg == ".." || seg == ".") || t.start.contains("//") || t.start.starts_with('/')
+    if t.start.split('/').any(|seg| seg == ".." || seg == ".")
+        || t.start.contains("//")
+        || t.start.starts_with('/')
     {
         return Err(invalid(&format!("{generic}: {}", t.start)));
     }
@@ -96,7 +106,12 @@ mod tests {
         ] {
             let e = decode(&bad).unwrap_err();
             assert_eq!(e.code, 400, "{bad}");
-            assert!(e.message.starts_with("invalid continue token: continue key is not valid"), "{}", e.message);
+            assert!(
+                e.message
+                    .starts_with("invalid continue token: continue key is not valid"),
+                "{}",
+                e.message
+            );
         }
     }
 }

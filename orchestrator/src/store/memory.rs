@@ -6,10 +6,14 @@
 //! the current state: for each key changed after the revision, its state then is the `prev` of
 //! the first later event.
 
+// `ApiError` is the crate-wide error type; boxing it is a crate-wide decision, not this module's.
+#![allow(clippy::result_large_err)]
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -19,8 +23,8 @@ use tokio::sync::mpsc;
 use super::continue_token;
 use super::fields::check_field_selector;
 use super::{
-    Event, EventType, Filter, ListOptions, ListResult, Preconditions, ReadAt, Storage, Stored, Watch, WatchFrom,
-    selectable_fields,
+    Event, EventType, Filter, ListOptions, ListResult, Preconditions, ReadAt, Storage, Stored,
+    Watch, WatchFrom, selectable_fields,
 };
 use crate::error::{ApiError, Reason};
 
@@ -31,12 +35,19 @@ pub struct MemoryStoreConfig {
     pub history: usize,
     /// How many undelivered events a watcher may have before it is dropped as too slow.
     pub watch_buffer: usize,
+    /// Events older than this leave the history at the next write, as the API server's
+    /// periodic etcd compaction (every 5 minutes) ages out old revisions. `None`: count only.
+    pub history_max_age: Option<Duration>,
 }
 
 impl Default for MemoryStoreConfig {
     /// About the five minutes of changes etcd keeps before compaction, for a busy test cluster.
     fn default() -> Self {
-        Self { history: 100_000, watch_buffer: 1024 }
+        Self {
+            history: 100_000,
+            watch_buffer: 1024,
+            history_max_age: Some(Duration::from_secs(300)),
+        }
     }
 }
 
@@ -53,6 +64,8 @@ struct State {
     resources: HashMap<&'static str, Resource>,
     /// Every write, oldest first, at most `config.history` of them.
     history: VecDeque<Arc<Event>>,
+    /// When each history entry was written (same indexes as `history`), for the age bound.
+    written: VecDeque<Instant>,
     /// The newest revision no longer in `history`: reads and watches at or after it are served.
     compacted: u64,
 }
@@ -116,7 +129,9 @@ pub(super) fn filter_event(filter: &Filter, ev: &Arc<Event>) -> Option<Arc<Event
 }
 
 fn filter_is_everything(filter: &Filter) -> bool {
-    filter.namespace.is_none() && filter.labels.requirements.is_empty() && filter.fields.terms.is_empty()
+    filter.namespace.is_none()
+        && filter.labels.requirements.is_empty()
+        && filter.fields.terms.is_empty()
 }
 
 /// `(group, plural)` of a store key `plural.group`.
@@ -129,7 +144,11 @@ pub(super) fn group_and_plural(resource: &str) -> (&str, &str) {
 
 /// The key of an object below its resource prefix, as etcd's: `namespace/name` or `name`.
 fn key_of<'a>(namespace: &'a str, name: &'a str) -> Cow<'a, str> {
-    if namespace.is_empty() { Cow::Borrowed(name) } else { Cow::Owned(format!("{namespace}/{name}")) }
+    if namespace.is_empty() {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(format!("{namespace}/{name}"))
+    }
 }
 
 fn stored_key(s: &Stored) -> Cow<'_, str> {
@@ -149,7 +168,9 @@ fn too_large(requested: u64, current: u64) -> ApiError {
 }
 
 fn too_old(requested: u64, compacted: u64) -> ApiError {
-    ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
+    ApiError::expired(format!(
+        "too old resource version: {requested} ({compacted})"
+    ))
 }
 
 /// An object's labels and selectable fields, taken before the lock is held.
@@ -160,20 +181,30 @@ struct Index {
 
 fn index(resource: &str, obj: &Value) -> Result<Index, ApiError> {
     let Some(map) = obj.as_object() else {
-        return Err(ApiError::internal("the object to store is not a JSON object"));
+        return Err(ApiError::internal(
+            "the object to store is not a JSON object",
+        ));
     };
     let mut labels: Vec<(Box<str>, Box<str>)> = match map.get("metadata") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(meta)) => match meta.get("labels") {
-            Some(Value::Object(l)) => {
-                l.iter().filter_map(|(k, v)| v.as_str().map(|v| (Box::from(k.as_str()), Box::from(v)))).collect()
-            }
+            Some(Value::Object(l)) => l
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (Box::from(k.as_str()), Box::from(v))))
+                .collect(),
             _ => Vec::new(),
         },
-        Some(_) => return Err(ApiError::internal("the object to store has a metadata that is not an object")),
+        Some(_) => {
+            return Err(ApiError::internal(
+                "the object to store has a metadata that is not an object",
+            ));
+        }
     };
     labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok(Index { labels: labels.into(), fields: selectable_fields(resource, obj).into() })
+    Ok(Index {
+        labels: labels.into(),
+        fields: selectable_fields(resource, obj).into(),
+    })
 }
 
 /// Serialize `obj` with `metadata.resourceVersion` set; `obj` was checked by [`index`].
@@ -185,12 +216,17 @@ fn seal(
     index: Index,
 ) -> Result<Stored, ApiError> {
     if let Some(map) = obj.as_object_mut() {
-        let meta = map.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+        let meta = map
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Default::default()));
         if meta.is_null() {
             *meta = Value::Object(Default::default());
         }
         if let Some(meta) = meta.as_object_mut() {
-            meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+            meta.insert(
+                "resourceVersion".into(),
+                Value::String(revision.to_string()),
+            );
         }
     }
     let bytes = serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -207,8 +243,12 @@ fn seal(
 /// The last state of a deleted object, carrying the deletion's revision as upstream's DELETED
 /// events and delete responses do.
 fn tombstone(prev: &Stored, revision: u64) -> Result<Stored, ApiError> {
-    let obj: Value = serde_json::from_slice(&prev.bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-    let index = Index { labels: prev.labels.clone(), fields: prev.fields.clone() };
+    let obj: Value =
+        serde_json::from_slice(&prev.bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+    let index = Index {
+        labels: prev.labels.clone(),
+        fields: prev.fields.clone(),
+    };
     seal(obj, revision, &prev.namespace, &prev.name, index)
 }
 
@@ -222,16 +262,27 @@ fn uid_of(s: &Stored) -> String {
     struct Obj {
         metadata: Option<Meta>,
     }
-    serde_json::from_slice::<Obj>(&s.bytes).ok().and_then(|o| o.metadata).map(|m| m.uid).unwrap_or_default()
+    serde_json::from_slice::<Obj>(&s.bytes)
+        .ok()
+        .and_then(|o| o.metadata)
+        .map(|m| m.uid)
+        .unwrap_or_default()
 }
 
 /// Upstream's `storage.Preconditions.Check`, worded as its 409.
-fn check_uid(resource: &str, name: &str, cur: &Stored, pre: &Preconditions) -> Result<(), ApiError> {
+fn check_uid(
+    resource: &str,
+    name: &str,
+    cur: &Stored,
+    pre: &Preconditions,
+) -> Result<(), ApiError> {
     if let Some(want) = &pre.uid {
         let have = uid_of(cur);
         if *want != have {
             let (group, plural) = group_and_plural(resource);
-            let detail = format!("Precondition failed: UID in precondition: {want}, UID in object meta: {have}");
+            let detail = format!(
+                "Precondition failed: UID in precondition: {want}, UID in object meta: {have}"
+            );
             return Err(ApiError::conflict(group, plural, name, &detail));
         }
     }
@@ -241,7 +292,10 @@ fn check_uid(resource: &str, name: &str, cur: &Stored, pre: &Preconditions) -> R
 impl MemoryStore {
     /// An empty store at revision 0.
     pub fn new(config: MemoryStoreConfig) -> Self {
-        Self { config, state: RwLock::new(State::default()) }
+        Self {
+            config,
+            state: RwLock::new(State::default()),
+        }
     }
 
     /// Record a committed write and hand it to the resource's watchers; called with the lock held
@@ -255,13 +309,21 @@ impl MemoryStore {
             st.compacted = ev.revision();
             return;
         }
-        while st.history.len() >= self.config.history {
+        let now = Instant::now();
+        let too_old = |at: &Instant| {
+            self.config
+                .history_max_age
+                .is_some_and(|age| now.duration_since(*at) > age)
+        };
+        while st.history.len() >= self.config.history || st.written.front().is_some_and(too_old) {
+            st.written.pop_front();
             match st.history.pop_front() {
                 Some(old) => st.compacted = old.revision(),
                 None => break,
             }
         }
         st.history.push_back(ev);
+        st.written.push_back(now);
     }
 
     fn not_found(resource: &str, name: &str) -> ApiError {
@@ -288,7 +350,11 @@ impl State {
         let mut overlay = BTreeMap::new();
         if revision < self.revision {
             let start = self.history.partition_point(|e| e.revision() <= revision);
-            for ev in self.history.range(start..).filter(|e| e.resource == resource) {
+            for ev in self
+                .history
+                .range(start..)
+                .filter(|e| e.resource == resource)
+            {
                 let key: Box<str> = stored_key(&ev.object).into();
                 overlay.entry(key).or_insert_with(|| match ev.kind {
                     EventType::Added => None,
@@ -307,8 +373,26 @@ fn merged<'a>(
     lower: Bound<&'a str>,
     upper: Bound<&'a str>,
 ) -> impl Iterator<Item = (&'a str, &'a Arc<Stored>)> + 'a {
-    let mut cur = objects.map(|o| o.range::<str, _>((lower, upper))).into_iter().flatten().peekable();
-    let mut over = overlay.range::<str, _>((lower, upper)).peekable();
+    // `BTreeMap::range` panics on inverted bounds, which a forged continue token can produce.
+    let inverted = match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l >= u
+        }
+        _ => false,
+    };
+    let objects = objects.filter(|_| !inverted);
+    let overlay = Some(overlay).filter(|_| !inverted);
+    let mut cur = objects
+        .map(|o| o.range::<str, _>((lower, upper)))
+        .into_iter()
+        .flatten()
+        .peekable();
+    let mut over = overlay
+        .map(|o| o.range::<str, _>((lower, upper)))
+        .into_iter()
+        .flatten()
+        .peekable();
     std::iter::from_fn(move || {
         loop {
             let take_over = match (cur.peek(), over.peek()) {
@@ -342,24 +426,51 @@ impl Storage for MemoryStore {
         self.state.read().revision
     }
 
-    fn create(&self, resource: &'static str, namespace: &str, name: &str, obj: Value) -> Result<Arc<Stored>, ApiError> {
+    fn create(
+        &self,
+        resource: &'static str,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+    ) -> Result<Arc<Stored>, ApiError> {
         let idx = index(resource, &obj)?;
         let key = key_of(namespace, name);
         let mut st = self.state.write();
         let st = &mut *st;
-        if st.resources.get(resource).is_some_and(|r| r.objects.contains_key(&*key)) {
+        if st
+            .resources
+            .get(resource)
+            .is_some_and(|r| r.objects.contains_key(&*key))
+        {
             let (group, plural) = group_and_plural(resource);
             return Err(ApiError::already_exists(group, plural, name));
         }
         let revision = st.revision + 1;
         let stored = Arc::new(seal(obj, revision, namespace, name, idx)?);
         st.revision = revision;
-        st.resources.entry(resource).or_default().objects.insert(key.into(), stored.clone());
-        self.commit(st, Event { kind: EventType::Added, resource, object: stored.clone(), prev: None });
+        st.resources
+            .entry(resource)
+            .or_default()
+            .objects
+            .insert(key.into(), stored.clone());
+        self.commit(
+            st,
+            Event {
+                kind: EventType::Added,
+                resource,
+                object: stored.clone(),
+                prev: None,
+            },
+        );
         Ok(stored)
     }
 
-    fn get(&self, resource: &'static str, namespace: &str, name: &str) -> Result<Arc<Stored>, ApiError> {
+    fn get(
+        &self,
+        resource: &'static str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Stored>, ApiError> {
         let key = key_of(namespace, name);
         let st = self.state.read();
         st.resources
@@ -374,7 +485,9 @@ impl Storage for MemoryStore {
         let token = match &opts.continue_token {
             Some(t) if !t.is_empty() => {
                 if matches!(opts.read_at, ReadAt::Exact(_) | ReadAt::NotOlderThan(1..)) {
-                    return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+                    return Err(ApiError::bad_request(
+                        "specifying resource version is not allowed when using continue",
+                    ));
                 }
                 Some(continue_token::decode(t)?)
             }
@@ -413,8 +526,12 @@ impl Storage for MemoryStore {
 
         // A namespace narrows the key range as etcd's prefix does.
         // '0' is the byte after '/', so `ns/` ..< `ns0` is exactly the namespace's keys.
-        let ns_range =
-            opts.filter.namespace.as_deref().filter(|ns| !ns.is_empty()).map(|ns| (format!("{ns}/"), format!("{ns}0")));
+        let ns_range = opts
+            .filter
+            .namespace
+            .as_deref()
+            .filter(|ns| !ns.is_empty())
+            .map(|ns| (format!("{ns}/"), format!("{ns}0")));
         let mut lower: Bound<&str> = match &ns_range {
             Some((s, _)) => Bound::Included(s.as_str()),
             None => Bound::Unbounded,
@@ -432,7 +549,8 @@ impl Storage for MemoryStore {
             lower = Bound::Included(start.as_str());
         }
 
-        let only_namespace = opts.filter.labels.requirements.is_empty() && opts.filter.fields.terms.is_empty();
+        let only_namespace =
+            opts.filter.labels.requirements.is_empty() && opts.filter.fields.terms.is_empty();
         let mut items = Vec::new();
         let mut iter = merged(objects, &snap.overlay, lower, upper);
         let mut last_key: Option<&str> = None;
@@ -458,7 +576,12 @@ impl Storage for MemoryStore {
                 remaining = Some((usize::from(opts.filter.matches(first_rest)) + rest) as u64);
             }
         }
-        Ok(ListResult { revision: snap.revision, items, continue_token: continue_out, remaining })
+        Ok(ListResult {
+            revision: snap.revision,
+            items,
+            continue_token: continue_out,
+            remaining,
+        })
     }
 
     fn update(
@@ -489,8 +612,20 @@ impl Storage for MemoryStore {
         let revision = st.revision + 1;
         let stored = Arc::new(seal(obj, revision, namespace, name, idx)?);
         st.revision = revision;
-        st.resources.entry(resource).or_default().objects.insert(key.into(), stored.clone());
-        self.commit(st, Event { kind: EventType::Modified, resource, object: stored.clone(), prev: Some(prev) });
+        st.resources
+            .entry(resource)
+            .or_default()
+            .objects
+            .insert(key.into(), stored.clone());
+        self.commit(
+            st,
+            Event {
+                kind: EventType::Modified,
+                resource,
+                object: stored.clone(),
+                prev: Some(prev),
+            },
+        );
         Ok(stored)
     }
 
@@ -527,22 +662,45 @@ impl Storage for MemoryStore {
         if let Some(r) = st.resources.get_mut(resource) {
             r.objects.remove(&*key);
         }
-        self.commit(st, Event { kind: EventType::Deleted, resource, object: stored.clone(), prev: Some(prev) });
+        self.commit(
+            st,
+            Event {
+                kind: EventType::Deleted,
+                resource,
+                object: stored.clone(),
+                prev: Some(prev),
+            },
+        );
         Ok(stored)
     }
 
-    fn watch(&self, resource: &'static str, filter: Filter, from: WatchFrom) -> Result<Watch, ApiError> {
+    fn watch(
+        &self,
+        resource: &'static str,
+        filter: Filter,
+        from: WatchFrom,
+    ) -> Result<Watch, ApiError> {
         check_field_selector(resource, &filter.fields)?;
         let (tx, rx) = mpsc::channel(self.config.watch_buffer.max(1));
         let mut st = self.state.write();
         let st = &mut *st;
         let backlog: Vec<Arc<Event>> = match from {
             WatchFrom::Now => {
-                let snap = Snapshot { revision: st.revision, overlay: BTreeMap::new() };
+                let snap = Snapshot {
+                    revision: st.revision,
+                    overlay: BTreeMap::new(),
+                };
                 let objects = st.resources.get(resource).map(|r| &r.objects);
                 merged(objects, &snap.overlay, Bound::Unbounded, Bound::Unbounded)
                     .filter(|(_, s)| filter.matches(s))
-                    .map(|(_, s)| Arc::new(Event { kind: EventType::Added, resource, object: s.clone(), prev: None }))
+                    .map(|(_, s)| {
+                        Arc::new(Event {
+                            kind: EventType::Added,
+                            resource,
+                            object: s.clone(),
+                            prev: None,
+                        })
+                    })
                     .collect()
             }
             WatchFrom::After(rv) => {
@@ -560,12 +718,23 @@ impl Storage for MemoryStore {
                     .collect()
             }
         };
-        st.resources.entry(resource).or_default().watchers.push(Watcher { filter, tx });
-        Ok(Watch { rx, backlog, revision: st.revision })
+        let watchers = &mut st.resources.entry(resource).or_default().watchers;
+        // Watchers that hung up are otherwise only noticed at the resource's next write.
+        watchers.retain(|w| !w.tx.is_closed());
+        watchers.push(Watcher { filter, tx });
+        Ok(Watch {
+            rx,
+            backlog,
+            revision: st.revision,
+        })
     }
 
     fn count(&self, resource: &'static str) -> usize {
-        self.state.read().resources.get(resource).map_or(0, |r| r.objects.len())
+        self.state
+            .read()
+            .resources
+            .get(resource)
+            .map_or(0, |r| r.objects.len())
     }
 }
 

@@ -1,0 +1,331 @@
+//! Pods: upstream's `pkg/registry/core/pod/strategy.go` (create status and QoS class, the spec's
+//! narrow mutability, the status strategy) over the shared pod spec rules.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Pod, PodCondition, PodSpec, PodStatus};
+
+use super::Kind;
+use super::pod_spec::{default_pod_only, default_pod_spec, validate_pod_spec};
+use crate::error::Cause;
+use crate::registry::validation::quantity::Quantity;
+
+/// Upstream's message for a forbidden pod spec change (without the Go `cmp.Diff` it appends).
+pub(crate) const POD_UPDATE_FORBIDDEN: &str = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/// Pods.
+pub(crate) struct PodKind;
+
+/// Upstream's `qos.GetPodQOS`: Guaranteed when every container limits cpu and memory and the
+/// summed requests equal the summed limits, BestEffort when nothing is requested or limited,
+/// Burstable otherwise.
+pub(crate) fn qos_class(spec: &PodSpec) -> &'static str {
+    let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
+    let mut limits: BTreeMap<&str, i128> = BTreeMap::new();
+    let mut guaranteed = true;
+    for c in spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+    {
+        let res = c.resources.as_ref();
+        for (name, q) in res.and_then(|r| r.requests.as_ref()).into_iter().flatten() {
+            if let ("cpu" | "memory", Ok(v)) = (name.as_str(), Quantity::parse(&q.0))
+                && v.nanos() > 0
+            {
+                *requests.entry(name.as_str()).or_default() += v.nanos();
+            }
+        }
+        let mut found = 0;
+        for (name, q) in res.and_then(|r| r.limits.as_ref()).into_iter().flatten() {
+            if let ("cpu" | "memory", Ok(v)) = (name.as_str(), Quantity::parse(&q.0))
+                && v.nanos() > 0
+            {
+                found += 1;
+                *limits.entry(name.as_str()).or_default() += v.nanos();
+            }
+        }
+        if found < 2 {
+            guaranteed = false;
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return "BestEffort";
+    }
+    if guaranteed
+        && requests.iter().all(|(k, v)| limits.get(k) == Some(v))
+        && requests.len() == limits.len()
+    {
+        return "Guaranteed";
+    }
+    "Burstable"
+}
+
+/// The pod spec with what an update may change copied from `old`, as upstream munges it before
+/// comparing.
+fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
+    let mut spec = new.clone();
+    for (c, o) in spec.containers.iter_mut().zip(&old.containers) {
+        c.image.clone_from(&o.image);
+    }
+    if let (Some(cs), Some(os)) = (spec.init_containers.as_mut(), old.init_containers.as_ref()) {
+        for (c, o) in cs.iter_mut().zip(os) {
+            c.image.clone_from(&o.image);
+        }
+    }
+    spec.active_deadline_seconds = old.active_deadline_seconds;
+    // tolerations: only additions to existing ones
+    let old_tol = old.tolerations.as_deref().unwrap_or_default();
+    let new_tol = new.tolerations.as_deref().unwrap_or_default();
+    if old_tol.iter().all(|t| new_tol.contains(t)) {
+        spec.tolerations.clone_from(&old.tolerations);
+    }
+    if old.termination_grace_period_seconds.is_some_and(|g| g < 0)
+        && new.termination_grace_period_seconds == Some(1)
+    {
+        spec.termination_grace_period_seconds = old.termination_grace_period_seconds;
+    }
+    spec
+}
+
+impl Kind for PodKind {
+    type Object = Pod;
+    const TRACKS_GENERATION: bool = true;
+
+    fn default(pod: &mut Pod) {
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        default_pod_spec(spec);
+        default_pod_only(spec);
+    }
+
+    fn prepare_create(pod: &mut Pod) {
+        // defaults ran first, so requests defaulted from limits count for the QoS class
+        let spec = pod.spec.get_or_insert_with(Default::default);
+        let mut status = PodStatus {
+            phase: Some("Pending".into()),
+            qos_class: Some(qos_class(spec).into()),
+            ..Default::default()
+        };
+        if spec
+            .scheduling_gates
+            .as_ref()
+            .is_some_and(|g| !g.is_empty())
+        {
+            status.conditions = Some(vec![PodCondition {
+                type_: "PodScheduled".into(),
+                status: "False".into(),
+                reason: Some("SchedulingGated".into()),
+                message: Some("Scheduling is blocked due to non-empty scheduling gates".into()),
+                ..Default::default()
+            }]);
+        }
+        pod.status = Some(status);
+    }
+
+    fn prepare_update(new: &mut Pod, old: &Pod) {
+        new.status.clone_from(&old.status);
+    }
+
+    fn prepare_status_update(new: &mut Pod, old: &Pod) {
+        new.spec.clone_from(&old.spec);
+        new.metadata
+            .owner_references
+            .clone_from(&old.metadata.owner_references);
+        if let (Some(ns), Some(os)) = (new.status.as_mut(), old.status.as_ref())
+            && ns.qos_class.as_deref().is_none_or(str::is_empty)
+        {
+            ns.qos_class.clone_from(&os.qos_class);
+        }
+    }
+
+    fn spec_changed(new: &Pod, old: &Pod) -> bool {
+        new.spec != old.spec
+    }
+
+    fn validate(pod: &Pod, errs: &mut Vec<Cause>) {
+        match &pod.spec {
+            Some(spec) => validate_pod_spec(spec, "spec", true, errs),
+            None => errs.push(Cause::required("spec.containers", "")),
+        }
+    }
+
+    fn validate_update(new: &Pod, old: &Pod, errs: &mut Vec<Cause>) {
+        let (Some(ns), Some(os)) = (&new.spec, &old.spec) else {
+            return;
+        };
+        if ns.containers.len() != os.containers.len()
+            || ns.init_containers.as_ref().map(Vec::len)
+                != os.init_containers.as_ref().map(Vec::len)
+            || munged(ns, os) != *os
+        {
+            errs.push(Cause::forbidden("spec", POD_UPDATE_FORBIDDEN));
+        }
+    }
+
+    fn validate_status_update(_new: &Pod, _old: &Pod, _errs: &mut Vec<Cause>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{causes, create, update};
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn pod(containers: serde_json::Value) -> serde_json::Value {
+        json!({"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn create_sets_pod_defaults_and_pending_status() {
+        let out = create(
+            "pods",
+            pod(
+                json!([{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}],
+            "readinessProbe": {"httpGet": {"port": 80}}}]),
+            ),
+        )
+        .unwrap();
+        let spec = &out["spec"];
+        assert_eq!(spec["restartPolicy"], "Always");
+        assert_eq!(spec["dnsPolicy"], "ClusterFirst");
+        assert_eq!(spec["schedulerName"], "default-scheduler");
+        assert_eq!(spec["terminationGracePeriodSeconds"], 30);
+        assert_eq!(spec["securityContext"], json!({}));
+        assert_eq!(spec["enableServiceLinks"], true);
+        let c = &spec["containers"][0];
+        assert_eq!(c["imagePullPolicy"], "Always");
+        assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
+        assert_eq!(c["terminationMessagePolicy"], "File");
+        assert_eq!(c["ports"][0]["protocol"], "TCP");
+        assert_eq!(
+            c["readinessProbe"],
+            json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1, "periodSeconds": 10,
+                   "successThreshold": 1, "failureThreshold": 3})
+        );
+        assert_eq!(
+            out["status"],
+            json!({"phase": "Pending", "qosClass": "BestEffort"})
+        );
+        assert_eq!(out["metadata"]["generation"], 1);
+    }
+
+    #[rstest]
+    #[case(json!({}), "BestEffort")]
+    #[case(json!({"limits": {"cpu": "1", "memory": "1Gi"}}), "Guaranteed")]
+    #[case(json!({"requests": {"cpu": "500m"}, "limits": {"cpu": "1", "memory": "1Gi"}}), "Burstable")]
+    #[case(json!({"requests": {"cpu": "100m"}}), "Burstable")]
+    fn qos_class_is_computed_after_defaults(
+        #[case] resources: serde_json::Value,
+        #[case] want: &str,
+    ) {
+        let out = create(
+            "pods",
+            pod(json!([{"name": "c", "image": "nginx:1", "resources": resources}])),
+        )
+        .unwrap();
+        assert_eq!(out["status"]["qosClass"], want);
+        assert_eq!(
+            out["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
+    }
+
+    #[test]
+    fn requests_default_to_limits() {
+        let out = create(
+            "pods",
+            pod(json!([{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}}}])),
+        )
+        .unwrap();
+        assert_eq!(
+            out["spec"]["containers"][0]["resources"]["requests"],
+            json!({"cpu": "1"})
+        );
+    }
+
+    #[rstest]
+    #[case(json!([]), "spec.containers: Required value")]
+    #[case(json!([{"name": "c"}]), "spec.containers[0].image: Required value")]
+    #[case(json!([{"image": "i"}]), "spec.containers[0].name: Required value")]
+    #[case(json!([{"name": "c", "image": "i"}, {"name": "c", "image": "i"}]), "spec.containers[1].name: Duplicate value: \"c\"")]
+    #[case(json!([{"name": "c", "image": "i", "ports": [{"containerPort": 70000}]}]),
+        "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive")]
+    #[case(json!([{"name": "c", "image": "i", "ports": [{"containerPort": 80, "protocol": "HTTP"}]}]),
+        "spec.containers[0].ports[0].protocol: Unsupported value: \"HTTP\": supported values: \"SCTP\", \"TCP\", \"UDP\"")]
+    #[case(json!([{"name": "c", "image": "i", "ports": [{"name": "web", "containerPort": 80}, {"name": "web", "containerPort": 81}]}]),
+        "spec.containers[0].ports[1].name: Duplicate value: \"web\"")]
+    #[case(json!([{"name": "c", "image": "i", "volumeMounts": [{"name": "data", "mountPath": "/d"}]}]),
+        "spec.containers[0].volumeMounts[0].name: Not found: \"data\"")]
+    #[case(json!([{"name": "c", "image": "i", "env": [{"name": "A=B"}]}]),
+        "spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable name must consist only of printable ASCII characters other than '='")]
+    #[case(json!([{"name": "c", "image": "i", "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}]),
+        "spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or equal to cpu limit of 1")]
+    #[case(json!([{"name": "c", "image": "i", "resources": {"requests": {"memory": "-1"}}}]),
+        "spec.containers[0].resources.requests[memory]: Invalid value: \"-1\": must be greater than or equal to 0")]
+    #[case(json!([{"name": "c", "image": "i", "resources": {"requests": {"gpu": "1"}}}]),
+        "spec.containers[0].resources.requests[gpu]: Invalid value: \"gpu\": must be a standard resource for containers")]
+    #[case(json!([{"name": "C_1", "image": "i"}]),
+        "spec.containers[0].name: Invalid value: \"C_1\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")]
+    fn invalid_pods_name_the_field(#[case] containers: serde_json::Value, #[case] want: &str) {
+        let err = create("pods", pod(containers)).unwrap_err();
+        assert_eq!(err.code, 422);
+        assert!(
+            causes(&err).contains(&want.to_string()),
+            "{:?}",
+            causes(&err)
+        );
+    }
+
+    #[rstest]
+    #[case(json!({"restartPolicy": "Sometimes"}), "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"")]
+    #[case(json!({"dnsPolicy": "Google"}), "spec.dnsPolicy: Unsupported value: \"Google\": supported values: \"ClusterFirstWithHostNet\", \"ClusterFirst\", \"Default\", \"None\"")]
+    #[case(json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "v", "emptyDir": {}}]}), "spec.volumes[1].name: Duplicate value: \"v\"")]
+    #[case(json!({"activeDeadlineSeconds": 0}), "spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive")]
+    fn invalid_pod_specs(#[case] extra: serde_json::Value, #[case] want: &str) {
+        let mut p = pod(json!([{"name": "c", "image": "i"}]));
+        for (k, v) in extra.as_object().unwrap() {
+            p["spec"][k] = v.clone();
+        }
+        let err = create("pods", p).unwrap_err();
+        assert!(
+            causes(&err).contains(&want.to_string()),
+            "{:?}",
+            causes(&err)
+        );
+    }
+
+    #[test]
+    fn pod_spec_is_immutable_except_images() {
+        let old = create("pods", pod(json!([{"name": "c", "image": "a"}]))).unwrap();
+        let mut new = old.clone();
+        new["spec"]["containers"][0]["image"] = json!("b");
+        let out = update("pods", new, &old).unwrap();
+        assert_eq!(out["spec"]["containers"][0]["image"], "b");
+        assert_eq!(out["metadata"]["generation"], 2);
+        let mut bad = old.clone();
+        bad["spec"]["restartPolicy"] = json!("Never");
+        let err = update("pods", bad, &old).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}")]
+        );
+    }
+
+    #[test]
+    fn main_update_keeps_status_and_status_update_keeps_spec() {
+        use crate::registry::UpdateTarget;
+        let old = create("pods", pod(json!([{"name": "c", "image": "a"}]))).unwrap();
+        let mut new = old.clone();
+        new["status"]["phase"] = json!("Running");
+        let out = update("pods", new.clone(), &old).unwrap();
+        assert_eq!(out["status"]["phase"], "Pending");
+        new["spec"]["containers"][0]["image"] = json!("b");
+        let out =
+            super::super::test_support::update_target("pods", new, &old, UpdateTarget::Status)
+                .unwrap();
+        assert_eq!(out["status"]["phase"], "Running");
+        assert_eq!(out["spec"]["containers"][0]["image"], "a");
+        assert_eq!(out["metadata"]["generation"], 1);
+    }
+}
