@@ -10,12 +10,18 @@ const SCENARIOS: &[&str] = &["boot", "creates", "creates-server", "list", "watch
 
 fn main() {
     // `cargo bench` passes `--bench`; anything else not starting with `-` picks scenarios.
-    let picked: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let picked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if let Some(unknown) = picked.iter().find(|p| !SCENARIOS.contains(&p.as_str())) {
         eprintln!("unknown scenario {unknown:?}; choose from {SCENARIOS:?}");
         std::process::exit(2);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
     let mut report = Report::new("api");
     for name in SCENARIOS {
         if !picked.is_empty() && !picked.iter().any(|p| p == name) {

@@ -5,7 +5,10 @@
 use bench::figures::Report;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
     let mut report = Report::new("memory");
     report.push(runtime.block_on(bench::scenarios::memory::run()));
     match report.write() {

@@ -11,7 +11,8 @@ use orchestrator::ControlPlane;
 pub async fn client_for(cp: &ControlPlane) -> kube::Client {
     // kube-rs needs a process-wide rustls provider; installing it twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kubeconfig = Kubeconfig::from_yaml(&cp.kubeconfig()).expect("the control plane's kubeconfig parses");
+    let kubeconfig =
+        Kubeconfig::from_yaml(&cp.kubeconfig()).expect("the control plane's kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .expect("the control plane's kubeconfig is usable");
@@ -23,10 +24,19 @@ pub async fn client_for(cp: &ControlPlane) -> kube::Client {
 pub async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<(), kube::Error> {
     let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } }))
         .expect("a namespace with a name is valid");
-    ignore_conflict(Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await)?;
-    let sa: ServiceAccount = serde_json::from_value(serde_json::json!({ "metadata": { "name": "default" } }))
-        .expect("a service account with a name is valid");
-    ignore_conflict(Api::<ServiceAccount>::namespaced(client.clone(), name).create(&PostParams::default(), &sa).await)?;
+    ignore_conflict(
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &ns)
+            .await,
+    )?;
+    let sa: ServiceAccount =
+        serde_json::from_value(serde_json::json!({ "metadata": { "name": "default" } }))
+            .expect("a service account with a name is valid");
+    ignore_conflict(
+        Api::<ServiceAccount>::namespaced(client.clone(), name)
+            .create(&PostParams::default(), &sa)
+            .await,
+    )?;
     Ok(())
 }
 
@@ -41,7 +51,9 @@ fn ignore_conflict<T>(r: Result<T, kube::Error>) -> Result<(), kube::Error> {
 /// The HTTP version kube-rs negotiated with the server (`HTTP/1.1` or `HTTP/2.0`), from one
 /// `GET /version`.
 pub async fn negotiated_http_version(client: &kube::Client) -> Result<String, kube::Error> {
-    let request = http::Request::get("/version").body(kube::client::Body::from(Vec::new())).expect("a static request builds");
+    let request = http::Request::get("/version")
+        .body(kube::client::Body::from(Vec::new()))
+        .expect("a static request builds");
     let response = client.send(request).await?;
     Ok(format!("{:?}", response.version()))
 }

@@ -67,7 +67,10 @@ impl Summary {
 
     /// `p50 1.234 ms, p99 5.678 ms` for a printed line.
     pub fn short(&self) -> String {
-        format!("p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms (n={})", self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms, self.count)
+        format!(
+            "p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms (n={})",
+            self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms, self.count
+        )
     }
 }
 
@@ -88,7 +91,13 @@ pub struct Figures {
 impl Figures {
     /// Figures of scenario `name`.
     pub fn new(name: &str) -> Self {
-        Self { name: name.to_string(), values: Map::new(), goals: Vec::new(), notes: Vec::new(), line: Vec::new() }
+        Self {
+            name: name.to_string(),
+            values: Map::new(),
+            goals: Vec::new(),
+            notes: Vec::new(),
+            line: Vec::new(),
+        }
     }
 
     /// Record a figure (also printed on the scenario's line).
@@ -109,8 +118,16 @@ impl Figures {
     /// Compare a measured figure with its goal; `at_most` goals are latencies and sizes,
     /// others are throughputs. The ratio is always measured / goal.
     pub fn goal(&mut self, figure: &str, measured: f64, goal: f64, at_most: bool) -> &mut Self {
-        let met = if at_most { measured <= goal } else { measured >= goal };
-        let ratio = if goal == 0.0 { f64::NAN } else { measured / goal };
+        let met = if at_most {
+            measured <= goal
+        } else {
+            measured >= goal
+        };
+        let ratio = if goal == 0.0 {
+            f64::NAN
+        } else {
+            measured / goal
+        };
         let relation = if at_most { "<=" } else { ">=" };
         self.line.push(format!(
             "goal {figure} {relation} {goal}: {measured:.3} (x{ratio:.2}) {}",
@@ -169,7 +186,12 @@ pub struct Report {
 impl Report {
     /// A report for benchmark `bench` (the JSON file is `<bench>.json`).
     pub fn new(bench: &str) -> Self {
-        Self { bench: bench.to_string(), started: jiff::Timestamp::now().to_string(), load_before: loadavg(), scenarios: Vec::new() }
+        Self {
+            bench: bench.to_string(),
+            started: jiff::Timestamp::now().to_string(),
+            load_before: loadavg(),
+            scenarios: Vec::new(),
+        }
     }
 
     /// Add a scenario's figures, printing its line at once.
@@ -201,7 +223,10 @@ impl Report {
             scenarios.insert(f.name.clone(), entry);
         }
         let doc = json!({ "bench": self.bench, "scenarios": scenarios });
-        std::fs::write(&path, serde_json::to_string_pretty(&doc).expect("figures serialise") + "\n")?;
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&doc).expect("figures serialise") + "\n",
+        )?;
         Ok(path)
     }
 }
@@ -217,7 +242,11 @@ pub fn loadavg() -> String {
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        })
 }
 
 #[cfg(test)]
@@ -237,7 +266,8 @@ mod tests {
     #[test]
     fn a_missed_latency_goal_is_recorded_with_its_ratio() {
         let mut f = Figures::new("x");
-        f.goal("p99_ms", 20.0, 10.0, true).goal("creates_per_s", 6000.0, 5000.0, false);
+        f.goal("p99_ms", 20.0, 10.0, true)
+            .goal("creates_per_s", 6000.0, 5000.0, false);
         let v = f.to_json();
         assert_eq!(v["goals"][0]["met"], false);
         assert_eq!(v["goals"][0]["ratio_measured_to_goal"], 2.0);

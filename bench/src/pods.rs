@@ -62,7 +62,8 @@ pub fn realistic_pod_json(name: &str, index: usize) -> Value {
 
 /// [`realistic_pod_json`] as a typed k8s-openapi object, for kube-rs clients.
 pub fn realistic_pod(name: &str, index: usize) -> Pod {
-    serde_json::from_value(realistic_pod_json(name, index)).expect("the realistic pod is a valid Pod")
+    serde_json::from_value(realistic_pod_json(name, index))
+        .expect("the realistic pod is a valid Pod")
 }
 
 #[cfg(test)]
@@ -74,7 +75,10 @@ mod tests {
         let pod = realistic_pod("p-1", 1);
         let back = serde_json::to_value(&pod).unwrap();
         let original = realistic_pod_json("p-1", 1);
-        assert_eq!(back["spec"]["containers"][0]["env"], original["spec"]["containers"][0]["env"]);
+        assert_eq!(
+            back["spec"]["containers"][0]["env"],
+            original["spec"]["containers"][0]["env"]
+        );
         assert_eq!(back["metadata"]["labels"], original["metadata"]["labels"]);
         assert_eq!(back["spec"]["volumes"], original["spec"]["volumes"]);
     }

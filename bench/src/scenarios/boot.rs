@@ -20,10 +20,14 @@ pub const BOOTS: usize = 20;
 pub async fn run() -> Figures {
     let mut f = Figures::new("boot");
     let began = Instant::now();
-    let (mut total, mut start, mut client_build, mut first_request) = (vec![], vec![], vec![], vec![]);
+    let (mut total, mut start, mut client_build, mut first_request) =
+        (vec![], vec![], vec![], vec![]);
     for _ in 0..BOOTS {
         if began.elapsed() > CAP {
-            f.note(format!("stopped after {} boots: {CAP:?} cap reached", total.len()));
+            f.note(format!(
+                "stopped after {} boots: {CAP:?} cap reached",
+                total.len()
+            ));
             break;
         }
         let t0 = Instant::now();
@@ -34,7 +38,10 @@ pub async fn run() -> Figures {
         let t1 = Instant::now();
         let client = client_for(&cp).await;
         let t2 = Instant::now();
-        if let Err(e) = Api::<Namespace>::all(client.clone()).list(&ListParams::default()).await {
+        if let Err(e) = Api::<Namespace>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+        {
             return super::failed("boot", format!("first request failed: {e}"));
         }
         let t3 = Instant::now();
@@ -54,7 +61,8 @@ pub async fn run() -> Figures {
         .latency("client_build", &Summary::of_durations(&client_build))
         .latency("first_request", &Summary::of_durations(&first_request))
         .value("first_boot_ms", ms(total[0]));
-    f.goal("boot_p50_ms", all.p50_ms, 50.0, true).goal("boot_p99_ms", all.p99_ms, 50.0, true);
+    f.goal("boot_p50_ms", all.p50_ms, 50.0, true)
+        .goal("boot_p99_ms", all.p99_ms, 50.0, true);
     f.note("each boot generates a fresh CA and serving certificate; the first boot also pays one-time process costs");
     f
 }

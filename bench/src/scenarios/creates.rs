@@ -15,7 +15,9 @@ use orchestrator::api::WriteParams;
 use orchestrator::{ControlPlane, ControlPlaneConfig, registry};
 
 use super::CAP;
-use crate::cluster::{client_for, ensure_namespace, established_connections, negotiated_http_version};
+use crate::cluster::{
+    client_for, ensure_namespace, established_connections, negotiated_http_version,
+};
 use crate::figures::{Figures, Summary, latency_histogram, record};
 use crate::pods::{realistic_pod, realistic_pod_json};
 
@@ -106,7 +108,10 @@ pub async fn run() -> Figures {
     };
     let client = client_for(&cp).await;
     if let Err(e) = ensure_namespace(&client, NAMESPACE).await {
-        return super::failed("creates", format!("cannot create namespace {NAMESPACE}: {e}"));
+        return super::failed(
+            "creates",
+            format!("cannot create namespace {NAMESPACE}: {e}"),
+        );
     }
     match negotiated_http_version(&client).await {
         Ok(v) => f.value("http_version", v),
@@ -115,25 +120,38 @@ pub async fn run() -> Figures {
     let api: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     let warm = round(&api, "warm", WARMUP, CONCURRENCY).await;
     if warm.done == 0 {
-        return super::failed("creates", format!("warm-up creates all failed: {}", warm.first_error.unwrap_or_default()));
+        return super::failed(
+            "creates",
+            format!(
+                "warm-up creates all failed: {}",
+                warm.first_error.unwrap_or_default()
+            ),
+        );
     }
     let r = round(&api, "pod", CREATES, CONCURRENCY).await;
     let rate = r.done as f64 / r.elapsed.as_secs_f64();
     let s = Summary::of(&r.histogram);
     f.value("concurrency", CONCURRENCY as u64)
         .value("clients", 1u64)
-        .value("client_connections", established_connections(cp.addr().port()) as u64)
+        .value(
+            "client_connections",
+            established_connections(cp.addr().port()) as u64,
+        )
         .value("created", r.done as u64)
         .value("errors", r.errors as u64)
         .value("elapsed_s", r.elapsed.as_secs_f64())
         .value("creates_per_s", rate)
         .latency("create_latency", &s);
-    f.goal("creates_per_s", rate, 5000.0, false).goal("create_p99_ms", s.p99_ms, 10.0, true);
+    f.goal("creates_per_s", rate, 5000.0, false)
+        .goal("create_p99_ms", s.p99_ms, 10.0, true);
     if let Some(e) = r.first_error {
         f.note(format!("first error: {e}"));
     }
     if r.capped {
-        f.note(format!("stopped after {} creates: {CAP:?} cap reached", r.done));
+        f.note(format!(
+            "stopped after {} creates: {CAP:?} cap reached",
+            r.done
+        ));
     }
     f.note(format!("{WARMUP} unmeasured warm-up creates first; client and server share this process and its 2 cores"));
     drop((api, client));
@@ -187,7 +205,14 @@ pub async fn run_server_only() -> Figures {
     f.value("objects_create_per_s", rate)
         .latency("objects_create_latency", &s)
         .value("errors", errors as u64)
-        .value("stored_bytes_per_pod", if s.count > 0 { (bytes / s.count as usize) as u64 } else { 0 });
+        .value(
+            "stored_bytes_per_pod",
+            if s.count > 0 {
+                (bytes / s.count as usize) as u64
+            } else {
+                0
+            },
+        );
     if let Some(e) = first_error {
         f.note(format!("first error: {e}"));
     }
@@ -204,16 +229,23 @@ pub async fn run_server_only() -> Figures {
         }
         if let Some(m) = obj.get_mut("metadata").and_then(|m| m.as_object_mut()) {
             m.remove("resourceVersion");
-            m.insert("namespace".into(), serde_json::Value::String("bench-store".into()));
+            m.insert(
+                "namespace".into(),
+                serde_json::Value::String("bench-store".into()),
+            );
         }
         let t = Instant::now();
-        if store.create(pods.store_key, "bench-store", &format!("pod-{i}"), obj).is_ok() {
+        if store
+            .create(pods.store_key, "bench-store", &format!("pod-{i}"), obj)
+            .is_ok()
+        {
             record(&mut h, t.elapsed());
         }
     }
     let elapsed = began.elapsed();
     let s = Summary::of(&h);
-    f.value("store_create_per_s", s.count as f64 / elapsed.as_secs_f64()).latency("store_create_latency", &s);
+    f.value("store_create_per_s", s.count as f64 / elapsed.as_secs_f64())
+        .latency("store_create_latency", &s);
     f.note("one thread, no HTTP: the server-side cost per create that the HTTP figure includes");
     cp.shutdown().await;
     f

@@ -36,9 +36,12 @@ pub async fn run() -> Figures {
     }
     let pods = registry::find("", "v1", "pods").expect("pods are served");
     for i in 0..PODS {
-        if let Err(e) =
-            objects.create(pods, NAMESPACE, realistic_pod_json(&format!("pod-{i}"), i), &Default::default())
-        {
+        if let Err(e) = objects.create(
+            pods,
+            NAMESPACE,
+            realistic_pod_json(&format!("pod-{i}"), i),
+            &Default::default(),
+        ) {
             return super::failed("list", format!("filling the store failed at pod {i}: {e}"));
         }
     }
@@ -58,7 +61,10 @@ pub async fn run() -> Figures {
     let mut typed = Vec::new();
     for _ in 0..REPEATS {
         if began.elapsed() > CAP {
-            f.note(format!("typed lists stopped after {}: cap reached", typed.len()));
+            f.note(format!(
+                "typed lists stopped after {}: cap reached",
+                typed.len()
+            ));
             break;
         }
         let t = Instant::now();
@@ -77,7 +83,9 @@ pub async fn run() -> Figures {
             f.note("raw lists stopped: cap reached");
             break;
         }
-        let request = http::Request::get(&path).body(Vec::new()).expect("a static request builds");
+        let request = http::Request::get(&path)
+            .body(Vec::new())
+            .expect("a static request builds");
         let t = Instant::now();
         let body = match client.request_text(request).await {
             Ok(b) => b,
@@ -100,7 +108,9 @@ pub async fn run() -> Figures {
     let mut store = Vec::new();
     for _ in 0..REPEATS {
         let t = Instant::now();
-        let _ = objects.store().list(pods.store_key, &ListOptions::default());
+        let _ = objects
+            .store()
+            .list(pods.store_key, &ListOptions::default());
         store.push(t.elapsed());
     }
 
@@ -112,9 +122,17 @@ pub async fn run() -> Figures {
         .latency("client_decode", &Summary::of_durations(&decode))
         .latency("store_list", &Summary::of_durations(&store));
     if !typed.is_empty() {
-        f.goal("list_p50_ms", typed_s.p50_ms, 50.0, true).goal("list_p99_ms", typed_s.p99_ms, 50.0, true);
+        f.goal("list_p50_ms", typed_s.p50_ms, 50.0, true).goal(
+            "list_p99_ms",
+            typed_s.p99_ms,
+            50.0,
+            true,
+        );
     }
-    f.note(format!("store filled in-process; {} measured lists of each kind after one warm-up", REPEATS));
+    f.note(format!(
+        "store filled in-process; {} measured lists of each kind after one warm-up",
+        REPEATS
+    ));
     drop((api, client));
     cp.shutdown().await;
     f

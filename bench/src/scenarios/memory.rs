@@ -32,7 +32,12 @@ pub fn ensure_namespace_in_process(objects: &Arc<Objects>, name: &str) -> Result
         Err(e) if e.reason == Reason::AlreadyExists => Ok(()),
         Err(e) => Err(format!("cannot create {name}: {e}")),
     };
-    tolerate(objects.create(ns, "", json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } }), &WriteParams::default()))?;
+    tolerate(objects.create(
+        ns,
+        "",
+        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } }),
+        &WriteParams::default(),
+    ))?;
     tolerate(objects.create(
         sa,
         name,
@@ -60,11 +65,18 @@ pub async fn run() -> Figures {
     let (mut created, mut errors, mut first_error) = (0usize, 0usize, None);
     for i in 0..PODS {
         if began.elapsed() > MEMORY_CAP {
-            f.note(format!("stopped after {created} pods: {MEMORY_CAP:?} cap reached"));
+            f.note(format!(
+                "stopped after {created} pods: {MEMORY_CAP:?} cap reached"
+            ));
             break;
         }
         let ns = format!("mem-{}", i % NAMESPACES);
-        match objects.create(pods, &ns, realistic_pod_json(&format!("pod-{i}"), i), &WriteParams::default()) {
+        match objects.create(
+            pods,
+            &ns,
+            realistic_pod_json(&format!("pod-{i}"), i),
+            &WriteParams::default(),
+        ) {
             Ok(_) => created += 1,
             Err(e) => {
                 errors += 1;
@@ -85,7 +97,11 @@ pub async fn run() -> Figures {
         .map(|l| l.items.iter().map(|s| s.bytes.len()).sum())
         .unwrap_or(0);
     let grown = rss_after.saturating_sub(rss_before);
-    let per_pod = if created > 0 { grown as f64 / created as f64 } else { 0.0 };
+    let per_pod = if created > 0 {
+        grown as f64 / created as f64
+    } else {
+        0.0
+    };
     f.value("pods", created as u64)
         .value("errors", errors as u64)
         .value("create_s", elapsed.as_secs_f64())
@@ -94,8 +110,18 @@ pub async fn run() -> Figures {
         .value("rss_after_mb", mb(rss_after))
         .value("rss_peak_mb", mb(peak))
         .value("rss_growth_bytes_per_pod", per_pod.round())
-        .value("payload_bytes_per_pod", if created > 0 { (payload / created) as u64 } else { 0 })
-        .value("rss_growth_to_payload", if payload > 0 { grown as f64 / payload as f64 } else { 0.0 });
+        .value(
+            "payload_bytes_per_pod",
+            payload.checked_div(created).unwrap_or(0) as u64,
+        )
+        .value(
+            "rss_growth_to_payload",
+            if payload > 0 {
+                grown as f64 / payload as f64
+            } else {
+                0.0
+            },
+        );
     f.goal("rss_after_gb", rss_after as f64 / 1e9, 2.0, true);
     if let Some(e) = first_error {
         f.note(format!("first error: {e}"));

@@ -93,7 +93,9 @@ pub async fn run() -> Figures {
                     },
                 };
                 let at = base.elapsed();
-                let Ok(WatchEvent::Added(pod)) = event else { continue };
+                let Ok(WatchEvent::Added(pod)) = event else {
+                    continue;
+                };
                 let name = pod.metadata.name.unwrap_or_default();
                 if name == WARMUP_NAME {
                     let _ = ready.send(());
@@ -109,13 +111,19 @@ pub async fn run() -> Figures {
     f.value("watches", live as u64)
         .value("clients", CLIENTS as u64)
         .value("open_s", open_time.as_secs_f64())
-        .value("client_connections", established_connections(cp.addr().port()) as u64);
+        .value(
+            "client_connections",
+            established_connections(cp.addr().port()) as u64,
+        );
     if open_errors > 0 {
         f.note(format!("{open_errors} watches failed to open"));
     }
 
     // Every watcher must see the warm-up pod before the measured writes.
-    if let Err(e) = writer.create(&PostParams::default(), &realistic_pod(WARMUP_NAME, 0)).await {
+    if let Err(e) = writer
+        .create(&PostParams::default(), &realistic_pod(WARMUP_NAME, 0))
+        .await
+    {
         return super::failed("watch", format!("warm-up write failed: {e}"));
     }
     let mut ready = 0;
@@ -127,7 +135,9 @@ pub async fn run() -> Figures {
         }
     }
     if ready < live {
-        f.note(format!("only {ready} of {live} watchers saw the warm-up write"));
+        f.note(format!(
+            "only {ready} of {live} watchers saw the warm-up write"
+        ));
     }
 
     let (mut issued, mut completed) = (Vec::new(), Vec::new());
@@ -138,7 +148,14 @@ pub async fn run() -> Figures {
             break;
         }
         issued.push(base.elapsed());
-        if writer.create(&PostParams::default(), &realistic_pod(&format!("fan-{k}"), k)).await.is_err() {
+        if writer
+            .create(
+                &PostParams::default(),
+                &realistic_pod(&format!("fan-{k}"), k),
+            )
+            .await
+            .is_err()
+        {
             write_errors += 1;
         }
         completed.push(base.elapsed());
@@ -151,7 +168,9 @@ pub async fn run() -> Figures {
     let results = match tokio::time::timeout(GRACE, &mut all).await {
         Ok(results) => results,
         Err(_) => {
-            f.note(format!("some watchers had not seen every write {GRACE:?} after the last one"));
+            f.note(format!(
+                "some watchers had not seen every write {GRACE:?} after the last one"
+            ));
             let _ = stop_tx.send(());
             all.await
         }
@@ -180,7 +199,10 @@ pub async fn run() -> Figures {
     f.value("writes", issued.len() as u64)
         .value("write_errors", write_errors as u64)
         .value("deliveries", delivered as u64)
-        .value("missing_deliveries", expected.saturating_sub(delivered) as u64)
+        .value(
+            "missing_deliveries",
+            expected.saturating_sub(delivered) as u64,
+        )
         .value("delivered_before_write_returned", before_completion as u64)
         .latency("delay_from_write_issued", &s)
         .latency("delay_from_write_returned", &Summary::of(&from_completion))
