@@ -76,6 +76,8 @@ pub async fn run() -> Figures {
     }
 
     // Raw bytes over HTTP, then the client's decode of the same bytes.
+    // Each phase has its own cap, so a slow typed phase does not starve the split.
+    let began = Instant::now();
     let path = format!("/api/v1/namespaces/{NAMESPACE}/pods");
     let (mut raw, mut decode, mut body_len) = (Vec::new(), Vec::new(), 0usize);
     for _ in 0..REPEATS {
