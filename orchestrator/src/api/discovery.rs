@@ -3,7 +3,7 @@
 //! [`RESOURCES`](crate::registry::RESOURCES) so that discovery can never disagree with
 //! what the router serves.
 //!
-//! The shapes follow kube-apiserver byte for byte where clients care: `/api` has no `apiVersion`
+//! The shapes follow kube-apiserver's where clients can tell: `/api` has no `apiVersion`
 //! (upstream's `APIVersions` handler writes only `kind`), `/api/v1` has no `apiVersion` either,
 //! while `/apis/<group>/<version>` has `apiVersion: v1`; resources are sorted by name with
 //! subresources following their parent, as upstream's installer does.
@@ -16,6 +16,8 @@ use crate::registry::{RESOURCES, ResourceInfo, Subresource};
 pub const KUBE_MAJOR: &str = "1";
 /// Minor version matching the `v1_37` k8s-openapi feature.
 pub const KUBE_MINOR: &str = "37";
+/// The oldest minor a 1.37 apiserver stays compatible with (upstream: one minor back).
+pub const KUBE_MIN_COMPATIBILITY_MINOR: &str = "36";
 /// `gitVersion` in `/version`; the suffix tells a human this is not a real kube-apiserver.
 pub const GIT_VERSION: &str = "v1.37.0-kubeproof";
 
@@ -160,7 +162,7 @@ pub fn version() -> Value {
         "emulationMajor": KUBE_MAJOR,
         "emulationMinor": KUBE_MINOR,
         "minCompatibilityMajor": KUBE_MAJOR,
-        "minCompatibilityMinor": (KUBE_MINOR.parse::<u32>().unwrap_or(1) - 1).to_string(),
+        "minCompatibilityMinor": KUBE_MIN_COMPATIBILITY_MINOR,
         "gitVersion": GIT_VERSION,
         "gitCommit": "",
         "gitTreeState": "",
