@@ -34,7 +34,10 @@ fn needs_cluster_ip(svc: &Value) -> bool {
 }
 
 fn needs_node_ports(svc: &Value) -> bool {
-    matches!(svc.pointer("/spec/type").and_then(Value::as_str), Some("NodePort" | "LoadBalancer"))
+    matches!(
+        svc.pointer("/spec/type").and_then(Value::as_str),
+        Some("NodePort" | "LoadBalancer")
+    )
 }
 
 fn parse_service_ip(s: &str) -> Option<u32> {
@@ -46,7 +49,11 @@ fn parse_service_ip(s: &str) -> Option<u32> {
 impl ServiceAllocator {
     /// Record what an already stored Service holds.
     pub(crate) fn record(&mut self, svc: &Value) {
-        if let Some(ip) = svc.pointer("/spec/clusterIP").and_then(Value::as_str).and_then(parse_service_ip) {
+        if let Some(ip) = svc
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .and_then(parse_service_ip)
+        {
             self.ips.insert(ip);
         }
         for port in node_ports(svc) {
@@ -56,7 +63,12 @@ impl ServiceAllocator {
 
     /// Give a new or changed Service what its type needs (`old` is the stored version on
     /// update), releasing what it no longer needs. On error nothing changes.
-    pub(crate) fn allocate(&mut self, name: &str, svc: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+    pub(crate) fn allocate(
+        &mut self,
+        name: &str,
+        svc: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
         let mut taken_ip = None;
         let mut taken_ports = Vec::new();
         let result = self.try_allocate(name, svc, old, &mut taken_ip, &mut taken_ports);
@@ -80,9 +92,17 @@ impl ServiceAllocator {
         taken_ports: &mut Vec<i64>,
     ) -> Result<(), ApiError> {
         let invalid = |causes| ApiError::invalid("", "Service", name, causes);
-        let old_ip = old.and_then(|o| o.pointer("/spec/clusterIP")).and_then(Value::as_str).unwrap_or("").to_string();
+        let old_ip = old
+            .and_then(|o| o.pointer("/spec/clusterIP"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if needs_cluster_ip(svc) {
-            let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+            let requested = svc
+                .pointer("/spec/clusterIP")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let ip = if requested == "None" {
                 "None".to_string()
             } else if !requested.is_empty() && requested == old_ip {
@@ -92,14 +112,18 @@ impl ServiceAllocator {
                     return Err(invalid(vec![Cause::invalid(
                         "spec.clusterIPs",
                         &json!([requested]),
-                        &format!("failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is 10.96.0.0/12"),
+                        &format!(
+                            "failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is 10.96.0.0/12"
+                        ),
                     )]));
                 };
                 if self.ips.contains(&n) {
                     return Err(invalid(vec![Cause::invalid(
                         "spec.clusterIPs",
                         &json!([requested]),
-                        &format!("failed to allocate IP {requested}: provided IP is already allocated"),
+                        &format!(
+                            "failed to allocate IP {requested}: provided IP is already allocated"
+                        ),
                     )]));
                 }
                 self.ips.insert(n);
@@ -108,7 +132,9 @@ impl ServiceAllocator {
             } else if !old_ip.is_empty() && old_ip != "None" {
                 old_ip.clone()
             } else {
-                let n = self.next_free_ip().ok_or_else(|| ApiError::internal("failed to allocate a serviceIP: range is full"))?;
+                let n = self.next_free_ip().ok_or_else(|| {
+                    ApiError::internal("failed to allocate a serviceIP: range is full")
+                })?;
                 self.ips.insert(n);
                 *taken_ip = Some(n);
                 Ipv4Addr::from(n).to_string()
@@ -128,7 +154,11 @@ impl ServiceAllocator {
             }
         }
 
-        let old_ports: BTreeSet<i64> = old.map(node_ports).unwrap_or_default().into_iter().collect();
+        let old_ports: BTreeSet<i64> = old
+            .map(node_ports)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         if needs_node_ports(svc) {
             let ports = svc.pointer_mut("/spec/ports").and_then(Value::as_array_mut);
             for (i, port) in ports.into_iter().flatten().enumerate() {
@@ -152,7 +182,9 @@ impl ServiceAllocator {
                         taken_ports.push(p);
                     }
                     None => {
-                        let p = self.next_free_port().ok_or_else(|| ApiError::internal("failed to allocate a nodePort: range is full"))?;
+                        let p = self.next_free_port().ok_or_else(|| {
+                            ApiError::internal("failed to allocate a nodePort: range is full")
+                        })?;
                         self.node_ports.insert(p);
                         taken_ports.push(p);
                         port["nodePort"] = json!(p);
@@ -182,7 +214,11 @@ impl ServiceAllocator {
 
     /// Release what a deleted Service held.
     pub(crate) fn release(&mut self, svc: &Value) {
-        if let Some(n) = svc.pointer("/spec/clusterIP").and_then(Value::as_str).and_then(parse_service_ip) {
+        if let Some(n) = svc
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .and_then(parse_service_ip)
+        {
             self.ips.remove(&n);
         }
         for p in node_ports(svc) {
@@ -219,7 +255,12 @@ impl ServiceAllocator {
 fn node_ports(svc: &Value) -> Vec<i64> {
     svc.pointer("/spec/ports")
         .and_then(Value::as_array)
-        .map(|ports| ports.iter().filter_map(|p| p.get("nodePort").and_then(Value::as_i64)).collect())
+        .map(|ports| {
+            ports
+                .iter()
+                .filter_map(|p| p.get("nodePort").and_then(Value::as_i64))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -256,7 +297,11 @@ mod tests {
         two["spec"]["clusterIP"] = json!("10.96.0.5");
         let err = a.allocate("two", &mut two, None).unwrap_err();
         assert_eq!(err.code, 422);
-        assert!(err.message.contains("provided IP is already allocated"), "{}", err.message);
+        assert!(
+            err.message.contains("provided IP is already allocated"),
+            "{}",
+            err.message
+        );
         // The failed attempt took no node port.
         assert_eq!(a.node_ports.len(), 1);
     }

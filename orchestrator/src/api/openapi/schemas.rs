@@ -120,7 +120,9 @@ pub(super) fn definitions(resources: &[&'static ResourceInfo]) -> Definitions {
         lists.push((name, *r));
         for sub in r.subresources {
             let (group, version, kind) = match sub {
-                crate::registry::Subresource::Status | crate::registry::Subresource::Finalize => continue,
+                crate::registry::Subresource::Status | crate::registry::Subresource::Finalize => {
+                    continue;
+                }
                 crate::registry::Subresource::Scale => ("autoscaling", "v1", "Scale"),
                 crate::registry::Subresource::Binding => ("", "v1", "Binding"),
                 crate::registry::Subresource::Eviction => ("policy", "v1", "Eviction"),
