@@ -9,6 +9,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use orchestrator::store::MemoryStoreConfig;
 use orchestrator::{ControlPlane, ControlPlaneConfig};
 use suites::Need;
 
@@ -340,14 +341,16 @@ impl Target {
 
 /// The embedded control plane's configuration: loopback, generated CA and token, upstream's
 /// defaults where upstream has one — except watch bookmarks, sent every second (upstream: about a
-/// minute) so that tests of bookmarks finish in seconds.
+/// minute) so that tests of bookmarks finish in seconds, and a watch history of
+/// [`EMBEDDED_HISTORY`] events, small enough that a test can compact it on purpose.
 pub fn embedded_config(port: u16) -> ControlPlaneConfig {
-    ControlPlaneConfig {
-        port,
-        bookmark_interval: Duration::from_secs(1),
-        ..ControlPlaneConfig::default()
-    }
+    let store = MemoryStoreConfig { history: EMBEDDED_HISTORY, ..MemoryStoreConfig::default() };
+    ControlPlaneConfig { port, store, bookmark_interval: Duration::from_secs(1), ..ControlPlaneConfig::default() }
 }
+
+/// Events of watch history the embedded target keeps. Upstream's watch cache keeps on the order
+/// of a few hundred to a few thousand events per resource, and etcd compacts every 5 minutes.
+pub const EMBEDDED_HISTORY: usize = 2_000;
 
 /// kube uses rustls with `ring`; installing the provider explicitly keeps
 /// `kube::Client::try_from` from panicking if another crate ever brings a second provider in.

@@ -47,10 +47,13 @@ pub(crate) fn serve(
         }
         Some(rv) => WatchFrom::After(rv),
     };
-    let watch = state
-        .objects
-        .store()
-        .watch(req.info.store_key, filter, from)?;
+    let watch = match state.objects.store().watch(req.info.store_key, filter, from) {
+        Ok(w) => w,
+        // Upstream's watch cache answers a too-old resourceVersion with 200 and one ERROR event
+        // carrying the 410 Status (`newErrWatcher`), not with an HTTP error.
+        Err(e) if e.code == 410 => return Ok(error_event_response(&e)),
+        Err(e) => return Err(e),
+    };
     let timeout = query.timeout()?.unwrap_or(DEFAULT_TIMEOUT);
     let bookmarks = query.allow_watch_bookmarks;
     let initial_events_end = query.send_initial_events && bookmarks;
@@ -130,6 +133,16 @@ pub(crate) fn serve(
         HeaderValue::from_static("chunked"),
     );
     Ok(resp)
+}
+
+/// A watch response holding just one ERROR event.
+fn error_event_response(e: &ApiError) -> Response {
+    let ev = json!({ "type": "ERROR", "object": e.to_json() });
+    let mut body = serde_json::to_vec(&ev).unwrap_or_default();
+    body.push(b'\n');
+    let mut resp = Response::new(Body::from(body));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 /// `{"type":"ADDED","object":{…}}\n`, reusing the stored bytes.

@@ -9,6 +9,7 @@ use futures::TryStreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{
+    Api,
     DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use serde_json::json;
@@ -386,51 +387,54 @@ pub async fn concurrent_watches_see_events_in_the_same_order(
     Ok(())
 }
 
-/// A watch from a resourceVersion the server has compacted away answers 410 Gone (as an ERROR
-/// event or an HTTP error), and relisting then watching from the list's version works.
-/// Skipped when the target still holds history back to resourceVersion 1.
+/// A watch from a resourceVersion the server has compacted away answers 410 (as an ERROR event,
+/// as upstream's watch cache sends it, or as an HTTP error), and relisting then watching from the
+/// list's version works. The test compacts the history itself by writing past it (bounded by
+/// [`MAX_COMPACTION_WRITES`]); a target that keeps more history than that skips it.
 pub async fn watch_from_a_compacted_version_is_gone_and_a_relist_recovers(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
     let api = ns_api::<ConfigMap>(&ctx);
-    api.create(
-        &PostParams::default(),
-        &configmap("gone-probe", &[("watch", "gone")], &[]),
-    )
-    .await?;
-    let gone = match api
-        .watch(&WatchParams::default().labels("watch=gone").timeout(5), "1")
-        .await
-    {
-        Err(kube::Error::Api(status)) => {
-            ensure!(
-                status.code == 410 && status.reason == "Expired",
-                "watch from resourceVersion 1 failed with {status:?}, want 410 Expired"
-            );
-            true
-        }
-        Err(e) => return Err(e.into()),
-        Ok(events) => {
-            let mut events = Box::pin(events);
-            match tokio::time::timeout(Duration::from_secs(5), events.try_next()).await {
-                Ok(Ok(Some(WatchEvent::Error(status)))) => {
-                    ensure!(
-                        status.code == 410,
-                        "watch from resourceVersion 1 sent ERROR {status:?}, want code 410"
-                    );
-                    ensure!(
-                        status.reason == "Expired" || status.reason == "Gone",
-                        "410 ERROR event reason is {:?}, want Expired (or Gone)",
-                        status.reason
-                    );
-                    true
+    let probe = api
+        .create(
+            &PostParams::default(),
+            &configmap("gone-probe", &[("watch", "gone")], &[]),
+        )
+        .await?;
+    let start = probe.resource_version().unwrap_or_default();
+    let mut gone = watch_is_gone(&api, &start).await?;
+    // Push the probe's version out of the history: batches of concurrent writes to one object.
+    let mut written = 0;
+    while !gone && written < MAX_COMPACTION_WRITES {
+        let batch: Vec<_> = (0..COMPACTION_BATCH)
+            .map(|i| {
+                let api = api.clone();
+                async move {
+                    api.patch(
+                        "gone-probe",
+                        &PatchParams::default(),
+                        &set_data(&format!("w{}", written + i)),
+                    )
+                    .await
                 }
-                _ => false,
-            }
+            })
+            .collect();
+        for r in futures::future::join_all(batch).await {
+            r?;
         }
-    };
+        written += COMPACTION_BATCH;
+        if written % 500 == 0 {
+            gone = watch_is_gone(&api, &start).await?;
+        }
+    }
     if !gone {
-        return Err(Skipped("the target still serves watch history back to resourceVersion 1, so a compacted version cannot be produced quickly".into()).into());
+        gone = watch_is_gone(&api, &start).await?;
+    }
+    if !gone {
+        return Err(Skipped(format!(
+            "the target still serves watch history from resourceVersion {start} after {written} writes"
+        ))
+        .into());
     }
     let version = list_version(&api, "watch=gone").await?;
     let mut events =
@@ -456,4 +460,44 @@ pub async fn watch_from_a_compacted_version_is_gone_and_a_relist_recovers(
         .collect();
     ensure!(names == ["gone-probe"], "relist returned {names:?}");
     Ok(())
+}
+
+/// How many writes the compaction test makes at most before it gives up and skips.
+const MAX_COMPACTION_WRITES: usize = 5_000;
+const COMPACTION_BATCH: usize = 50;
+
+/// Whether a watch from `version` is refused as expired: an HTTP 410, or upstream's 200 whose
+/// first event is an ERROR with code 410.
+async fn watch_is_gone(api: &Api<ConfigMap>, version: &str) -> anyhow::Result<bool> {
+    match api
+        .watch(&WatchParams::default().labels("watch=gone").timeout(5), version)
+        .await
+    {
+        Err(kube::Error::Api(status)) => {
+            ensure!(
+                status.code == 410 && status.reason == "Expired",
+                "watch from resourceVersion {version} failed with {status:?}, want 410 Expired"
+            );
+            Ok(true)
+        }
+        Err(e) => Err(e.into()),
+        Ok(events) => {
+            let mut events = Box::pin(events);
+            match tokio::time::timeout(Duration::from_secs(1), events.try_next()).await {
+                Ok(Ok(Some(WatchEvent::Error(status)))) => {
+                    ensure!(
+                        status.code == 410,
+                        "watch from resourceVersion {version} sent ERROR {status:?}, want code 410"
+                    );
+                    ensure!(
+                        status.reason == "Expired" || status.reason == "Gone",
+                        "410 ERROR event reason is {:?}, want Expired (or Gone)",
+                        status.reason
+                    );
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
 }
