@@ -15,6 +15,7 @@ pub mod runner;
 pub mod seed;
 pub mod select;
 pub mod target;
+pub mod trial;
 
 #[cfg(test)]
 mod test_support;
