@@ -40,15 +40,16 @@ pub async fn execute(def: &TestDef, env: &TestEnv, settings: ExecSettings) -> Te
         result.outcome = Outcome::Skipped { reason };
         return result;
     }
-    let ns = match namespace::create_namespace(&env.client, def.name, test_seed).await {
-        Ok(ns) => ns,
-        Err(err) => {
-            result.outcome = Outcome::Failed {
-                message: format!("could not create the test's namespace: {err}"),
-            };
-            return result;
-        }
-    };
+    let ns =
+        match namespace::create_namespace(&env.client, def.name, settings.seed, test_seed).await {
+            Ok(ns) => ns,
+            Err(err) => {
+                result.outcome = Outcome::Failed {
+                    message: format!("could not create the test's namespace: {err}"),
+                };
+                return result;
+            }
+        };
     result.namespace = Some(ns.clone());
     let ctx = TestContext {
         client: env.client.clone(),
