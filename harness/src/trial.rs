@@ -40,6 +40,7 @@ pub fn ignored_at_list_time(def: &TestDef, capabilities: &Capabilities) -> Optio
 ///
 /// Blocking: builds its own runtime, so each trial is independent of the runner's threads.
 pub fn run_trial(def: &TestDef, seed: u64, timeout: Duration) -> TrialEnd {
+    crate::panics::install_panic_hook();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
