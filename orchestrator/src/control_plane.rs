@@ -16,7 +16,8 @@ use crate::registry;
 use crate::store::{MemoryStore, MemoryStoreConfig, Storage};
 
 /// The namespaces every cluster has after boot.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// How to boot a [`ControlPlane`].
 #[derive(Clone, Debug)]
@@ -76,7 +77,9 @@ pub struct ControlPlane {
 
 impl std::fmt::Debug for ControlPlane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ControlPlane").field("url", &self.url).finish()
+        f.debug_struct("ControlPlane")
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -85,14 +88,27 @@ impl ControlPlane {
     pub async fn start(config: ControlPlaneConfig) -> Result<Self, BootError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
             .await
-            .map_err(|source| BootError::Listen { port: config.port, source })?;
-        let addr = listener.local_addr().map_err(|source| BootError::Listen { port: config.port, source })?;
+            .map_err(|source| BootError::Listen {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| BootError::Listen {
+            port: config.port,
+            source,
+        })?;
         let certs = match &config.tls {
-            Some((cert, key)) => ServingCerts { ca_pem: cert.clone(), cert_pem: cert.clone(), key_pem: key.clone() },
+            Some((cert, key)) => ServingCerts {
+                ca_pem: cert.clone(),
+                cert_pem: cert.clone(),
+                key_pem: key.clone(),
+            },
             None => api::generate_certs().map_err(|e| BootError::Certificate(e.to_string()))?,
         };
         let tls = api::server_config(&certs).map_err(|e| BootError::Certificate(e.to_string()))?;
-        let token = config.token.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let token = config
+            .token
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
 
         let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(config.store.clone()));
         let objects = Objects::new(store);
@@ -109,8 +125,22 @@ impl ControlPlane {
             server_addr: addr.to_string(),
         });
         crate::controllers::spawn_all(objects.clone(), shutdown.clone(), &tracker);
-        tracker.spawn(api::serve_tls(listener, tls, api::router(state), shutdown.clone(), tracker.clone()));
-        Ok(Self { url: format!("https://{addr}"), addr, ca_pem: certs.ca_pem, token, objects, shutdown, tracker })
+        tracker.spawn(api::serve_tls(
+            listener,
+            tls,
+            api::router(state),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+        Ok(Self {
+            url: format!("https://{addr}"),
+            addr,
+            ca_pem: certs.ca_pem,
+            token,
+            objects,
+            shutdown,
+            tracker,
+        })
     }
 
     /// `https://127.0.0.1:PORT`.
@@ -169,7 +199,10 @@ fn create_system_namespaces(objects: &Objects) -> Result<(), BootError> {
         let ns = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
         objects
             .create(info, "", ns, &WriteParams::default())
-            .map_err(|source| BootError::Namespace { name: name.to_string(), source })?;
+            .map_err(|source| BootError::Namespace {
+                name: name.to_string(),
+                source,
+            })?;
     }
     Ok(())
 }

@@ -106,7 +106,11 @@ impl Cause {
         } else {
             format!("Invalid value: {shown}: {detail}")
         };
-        Self { kind: CauseKind::Invalid, field: field.into(), message }
+        Self {
+            kind: CauseKind::Invalid,
+            field: field.into(),
+            message,
+        }
     }
 
     /// `Required value` (optionally `: detail`) as upstream's `field.Required`.
@@ -116,16 +120,28 @@ impl Cause {
         } else {
             format!("Required value: {detail}")
         };
-        Self { kind: CauseKind::Required, field: field.into(), message }
+        Self {
+            kind: CauseKind::Required,
+            field: field.into(),
+            message,
+        }
     }
 
     /// `Forbidden: detail` as upstream's `field.Forbidden`.
     pub fn forbidden(field: impl Into<String>, detail: &str) -> Self {
-        Self { kind: CauseKind::Forbidden, field: field.into(), message: format!("Forbidden: {detail}") }
+        Self {
+            kind: CauseKind::Forbidden,
+            field: field.into(),
+            message: format!("Forbidden: {detail}"),
+        }
     }
 
     /// `Unsupported value: "x": supported values: "a", "b"` as upstream's `field.NotSupported`.
-    pub fn not_supported(field: impl Into<String>, value: &serde_json::Value, supported: &[&str]) -> Self {
+    pub fn not_supported(
+        field: impl Into<String>,
+        value: &serde_json::Value,
+        supported: &[&str],
+    ) -> Self {
         let shown = match value {
             serde_json::Value::String(s) => format!("{s:?}"),
             other => other.to_string(),
@@ -134,7 +150,10 @@ impl Cause {
         Self {
             kind: CauseKind::NotSupported,
             field: field.into(),
-            message: format!("Unsupported value: {shown}: supported values: {}", list.join(", ")),
+            message: format!(
+                "Unsupported value: {shown}: supported values: {}",
+                list.join(", ")
+            ),
         }
     }
 
@@ -144,12 +163,20 @@ impl Cause {
             serde_json::Value::String(s) => format!("{s:?}"),
             other => other.to_string(),
         };
-        Self { kind: CauseKind::Duplicate, field: field.into(), message: format!("Duplicate value: {shown}") }
+        Self {
+            kind: CauseKind::Duplicate,
+            field: field.into(),
+            message: format!("Duplicate value: {shown}"),
+        }
     }
 
     /// `Not found: <value>` as upstream's `field.NotFound`.
     pub fn not_found(field: impl Into<String>, value: &serde_json::Value) -> Self {
-        Self { kind: CauseKind::NotFound, field: field.into(), message: format!("Not found: {value}") }
+        Self {
+            kind: CauseKind::NotFound,
+            field: field.into(),
+            message: format!("Not found: {value}"),
+        }
     }
 
     /// `Too long: may not be more than N bytes` as upstream's `field.TooLong`.
@@ -203,7 +230,11 @@ impl ApiError {
     }
 
     fn qualified(group: &str, resource: &str) -> String {
-        if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+        if group.is_empty() {
+            resource.to_string()
+        } else {
+            format!("{resource}.{group}")
+        }
     }
 
     fn with_details(mut self, group: &str, resource: &str, name: &str) -> Self {
@@ -216,21 +247,30 @@ impl ApiError {
     /// 404: `pods "x" not found`.
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
         let q = Self::qualified(group, resource);
-        Self::new(404, Reason::NotFound, format!("{q} \"{name}\" not found")).with_details(group, resource, name)
+        Self::new(404, Reason::NotFound, format!("{q} \"{name}\" not found"))
+            .with_details(group, resource, name)
     }
 
     /// 409 AlreadyExists: `pods "x" already exists`.
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
         let q = Self::qualified(group, resource);
-        Self::new(409, Reason::AlreadyExists, format!("{q} \"{name}\" already exists"))
-            .with_details(group, resource, name)
+        Self::new(
+            409,
+            Reason::AlreadyExists,
+            format!("{q} \"{name}\" already exists"),
+        )
+        .with_details(group, resource, name)
     }
 
     /// 409 Conflict: `Operation cannot be fulfilled on pods "x": <detail>`.
     pub fn conflict(group: &str, resource: &str, name: &str, detail: &str) -> Self {
         let q = Self::qualified(group, resource);
-        Self::new(409, Reason::Conflict, format!("Operation cannot be fulfilled on {q} \"{name}\": {detail}"))
-            .with_details(group, resource, name)
+        Self::new(
+            409,
+            Reason::Conflict,
+            format!("Operation cannot be fulfilled on {q} \"{name}\": {detail}"),
+        )
+        .with_details(group, resource, name)
     }
 
     /// 409 Conflict for a stale `resourceVersion`, worded as upstream.
@@ -246,11 +286,23 @@ impl ApiError {
     /// 422 Invalid: `Pod "x" is invalid: [spec.containers: Required value, …]`.
     /// `kind` is the object's Kind (upstream uses the Kind here, not the resource).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let q = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let q = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let rendered: Vec<String> = causes.iter().map(Cause::render).collect();
-        let list = if rendered.len() == 1 { rendered[0].clone() } else { format!("[{}]", rendered.join(", ")) };
-        let mut e = Self::new(422, Reason::Invalid, format!("{q} \"{name}\" is invalid: {list}"))
-            .with_details(group, kind, name);
+        let list = if rendered.len() == 1 {
+            rendered[0].clone()
+        } else {
+            format!("[{}]", rendered.join(", "))
+        };
+        let mut e = Self::new(
+            422,
+            Reason::Invalid,
+            format!("{q} \"{name}\" is invalid: {list}"),
+        )
+        .with_details(group, kind, name);
         e.causes = causes;
         e
     }
@@ -263,8 +315,12 @@ impl ApiError {
     /// 403 Forbidden: `pods "x" is forbidden: <detail>`.
     pub fn forbidden(group: &str, resource: &str, name: &str, detail: &str) -> Self {
         let q = Self::qualified(group, resource);
-        Self::new(403, Reason::Forbidden, format!("{q} \"{name}\" is forbidden: {detail}"))
-            .with_details(group, resource, name)
+        Self::new(
+            403,
+            Reason::Forbidden,
+            format!("{q} \"{name}\" is forbidden: {detail}"),
+        )
+        .with_details(group, resource, name)
     }
 
     /// 401 Unauthorized.
@@ -274,7 +330,11 @@ impl ApiError {
 
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed(verb: &str, what: &str) -> Self {
-        Self::new(405, Reason::MethodNotAllowed, format!("{verb} is not supported on resources of kind {what:?}"))
+        Self::new(
+            405,
+            Reason::MethodNotAllowed,
+            format!("{verb} is not supported on resources of kind {what:?}"),
+        )
     }
 
     /// 410 Expired, for a watch or list resourceVersion older than the retained history.
@@ -292,18 +352,28 @@ impl ApiError {
         Self::new(
             413,
             Reason::RequestEntityTooLarge,
-            format!("the server has received a request that is too large; limit is {limit} bytes"),
+            format!("Request entity too large: limit is {limit}"),
         )
     }
 
     /// 415 UnsupportedMediaType.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, Reason::UnsupportedMediaType, format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {content_type:?}"))
+        Self::new(
+            415,
+            Reason::UnsupportedMediaType,
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {content_type:?}"
+            ),
+        )
     }
 
     /// 500 InternalError.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, Reason::InternalError, format!("Internal error occurred: {}", message.into()))
+        Self::new(
+            500,
+            Reason::InternalError,
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     /// The `metav1.Status` a client receives.
@@ -345,7 +415,8 @@ impl ApiError {
         if let Some(map) = v.as_object_mut() {
             map.insert("kind".into(), "Status".into());
             map.insert("apiVersion".into(), "v1".into());
-            map.entry("metadata").or_insert_with(|| serde_json::json!({}));
+            map.entry("metadata")
+                .or_insert_with(|| serde_json::json!({}));
         }
         v
     }
@@ -361,7 +432,10 @@ mod tests {
             "",
             "Pod",
             "p",
-            vec![Cause::required("spec.containers", ""), Cause::invalid("metadata.name", &"A".into(), "bad")],
+            vec![
+                Cause::required("spec.containers", ""),
+                Cause::invalid("metadata.name", &"A".into(), "bad"),
+            ],
         );
         assert_eq!(e.code, 422);
         assert_eq!(

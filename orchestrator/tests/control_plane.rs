@@ -17,11 +17,20 @@ async fn client_for(cp: &ControlPlane) -> kube::Client {
 
 #[tokio::test]
 async fn boots_with_system_namespaces_and_serves_them_over_tls() {
-    let cp = ControlPlane::start(ControlPlaneConfig::default()).await.expect("boots");
+    let cp = ControlPlane::start(ControlPlaneConfig::default())
+        .await
+        .expect("boots");
     let client = client_for(&cp).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let list = namespaces.list(&ListParams::default()).await.expect("lists namespaces");
-    let mut names: Vec<String> = list.items.iter().filter_map(|n| n.metadata.name.clone()).collect();
+    let list = namespaces
+        .list(&ListParams::default())
+        .await
+        .expect("lists namespaces");
+    let mut names: Vec<String> = list
+        .items
+        .iter()
+        .filter_map(|n| n.metadata.name.clone())
+        .collect();
     names.sort();
     let mut want: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
     want.sort();
@@ -33,16 +42,25 @@ async fn boots_with_system_namespaces_and_serves_them_over_tls() {
 
 #[tokio::test]
 async fn configmap_round_trips_and_is_watched() {
-    let cp = ControlPlane::start(ControlPlaneConfig::default()).await.expect("boots");
+    let cp = ControlPlane::start(ControlPlaneConfig::default())
+        .await
+        .expect("boots");
     let client = client_for(&cp).await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut watch = Box::pin(cms.watch(&WatchParams::default(), "0").await.expect("watch starts"));
+    let mut watch = Box::pin(
+        cms.watch(&WatchParams::default(), "0")
+            .await
+            .expect("watch starts"),
+    );
     let cm: ConfigMap = serde_json::from_value(serde_json::json!({
         "metadata": { "name": "one", "labels": { "app": "x" } },
         "data": { "k": "v" },
     }))
     .unwrap();
-    let created = cms.create(&PostParams::default(), &cm).await.expect("creates");
+    let created = cms
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("creates");
     assert!(created.metadata.uid.is_some());
     assert!(created.metadata.resource_version.is_some());
     let got = cms.get("one").await.expect("gets");
@@ -62,7 +80,9 @@ async fn configmap_round_trips_and_is_watched() {
 
 #[tokio::test]
 async fn requests_without_the_token_get_401() {
-    let cp = ControlPlane::start(ControlPlaneConfig::default()).await.expect("boots");
+    let cp = ControlPlane::start(ControlPlaneConfig::default())
+        .await
+        .expect("boots");
     let mut kubeconfig = Kubeconfig::from_yaml(&cp.kubeconfig()).unwrap();
     for user in &mut kubeconfig.auth_infos {
         if let Some(auth) = user.auth_info.as_mut() {
@@ -70,9 +90,14 @@ async fn requests_without_the_token_get_401() {
         }
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
     let client = kube::Client::try_from(config).unwrap();
-    let err = Api::<Namespace>::all(client).list(&ListParams::default()).await.unwrap_err();
+    let err = Api::<Namespace>::all(client)
+        .list(&ListParams::default())
+        .await
+        .unwrap_err();
     match err {
         kube::Error::Api(s) => assert_eq!(s.code, 401),
         other => panic!("expected a 401 Status, got {other:?}"),

@@ -230,6 +230,49 @@ async fn core_scenario(k: &Kubectl, fake: &Fake) {
     );
     let body: Value = serde_json::from_str(&patch.body).unwrap();
     assert_eq!(body["data"], json!({"a": "2"}), "{body}");
+
+    // apply on a Deployment: kubectl computes the strategic merge patch from our v3 schema, so
+    // removing an env var must come out as a merge-key directive, not a replaced list.
+    let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: c\n        image: nginx\n        env:\n        - name: A\n          value: a\n        - name: B\n          value: b\n";
+    let file = k.write("deploy.yaml", d);
+    assert_eq!(
+        k.ok(&["apply", "-f", &file]).await.trim(),
+        "deployment.apps/api created"
+    );
+    k.write(
+        "deploy.yaml",
+        &d.replace("        - name: B\n          value: b\n", ""),
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", &file]).await.trim(),
+        "deployment.apps/api configured"
+    );
+    let patch = fake
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|s| s.method == "PATCH")
+        .cloned()
+        .unwrap();
+    let body: Value = serde_json::from_str(&patch.body).unwrap();
+    let container = &body["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        body["spec"]["template"]["spec"]["$setElementOrder/containers"],
+        json!([{"name": "c"}]),
+        "{body}"
+    );
+    assert_eq!(
+        container["$setElementOrder/env"],
+        json!([{"name": "A"}]),
+        "{body}"
+    );
+    assert_eq!(
+        container["env"],
+        json!([{"$patch": "delete", "name": "B"}]),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,49 +361,6 @@ async fn kubectl_works_against_our_discovery_and_openapi() {
         "deployment.apps/web scaled"
     );
     assert_eq!(scale_of(&fake, "web").unwrap()["spec"]["replicas"], 3);
-
-    // apply on a Deployment: kubectl computes the strategic merge patch from our v3 schema, so
-    // removing an env var must come out as a merge-key directive, not a replaced list.
-    let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: c\n        image: nginx\n        env:\n        - name: A\n          value: a\n        - name: B\n          value: b\n";
-    let file = k.write("deploy.yaml", d);
-    assert_eq!(
-        k.ok(&["apply", "-f", &file]).await.trim(),
-        "deployment.apps/api created"
-    );
-    k.write(
-        "deploy.yaml",
-        &d.replace("        - name: B\n          value: b\n", ""),
-    );
-    assert_eq!(
-        k.ok(&["apply", "-f", &file]).await.trim(),
-        "deployment.apps/api configured"
-    );
-    let patch = fake
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|s| s.method == "PATCH")
-        .cloned()
-        .unwrap();
-    let body: Value = serde_json::from_str(&patch.body).unwrap();
-    let container = &body["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(
-        body["spec"]["template"]["spec"]["$setElementOrder/containers"],
-        json!([{"name": "c"}]),
-        "{body}"
-    );
-    assert_eq!(
-        container["$setElementOrder/env"],
-        json!([{"name": "A"}]),
-        "{body}"
-    );
-    assert_eq!(
-        container["env"],
-        json!([{"$patch": "delete", "name": "B"}]),
-        "{body}"
-    );
 
     let edited = k
         .run_env(

@@ -3,7 +3,7 @@
 //! [`RESOURCES`](crate::registry::RESOURCES) so that discovery can never disagree with
 //! what the router serves.
 //!
-//! The shapes follow kube-apiserver byte for byte where clients care: `/api` has no `apiVersion`
+//! The shapes follow kube-apiserver's where clients can tell: `/api` has no `apiVersion`
 //! (upstream's `APIVersions` handler writes only `kind`), `/api/v1` has no `apiVersion` either,
 //! while `/apis/<group>/<version>` has `apiVersion: v1`; resources are sorted by name with
 //! subresources following their parent, as upstream's installer does.
@@ -16,6 +16,8 @@ use crate::registry::{RESOURCES, ResourceInfo, Subresource};
 pub const KUBE_MAJOR: &str = "1";
 /// Minor version matching the `v1_37` k8s-openapi feature.
 pub const KUBE_MINOR: &str = "37";
+/// The oldest minor a 1.37 apiserver stays compatible with (upstream: one minor back).
+pub const KUBE_MIN_COMPATIBILITY_MINOR: &str = "36";
 /// `gitVersion` in `/version`; the suffix tells a human this is not a real kube-apiserver.
 pub const GIT_VERSION: &str = "v1.37.0-kubeproof";
 
@@ -42,6 +44,8 @@ const NAMESPACE_VERBS: &[&str] = &[
 ];
 /// `status` and `scale` subresources.
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
+/// `namespaces/finalize`.
+const UPDATE: &[&str] = &["update"];
 /// `binding` and `eviction` subresources.
 const CREATE: &[&str] = &["create"];
 
@@ -160,7 +164,7 @@ pub fn version() -> Value {
         "emulationMajor": KUBE_MAJOR,
         "emulationMinor": KUBE_MINOR,
         "minCompatibilityMajor": KUBE_MAJOR,
-        "minCompatibilityMinor": (KUBE_MINOR.parse::<u32>().unwrap_or(1) - 1).to_string(),
+        "minCompatibilityMinor": KUBE_MIN_COMPATIBILITY_MINOR,
         "gitVersion": GIT_VERSION,
         "gitCommit": "",
         "gitTreeState": "",
@@ -262,6 +266,7 @@ fn subresource_shape(
         Subresource::Scale => ("autoscaling", "v1", "Scale", GET_PATCH_UPDATE),
         Subresource::Binding => ("", "", "Binding", CREATE),
         Subresource::Eviction => ("policy", "v1", "Eviction", CREATE),
+        Subresource::Finalize => ("", "", r.kind, UPDATE),
     }
 }
 
@@ -282,6 +287,10 @@ fn api_resources(group: &str, version: &str) -> Vec<Value> {
         if !r.categories.is_empty() {
             main.insert("categories".into(), json!(r.categories));
         }
+        main.insert(
+            "storageVersionHash".into(),
+            storage_version_hash(r.group, r.version, r.kind).into(),
+        );
         out.push(Value::Object(main));
 
         let mut subs: Vec<Subresource> = r.subresources.to_vec();
@@ -303,6 +312,86 @@ fn api_resources(group: &str, version: &str) -> Vec<Value> {
             entry.insert("verbs".into(), json!(verbs));
             out.push(Value::Object(entry));
         }
+    }
+    out
+}
+
+/// Upstream's `storageVersionHash`: base64 of the first 8 bytes of SHA-256 over
+/// `group/version/kind` of the storage version (ours is the served version). Clients such as the
+/// storage version migrator compare it across discovery runs; it only has to be stable and equal
+/// to upstream's.
+fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
+    use base64::Engine as _;
+    let digest = sha256(format!("{group}/{version}/{kind}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
+}
+
+/// SHA-256 (FIPS 180-4), enough for the short inputs of [`storage_version_hash`]; the workspace
+/// has no hashing crate and this is its only use.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(h) {
+        chunk.copy_from_slice(&word.to_be_bytes());
     }
     out
 }
@@ -475,6 +564,49 @@ mod tests {
                 .unwrap()
                 .iter()
                 .all(|g| g["name"] != "")
+        );
+    }
+
+    #[rstest]
+    #[case("", "v1", "Pod", "xPOwRZ+Yhw8=")]
+    #[case("apps", "v1", "Deployment", "8aSe+NMegvE=")]
+    #[case("", "v1", "ConfigMap", "qFsyl6wFWjQ=")]
+    #[case("", "v1", "Namespace", "Q3oi5N2YM8M=")]
+    fn storage_version_hash_matches_upstream(
+        #[case] group: &str,
+        #[case] version: &str,
+        #[case] kind: &str,
+        #[case] want: &str,
+    ) {
+        assert_eq!(storage_version_hash(group, version, kind), want);
+    }
+
+    #[test]
+    fn sha256_matches_the_standard_vectors() {
+        let hex = |d: [u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(sha256(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hex(sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let long = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+        assert_eq!(
+            hex(sha256(long)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+    }
+
+    #[test]
+    fn only_main_resources_carry_a_storage_version_hash() {
+        let doc = core_resources();
+        assert_eq!(find(&doc, "pods")["storageVersionHash"], "xPOwRZ+Yhw8=");
+        assert!(
+            find(&doc, "pods/status")
+                .get("storageVersionHash")
+                .is_none()
         );
     }
 

@@ -59,28 +59,57 @@ fn include_object(query: &Query) -> IncludeObject {
 }
 
 /// Render stored objects as a Table response.
-pub(crate) fn table_of(info: &ResourceInfo, items: &[Arc<Stored>], query: &Query, rv: u64, cont: Option<&str>) -> Value {
+pub(crate) fn table_of(
+    info: &ResourceInfo,
+    items: &[Arc<Stored>],
+    query: &Query,
+    rv: u64,
+    cont: Option<&str>,
+) -> Value {
     let values: Vec<Value> = items.iter().map(|s| s.value()).collect();
-    table::build(info, &values, include_object(query), rv, cont, jiff::Timestamp::now())
+    table::build(
+        info,
+        &values,
+        include_object(query),
+        rv,
+        cont,
+        jiff::Timestamp::now(),
+    )
 }
 
 fn name_of(req: &ResourceRequest) -> &str {
     req.name.as_deref().unwrap_or("")
 }
 
-fn get(state: &AppState, req: &ResourceRequest, query: &Query, table: bool) -> Result<Response, ApiError> {
-    let stored = state.objects.store().get(req.info.store_key, &req.namespace, name_of(req))?;
+fn get(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    table: bool,
+) -> Result<Response, ApiError> {
+    let stored = state
+        .objects
+        .store()
+        .get(req.info.store_key, &req.namespace, name_of(req))?;
     if req.subresource == Some(Subresource::Scale) {
         return Ok(response::value(200, &scale_of(req.info, &stored.value())?));
     }
     if table {
         let rv = stored.revision;
-        return Ok(response::value(200, &table_of(req.info, &[stored], query, rv, None)));
+        return Ok(response::value(
+            200,
+            &table_of(req.info, &[stored], query, rv, None),
+        ));
     }
     Ok(response::json(200, stored.bytes.clone()))
 }
 
-fn list(state: &AppState, req: &ResourceRequest, query: &Query, table: bool) -> Result<Response, ApiError> {
+fn list(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    table: bool,
+) -> Result<Response, ApiError> {
     let opts = ListOptions {
         filter: query.filter(&req.namespace)?,
         read_at: query.read_at()?,
@@ -89,31 +118,53 @@ fn list(state: &AppState, req: &ResourceRequest, query: &Query, table: bool) -> 
     };
     let result = state.objects.store().list(req.info.store_key, &opts)?;
     if table {
-        let t = table_of(req.info, &result.items, query, result.revision, result.continue_token.as_deref());
+        let t = table_of(
+            req.info,
+            &result.items,
+            query,
+            result.revision,
+            result.continue_token.as_deref(),
+        );
         return Ok(response::value(200, &t));
     }
     Ok(response::json(200, response::list(req.info, &result)))
 }
 
 fn write_params(query: &Query) -> Result<WriteParams, ApiError> {
-    Ok(WriteParams { field_validation: query.field_validation()?, dry_run: query.dry_run })
+    Ok(WriteParams {
+        field_validation: query.field_validation()?,
+        dry_run: query.dry_run,
+    })
 }
 
 /// Decode a write's body (JSON, or YAML converted to JSON) with the resource's strategy.
-fn decode(info: &'static ResourceInfo, headers: &HeaderMap, body: &[u8], query: &Query) -> Result<Decoded, ApiError> {
+fn decode(
+    info: &'static ResourceInfo,
+    headers: &HeaderMap,
+    body: &[u8],
+    query: &Query,
+) -> Result<Decoded, ApiError> {
     let json = body_as_json(headers, body)?;
     strategy_for(info).decode(&json, query.field_validation()?)
 }
 
 /// The body as JSON bytes: JSON as is, YAML converted; anything else is 415.
-fn body_as_json<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+fn body_as_json<'a>(
+    headers: &HeaderMap,
+    body: &'a [u8],
+) -> Result<std::borrow::Cow<'a, [u8]>, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
     let base = ct.split(';').next().unwrap_or("").trim();
     match base {
         "application/json" | "" | "*/*" => Ok(body.into()),
         "application/yaml" | "application/x-yaml" | "text/yaml" => {
-            let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
-            let v: Value = serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
+            let text = std::str::from_utf8(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
+            let v: Value = serde_saphyr::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
             Ok(serde_json::to_vec(&v).unwrap_or_default().into())
         }
         other => Err(ApiError::unsupported_media_type(other)),
@@ -131,25 +182,53 @@ fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
     resp
 }
 
-fn create(state: &AppState, req: &ResourceRequest, query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+fn create(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     match req.subresource {
         Some(Subresource::Binding) => return bind(state, req, headers, body),
         Some(Subresource::Eviction) => return evict(state, req, headers, body),
         _ => {}
     }
     let decoded = decode(req.info, headers, body, query)?;
-    let stored = state.objects.create(req.info, &req.namespace, decoded.object, &write_params(query)?)?;
-    Ok(with_warnings(response::json(201, stored.bytes.clone()), &decoded.warnings))
+    let stored = state.objects.create(
+        req.info,
+        &req.namespace,
+        decoded.object,
+        &write_params(query)?,
+    )?;
+    Ok(with_warnings(
+        response::json(201, stored.bytes.clone()),
+        &decoded.warnings,
+    ))
 }
 
 fn target_of(req: &ResourceRequest) -> UpdateTarget {
-    if req.subresource == Some(Subresource::Status) { UpdateTarget::Status } else { UpdateTarget::Main }
+    if req.subresource == Some(Subresource::Status) {
+        UpdateTarget::Status
+    } else {
+        UpdateTarget::Main
+    }
 }
 
-fn update(state: &AppState, req: &ResourceRequest, query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+fn update(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    if req.subresource == Some(Subresource::Finalize) {
+        return finalize(state, name_of(req), &body_as_json(headers, body)?);
+    }
     if req.subresource == Some(Subresource::Scale) {
         let json = body_as_json(headers, body)?;
-        let scale: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let scale: Value =
+            serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(e.to_string()))?;
         return update_scale(state, req, query, &scale);
     }
     let decoded = decode(req.info, headers, body, query)?;
@@ -161,14 +240,30 @@ fn update(state: &AppState, req: &ResourceRequest, query: &Query, headers: &Head
         target_of(req),
         &write_params(query)?,
     )?;
-    Ok(with_warnings(response::json(200, stored.bytes.clone()), &decoded.warnings))
+    Ok(with_warnings(
+        response::json(200, stored.bytes.clone()),
+        &decoded.warnings,
+    ))
 }
 
-fn patch(state: &AppState, req: &ResourceRequest, query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let patch_type = PatchType::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+fn patch(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let patch_type =
+        PatchType::from_content_type(ct).ok_or_else(crate::patch::unsupported_patch_type)?;
     if req.subresource == Some(Subresource::Scale) {
-        let stored = state.objects.store().get(req.info.store_key, &req.namespace, name_of(req))?;
+        let stored = state
+            .objects
+            .store()
+            .get(req.info.store_key, &req.namespace, name_of(req))?;
         let scale = scale_of(req.info, &stored.value())?;
         let patched = crate::patch::apply("Scale", patch_type, &scale, body)?;
         return update_scale(state, req, query, &patched);
@@ -186,29 +281,50 @@ fn patch(state: &AppState, req: &ResourceRequest, query: &Query, headers: &Heade
 }
 
 /// `DeleteOptions` from the body (kubectl sends one) and the query.
-fn delete_params(query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<DeleteParams, ApiError> {
-    let mut p = DeleteParams { dry_run: query.dry_run, ..Default::default() };
+fn delete_params(
+    query: &Query,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<DeleteParams, ApiError> {
+    let mut p = DeleteParams {
+        dry_run: query.dry_run,
+        ..Default::default()
+    };
     if !body.iter().all(u8::is_ascii_whitespace) {
         let json = body_as_json(headers, body)?;
-        let opts: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
+        let opts: Value = serde_json::from_slice(&json)
+            .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
         p.grace_period_seconds = opts.get("gracePeriodSeconds").and_then(Value::as_i64);
-        p.propagation_policy = opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string);
-        if opts.get("orphanDependents").and_then(Value::as_bool) == Some(true) && p.propagation_policy.is_none() {
+        p.propagation_policy = opts
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if opts.get("orphanDependents").and_then(Value::as_bool) == Some(true)
+            && p.propagation_policy.is_none()
+        {
             p.propagation_policy = Some("Orphan".into());
         }
         if let Some(pre) = opts.get("preconditions") {
             p.preconditions.uid = pre.get("uid").and_then(Value::as_str).map(str::to_string);
             if let Some(rv) = pre.get("resourceVersion").and_then(Value::as_str) {
-                p.preconditions.revision =
-                    Some(rv.parse().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion precondition {rv:?}")))?);
+                p.preconditions.revision = Some(rv.parse().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resourceVersion precondition {rv:?}"))
+                })?);
             }
         }
-        if opts.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All")) {
+        if opts
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v == "All"))
+        {
             p.dry_run = true;
         }
     }
     if let Some(g) = &query.grace_period_seconds {
-        p.grace_period_seconds = Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?);
+        p.grace_period_seconds = Some(
+            g.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?,
+        );
     }
     if let Some(policy) = &query.propagation_policy {
         p.propagation_policy = Some(policy.clone());
@@ -221,14 +337,31 @@ fn returns_deleted_object(info: &ResourceInfo) -> bool {
     matches!(info.store_key, "pods" | "namespaces" | "services")
 }
 
-fn delete(state: &AppState, req: &ResourceRequest, query: &Query, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+fn delete(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let p = delete_params(query, headers, body)?;
-    state.objects.admit_delete(req.info, &req.namespace, name_of(req))?;
-    Ok(match state.objects.delete(req.info, &req.namespace, name_of(req), &p)? {
-        DeleteOutcome::Pending(obj) => response::json(200, obj.bytes.clone()),
-        DeleteOutcome::Deleted(obj) if returns_deleted_object(req.info) => response::json(200, obj.bytes.clone()),
-        DeleteOutcome::Deleted(obj) => response::value(200, &response::delete_success(req.info, &obj)),
-    })
+    state
+        .objects
+        .admit_delete(req.info, &req.namespace, name_of(req))?;
+    Ok(
+        match state
+            .objects
+            .delete(req.info, &req.namespace, name_of(req), &p)?
+        {
+            DeleteOutcome::Pending(obj) => response::json(200, obj.bytes.clone()),
+            DeleteOutcome::Deleted(obj) if returns_deleted_object(req.info) => {
+                response::json(200, obj.bytes.clone())
+            }
+            DeleteOutcome::Deleted(obj) => {
+                response::value(200, &response::delete_success(req.info, &obj))
+            }
+        },
+    )
 }
 
 fn delete_collection(
@@ -239,29 +372,45 @@ fn delete_collection(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let p = delete_params(query, headers, body)?;
-    let opts = ListOptions { filter: query.filter(&req.namespace)?, ..Default::default() };
+    let opts = ListOptions {
+        filter: query.filter(&req.namespace)?,
+        ..Default::default()
+    };
     let listed = state.objects.store().list(req.info.store_key, &opts)?;
     let mut items = Vec::with_capacity(listed.items.len());
     for item in &listed.items {
-        match state.objects.delete(req.info, &item.namespace, &item.name, &p) {
+        match state
+            .objects
+            .delete(req.info, &item.namespace, &item.name, &p)
+        {
             Ok(outcome) => items.push(outcome.object().clone()),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),
         }
     }
-    let result = crate::store::ListResult { revision: state.objects.store().revision(), items, continue_token: None, remaining: None };
+    let result = crate::store::ListResult {
+        revision: state.objects.store().revision(),
+        items,
+        continue_token: None,
+        remaining: None,
+    };
     Ok(response::json(200, response::list(req.info, &result)))
 }
 
 /// The `autoscaling/v1` `Scale` of a deployment, replica set or replication controller.
 fn scale_of(info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
     let selector = match obj.pointer("/spec/selector") {
-        Some(Value::Object(m)) if m.contains_key("matchLabels") || m.contains_key("matchExpressions") => {
+        Some(Value::Object(m))
+            if m.contains_key("matchLabels") || m.contains_key("matchExpressions") =>
+        {
             label_selector_string(obj.pointer("/spec/selector").unwrap_or(&Value::Null))
         }
         // ReplicationController: a plain map.
         Some(Value::Object(m)) => {
-            let mut pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+            let mut pairs: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
             pairs.sort();
             pairs.join(",")
         }
@@ -298,7 +447,11 @@ fn label_selector_string(sel: &Value) -> String {
     if let Some(Value::Array(exprs)) = sel.get("matchExpressions") {
         for e in exprs {
             let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-            let values: Vec<&str> = e.get("values").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let values: Vec<&str> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             match e.get("operator").and_then(Value::as_str).unwrap_or("") {
                 "In" => parts.push(format!("{key} in ({})", values.join(","))),
                 "NotIn" => parts.push(format!("{key} notin ({})", values.join(","))),
@@ -313,21 +466,41 @@ fn label_selector_string(sel: &Value) -> String {
 }
 
 /// PUT (or patched) `scale`: writes `spec.replicas`, pinned to the Scale's resourceVersion if set.
-fn update_scale(state: &AppState, req: &ResourceRequest, query: &Query, scale: &Value) -> Result<Response, ApiError> {
+fn update_scale(
+    state: &AppState,
+    req: &ResourceRequest,
+    query: &Query,
+    scale: &Value,
+) -> Result<Response, ApiError> {
     let name = name_of(req);
-    let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64);
-    let Some(replicas) = replicas else {
-        return Err(ApiError::invalid("autoscaling", "Scale", name, vec![Cause::required("spec.replicas", "")]));
+    // Go clients omit `replicas: 0` (omitempty), so a missing value is zero, as upstream decodes it.
+    let replicas = match scale.pointer("/spec/replicas") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().ok_or_else(|| {
+            ApiError::invalid(
+                "autoscaling",
+                "Scale",
+                name,
+                vec![Cause::invalid("spec.replicas", v, "must be an integer")],
+            )
+        })?,
     };
     if replicas < 0 {
         return Err(ApiError::invalid(
             "autoscaling",
             "Scale",
             name,
-            vec![Cause::invalid("spec.replicas", &json!(replicas), "must be greater than or equal to 0")],
+            vec![Cause::invalid(
+                "spec.replicas",
+                &json!(replicas),
+                "must be greater than or equal to 0",
+            )],
         ));
     }
-    let rv = scale.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
+    let rv = scale
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let mut merge = json!({ "spec": { "replicas": replicas } });
     if !rv.is_empty() {
         merge["metadata"] = json!({ "resourceVersion": rv });
@@ -346,13 +519,27 @@ fn update_scale(state: &AppState, req: &ResourceRequest, query: &Query, scale: &
 }
 
 /// POST `pods/{name}/binding`: assign the pod to a node, once (upstream's `BindingREST`).
-fn bind(state: &AppState, req: &ResourceRequest, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+fn bind(
+    state: &AppState,
+    req: &ResourceRequest,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let json = body_as_json(headers, body)?;
-    let binding: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(format!("invalid Binding: {e}")))?;
+    let binding: Value = serde_json::from_slice(&json)
+        .map_err(|e| ApiError::bad_request(format!("invalid Binding: {e}")))?;
     let name = name_of(req);
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if node.is_empty() {
-        return Err(ApiError::invalid("", "Binding", name, vec![Cause::required("target.name", "")]));
+        return Err(ApiError::invalid(
+            "",
+            "Binding",
+            name,
+            vec![Cause::required("target.name", "")],
+        ));
     }
     if let Some(bname) = binding.pointer("/metadata/name").and_then(Value::as_str)
         && !bname.is_empty()
@@ -362,36 +549,65 @@ fn bind(state: &AppState, req: &ResourceRequest, headers: &HeaderMap, body: &[u8
             "the name of the object ({bname}) does not match the name on the URL ({name})"
         )));
     }
-    state.objects.bind(&req.namespace, name, node, binding.pointer("/metadata/annotations"))?;
-    Ok(response::value(201, &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 })))
+    state.objects.bind(
+        &req.namespace,
+        name,
+        node,
+        binding.pointer("/metadata/annotations"),
+    )?;
+    Ok(response::value(
+        201,
+        &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),
+    ))
 }
 
 /// POST `pods/{name}/eviction`: a graceful delete on the eviction's terms. (PodDisruptionBudgets
 /// arrive with the workloads issue; until then every eviction is allowed.)
-fn evict(state: &AppState, req: &ResourceRequest, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+fn evict(
+    state: &AppState,
+    req: &ResourceRequest,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let json = body_as_json(headers, body)?;
-    let eviction: Value = serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(format!("invalid Eviction: {e}")))?;
+    let eviction: Value = serde_json::from_slice(&json)
+        .map_err(|e| ApiError::bad_request(format!("invalid Eviction: {e}")))?;
     let name = name_of(req);
     let mut p = DeleteParams::default();
     if let Some(opts) = eviction.get("deleteOptions") {
         p.grace_period_seconds = opts.get("gracePeriodSeconds").and_then(Value::as_i64);
         p.preconditions = Preconditions {
-            uid: opts.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
-            revision: opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str).and_then(|s| s.parse().ok()),
+            uid: opts
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            revision: opts
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok()),
         };
     }
     state.objects.delete(req.info, &req.namespace, name, &p)?;
-    Ok(response::value(201, &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 })))
+    Ok(response::value(
+        201,
+        &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),
+    ))
 }
 
 /// PUT `namespaces/{name}/finalize`: replace `spec.finalizers` (upstream's `FinalizeREST`); a
 /// terminating namespace left with no finalizers goes away.
-pub(crate) fn finalize(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
-    let ns: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid Namespace: {e}")))?;
+fn finalize(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiError> {
+    let ns: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid Namespace: {e}")))?;
     let finalizers: Vec<String> = ns
         .pointer("/spec/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let stored = state.objects.finalize_namespace(name, finalizers)?;
     Ok(response::json(200, stored.bytes.clone()))

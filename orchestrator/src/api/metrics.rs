@@ -14,8 +14,8 @@ use crate::store::Storage;
 
 /// Upstream's buckets for `apiserver_request_duration_seconds`.
 const BUCKETS: &[f64] = &[
-    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0,
-    30.0, 45.0, 60.0,
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0,
+    10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
 ];
 
 /// The labels a request is counted under.
@@ -73,7 +73,10 @@ impl Metrics {
     pub(crate) fn watch_opened(self: &std::sync::Arc<Self>, resource: &'static str) -> WatchGuard {
         *self.watches.lock().entry(resource).or_default() += 1;
         self.watch_total.fetch_add(1, Ordering::Relaxed);
-        WatchGuard { metrics: self.clone(), resource }
+        WatchGuard {
+            metrics: self.clone(),
+            resource,
+        }
     }
 
     /// How many watches are open now.
@@ -105,21 +108,43 @@ impl Metrics {
             let mut cumulative = 0;
             for (i, b) in BUCKETS.iter().enumerate() {
                 cumulative += h.counts.get(i).copied().unwrap_or(0);
-                let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "apiserver_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {cumulative}"
+                );
             }
-            let _ = writeln!(out, "apiserver_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "apiserver_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "apiserver_request_duration_seconds_count{{{labels}}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "apiserver_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "apiserver_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "apiserver_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
         }
         drop(requests);
         out.push_str("# HELP apiserver_storage_objects [STABLE] Number of stored objects at the time of last check split by kind.\n# TYPE apiserver_storage_objects gauge\n");
         for r in RESOURCES {
-            let _ = writeln!(out, "apiserver_storage_objects{{resource=\"{}\"}} {}", r.store_key, store.count(r.store_key));
+            let _ = writeln!(
+                out,
+                "apiserver_storage_objects{{resource=\"{}\"}} {}",
+                r.store_key,
+                store.count(r.store_key)
+            );
         }
         out.push_str("# HELP apiserver_longrunning_requests [STABLE] Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component. Not all requests are tracked this way.\n# TYPE apiserver_longrunning_requests gauge\n");
         for (resource, n) in self.watches.lock().iter() {
             let r = RESOURCES.iter().find(|r| r.store_key == *resource);
-            let (group, version, plural) = r.map(|r| (r.group, r.version, r.plural)).unwrap_or(("", "", resource));
+            let (group, version, plural) = r
+                .map(|r| (r.group, r.version, r.plural))
+                .unwrap_or(("", "", resource));
             let _ = writeln!(
                 out,
                 "apiserver_longrunning_requests{{component=\"apiserver\",group=\"{group}\",resource=\"{plural}\",scope=\"resource\",subresource=\"\",verb=\"WATCH\",version=\"{version}\"}} {n}"
@@ -139,7 +164,12 @@ pub(crate) struct WatchGuard {
 
 impl Drop for WatchGuard {
     fn drop(&mut self) {
-        *self.metrics.watches.lock().entry(self.resource).or_default() -= 1;
+        *self
+            .metrics
+            .watches
+            .lock()
+            .entry(self.resource)
+            .or_default() -= 1;
         self.metrics.watch_total.fetch_sub(1, Ordering::Relaxed);
     }
 }

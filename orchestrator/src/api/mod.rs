@@ -11,11 +11,12 @@ pub mod openapi;
 mod request;
 mod response;
 mod server;
+mod service_alloc;
 mod tls;
 mod watch;
 
+pub(crate) use metrics::Metrics;
 pub use objects::{DeleteOutcome, DeleteParams, Objects, WriteParams};
 pub(crate) use server::AppState;
 pub(crate) use server::{router, serve_tls};
 pub(crate) use tls::{ServingCerts, generate as generate_certs, server_config};
-pub(crate) use metrics::Metrics;

@@ -9,6 +9,7 @@ use rand::RngExt;
 use serde_json::{Value, json};
 
 use super::meta;
+use super::service_alloc::ServiceAllocator;
 use crate::admission::Admission;
 use crate::error::{ApiError, Reason};
 use crate::patch::PatchType;
@@ -58,11 +59,16 @@ impl DeleteOutcome {
 pub struct Objects {
     store: Arc<dyn Storage>,
     admission: Admission,
+    /// Cluster IPs and node ports; held across a Service's store write so a failed write can be
+    /// undone exactly.
+    services: parking_lot::Mutex<ServiceAllocator>,
 }
 
 impl std::fmt::Debug for Objects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Objects").field("revision", &self.store.revision()).finish()
+        f.debug_struct("Objects")
+            .field("revision", &self.store.revision())
+            .finish()
     }
 }
 
@@ -73,7 +79,17 @@ impl Objects {
     /// Semantics over `store`.
     pub fn new(store: Arc<dyn Storage>) -> Arc<Self> {
         let admission = Admission::new(store.clone());
-        Arc::new(Self { store, admission })
+        let mut services = ServiceAllocator::default();
+        if let Ok(listed) = store.list("services", &crate::store::ListOptions::default()) {
+            for svc in &listed.items {
+                services.record(&svc.value());
+            }
+        }
+        Arc::new(Self {
+            store,
+            admission,
+            services: parking_lot::Mutex::new(services),
+        })
     }
 
     /// The underlying store (reads go straight to it).
@@ -92,12 +108,22 @@ impl Objects {
         {
             let m = meta::meta_mut(&mut obj);
             set_namespace(info, m, namespace)?;
-            if m.get("resourceVersion").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
-                return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+            if m.get("resourceVersion")
+                .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            {
+                return Err(ApiError::bad_request(
+                    "resourceVersion should not be set on objects to be created",
+                ));
             }
             m.remove("resourceVersion");
-            m.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
-            m.insert("creationTimestamp".into(), Value::String(meta::now_rfc3339()));
+            m.insert(
+                "uid".into(),
+                Value::String(uuid::Uuid::new_v4().to_string()),
+            );
+            m.insert(
+                "creationTimestamp".into(),
+                Value::String(meta::now_rfc3339()),
+            );
             m.remove("deletionTimestamp");
             m.remove("deletionGracePeriodSeconds");
             m.remove("managedFields");
@@ -105,26 +131,57 @@ impl Objects {
         }
         let generate = meta::name(&obj).is_empty()
             && meta::meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
-        let strategy = strategy_for(info);
+        if generate {
+            let name = generated_name(meta::meta_str(&obj, "generateName").unwrap_or(""));
+            meta::meta_mut(&mut obj).insert("name".into(), Value::String(name));
+        }
+        let mut prepared = strategy_for(info).prepare_create(obj)?;
+        self.admission
+            .admit_create_opts(info, namespace, &mut prepared, p.dry_run)?;
+        if p.dry_run {
+            let name = meta::name(&prepared).to_string();
+            return Ok(Arc::new(dry_run_stored(
+                &prepared,
+                namespace,
+                &name,
+                self.store.revision(),
+            )));
+        }
+        // Admission ran once; a generated name that is taken only changes the name (as upstream,
+        // which retries the storage write alone).
+        let is_service = info.store_key == "services";
+        let mut services = is_service.then(|| self.services.lock());
+        if let Some(alloc) = services.as_mut() {
+            let name = meta::name(&prepared).to_string();
+            alloc.allocate(&name, &mut prepared, None)?;
+        }
         let attempts = if generate { 8 } else { 1 };
         let mut last_err = None;
-        for _ in 0..attempts {
-            let mut candidate = obj.clone();
-            if generate {
-                let base = meta::meta_str(&candidate, "generateName").unwrap_or("").to_string();
-                let name = generated_name(&base);
-                meta::meta_mut(&mut candidate).insert("name".into(), Value::String(name));
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                let base = meta::meta_str(&prepared, "generateName")
+                    .unwrap_or("")
+                    .to_string();
+                meta::meta_mut(&mut prepared)
+                    .insert("name".into(), Value::String(generated_name(&base)));
             }
-            let mut prepared = strategy.prepare_create(candidate)?;
-            self.admission.admit_create(info, namespace, &mut prepared)?;
             let name = meta::name(&prepared).to_string();
-            if p.dry_run {
-                return Ok(Arc::new(dry_run_stored(&prepared, namespace, &name, self.store.revision())));
-            }
-            match self.store.create(info.store_key, namespace, &name, prepared) {
+            match self
+                .store
+                .create(info.store_key, namespace, &name, prepared.clone())
+            {
                 Err(e) if generate && e.reason == Reason::AlreadyExists => last_err = Some(e),
-                other => return other,
+                Err(e) => {
+                    if let Some(alloc) = services.as_mut() {
+                        alloc.release(&prepared);
+                    }
+                    return Err(e);
+                }
+                ok => return ok,
             }
+        }
+        if let Some(alloc) = services.as_mut() {
+            alloc.release(&prepared);
         }
         Err(last_err.unwrap_or_else(|| ApiError::internal("generateName retries exhausted")))
     }
@@ -141,7 +198,15 @@ impl Objects {
         p: &WriteParams,
     ) -> Result<Arc<Stored>, ApiError> {
         let pinned = pinned_revision(&obj)?;
-        self.write_loop(info, namespace, name, pinned, p, |_old| Ok(obj.clone()), target)
+        self.write_loop(
+            info,
+            namespace,
+            name,
+            pinned,
+            p,
+            |_old| Ok(obj.clone()),
+            target,
+        )
     }
 
     /// Patch an object (or its status), retrying internally on a conflicting concurrent write
@@ -213,26 +278,59 @@ impl Objects {
                 carry_system_fields(m, &old);
             }
             let mut prepared = strategy.prepare_update(new, &old, target)?;
-            self.admission.admit_update(info, namespace, &mut prepared, &old)?;
+            self.admission
+                .admit_update_opts(info, namespace, &mut prepared, &old, p.dry_run)?;
+            let mut services =
+                (info.store_key == "services" && !p.dry_run).then(|| self.services.lock());
+            if let Some(alloc) = services.as_mut() {
+                alloc.allocate(name, &mut prepared, Some(&old))?;
+            }
             if meta::without_resource_version(&prepared) == meta::without_resource_version(&old) {
                 // A no-op write is not a write: same resourceVersion, no watch event (upstream).
                 return Ok(current);
             }
             if p.dry_run {
-                return Ok(Arc::new(dry_run_stored(&prepared, namespace, name, current.revision)));
+                return Ok(Arc::new(dry_run_stored(
+                    &prepared,
+                    namespace,
+                    name,
+                    current.revision,
+                )));
             }
-            let pre = Preconditions { revision: Some(current.revision), uid: None };
-            let result = if should_delete_during_update(info, &prepared) {
+            let pre = Preconditions {
+                revision: Some(current.revision),
+                uid: None,
+            };
+            let deleting = should_delete_during_update(info, &prepared);
+            let result = if deleting {
                 self.store.delete(info.store_key, namespace, name, &pre)
             } else {
-                self.store.update(info.store_key, namespace, name, prepared, &pre)
+                self.store
+                    .update(info.store_key, namespace, name, prepared.clone(), &pre)
             };
+            if let Some(alloc) = services.as_mut() {
+                match &result {
+                    Ok(_) if deleting => alloc.release(&prepared),
+                    Ok(_) => {}
+                    Err(_) => {
+                        // Undo: give back what this attempt took, keep what the old version holds.
+                        alloc.release(&prepared);
+                        alloc.record(&old);
+                    }
+                }
+            }
+            drop(services);
             match result {
                 Err(e) if e.reason == Reason::Conflict && pinned.is_none() => continue,
                 other => return other,
             }
         }
-        Err(ApiError::conflict(info.group, info.plural, name, "too many concurrent writes; please retry"))
+        Err(ApiError::conflict(
+            info.group,
+            info.plural,
+            name,
+            "too many concurrent writes; please retry",
+        ))
     }
 
     /// Delete an object, gracefully where upstream does: objects with finalizers and bound,
@@ -261,7 +359,9 @@ impl Objects {
         if let Some(g) = p.grace_period_seconds
             && g < 0
         {
-            return Err(ApiError::bad_request("gracePeriodSeconds must not be negative"));
+            return Err(ApiError::bad_request(
+                "gracePeriodSeconds must not be negative",
+            ));
         }
         for _ in 0..MAX_CONFLICT_RETRIES {
             let current = self.store.get(info.store_key, namespace, name)?;
@@ -280,12 +380,24 @@ impl Objects {
                 grace == 0 && !finalizers
             };
             if p.dry_run {
-                return Ok(if immediate { DeleteOutcome::Deleted(current) } else { DeleteOutcome::Pending(current) });
+                return Ok(if immediate {
+                    DeleteOutcome::Deleted(current)
+                } else {
+                    DeleteOutcome::Pending(current)
+                });
             }
             if immediate {
-                let pre = Preconditions { revision: Some(current.revision), uid: None };
+                let pre = Preconditions {
+                    revision: Some(current.revision),
+                    uid: None,
+                };
                 match self.store.delete(info.store_key, namespace, name, &pre) {
-                    Ok(gone) => return Ok(DeleteOutcome::Deleted(gone)),
+                    Ok(gone) => {
+                        if info.store_key == "services" {
+                            self.services.lock().release(&old);
+                        }
+                        return Ok(DeleteOutcome::Deleted(gone));
+                    }
                     Err(e) if e.reason == Reason::Conflict => continue,
                     Err(e) => return Err(e),
                 }
@@ -304,32 +416,56 @@ impl Objects {
                 let m = meta::meta_mut(&mut new);
                 let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
                 if !terminating || info.store_key == "pods" {
-                    m.insert("deletionTimestamp".into(), Value::String(meta::timestamp_rfc3339(at)));
+                    m.insert(
+                        "deletionTimestamp".into(),
+                        Value::String(meta::timestamp_rfc3339(at)),
+                    );
                     m.insert("deletionGracePeriodSeconds".into(), json!(grace));
                 }
                 if !terminating && let Some(g) = m.get("generation").and_then(Value::as_i64) {
                     m.insert("generation".into(), json!(g + 1));
                 }
             }
-            let pre = Preconditions { revision: Some(current.revision), uid: None };
-            match self.store.update(info.store_key, namespace, name, new, &pre) {
+            let pre = Preconditions {
+                revision: Some(current.revision),
+                uid: None,
+            };
+            match self
+                .store
+                .update(info.store_key, namespace, name, new, &pre)
+            {
                 Ok(stored) => return Ok(DeleteOutcome::Pending(stored)),
                 Err(e) if e.reason == Reason::Conflict => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(ApiError::conflict(info.group, info.plural, name, "too many concurrent writes; please retry"))
+        Err(ApiError::conflict(
+            info.group,
+            info.plural,
+            name,
+            "too many concurrent writes; please retry",
+        ))
     }
 
     /// The namespace `finalize` step (upstream's `namespaces/{name}/finalize` subresource): set
     /// `spec.finalizers`; a terminating namespace with no finalizers left is removed.
-    pub fn finalize_namespace(&self, name: &str, finalizers: Vec<String>) -> Result<Arc<Stored>, ApiError> {
+    pub fn finalize_namespace(
+        &self,
+        name: &str,
+        finalizers: Vec<String>,
+    ) -> Result<Arc<Stored>, ApiError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
             let current = self.store.get("namespaces", "", name)?;
             let mut ns = current.value();
             ns["spec"]["finalizers"] = json!(finalizers);
-            let pre = Preconditions { revision: Some(current.revision), uid: None };
-            let result = if meta::is_terminating(&ns) && finalizers.is_empty() && meta::finalizers(&ns).is_empty() {
+            let pre = Preconditions {
+                revision: Some(current.revision),
+                uid: None,
+            };
+            let result = if meta::is_terminating(&ns)
+                && finalizers.is_empty()
+                && meta::finalizers(&ns).is_empty()
+            {
                 self.store.delete("namespaces", "", name, &pre)
             } else {
                 self.store.update("namespaces", "", name, ns, &pre)
@@ -339,26 +475,55 @@ impl Objects {
                 other => return other,
             }
         }
-        Err(ApiError::conflict("", "namespaces", name, "too many concurrent writes; please retry"))
+        Err(ApiError::conflict(
+            "",
+            "namespaces",
+            name,
+            "too many concurrent writes; please retry",
+        ))
     }
 
     /// Admission for a delete (e.g. immortal namespaces), before [`Self::delete`].
-    pub fn admit_delete(&self, info: &'static ResourceInfo, namespace: &str, name: &str) -> Result<(), ApiError> {
+    pub fn admit_delete(
+        &self,
+        info: &'static ResourceInfo,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
         self.admission.admit_delete(info, namespace, name)
     }
 
     /// Bind a pod to a node (upstream's `pods/binding`): set `spec.nodeName` once, merge the
     /// binding's annotations, and mark `PodScheduled` true. 409 if already bound or terminating.
-    pub fn bind(&self, namespace: &str, name: &str, node: &str, annotations: Option<&Value>) -> Result<Arc<Stored>, ApiError> {
+    pub fn bind(
+        &self,
+        namespace: &str,
+        name: &str,
+        node: &str,
+        annotations: Option<&Value>,
+    ) -> Result<Arc<Stored>, ApiError> {
         for _ in 0..MAX_CONFLICT_RETRIES {
             let current = self.store.get("pods", namespace, name)?;
             let mut pod = current.value();
             if meta::is_terminating(&pod) {
-                return Err(ApiError::conflict("", "pods", name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    name,
+                    &format!("pod {name} is being deleted, cannot be assigned to a host"),
+                ));
             }
-            let bound = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
+            let bound = pod
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if !bound.is_empty() {
-                return Err(ApiError::conflict("", "pods", name, &format!("pod {name} is already assigned to node {bound:?}")));
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    name,
+                    &format!("pod {name} is already assigned to node {bound:?}"),
+                ));
             }
             pod["spec"]["nodeName"] = json!(node);
             if let Some(Value::Object(extra)) = annotations {
@@ -372,17 +537,31 @@ impl Objects {
             }
             let now = meta::now_rfc3339();
             let condition = json!({ "type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now });
-            let conditions = pod["status"]["conditions"].as_array().cloned().unwrap_or_default();
-            let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+            let conditions = pod["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut conditions: Vec<Value> = conditions
+                .into_iter()
+                .filter(|c| c["type"] != "PodScheduled")
+                .collect();
             conditions.push(condition);
             pod["status"]["conditions"] = Value::Array(conditions);
-            let pre = Preconditions { revision: Some(current.revision), uid: None };
+            let pre = Preconditions {
+                revision: Some(current.revision),
+                uid: None,
+            };
             match self.store.update("pods", namespace, name, pod, &pre) {
                 Err(e) if e.reason == Reason::Conflict => continue,
                 other => return other,
             }
         }
-        Err(ApiError::conflict("", "pods", name, "too many concurrent writes; please retry"))
+        Err(ApiError::conflict(
+            "",
+            "pods",
+            name,
+            "too many concurrent writes; please retry",
+        ))
     }
 }
 
@@ -412,7 +591,12 @@ fn set_namespace(
 fn carry_system_fields(m: &mut serde_json::Map<String, Value>, old: &Value) {
     let old_meta = old.get("metadata").and_then(Value::as_object);
     let get = |k: &str| old_meta.and_then(|om| om.get(k)).cloned();
-    for key in ["generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+    for key in [
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         match get(key) {
             Some(v) => {
                 m.insert(key.into(), v);
@@ -422,7 +606,9 @@ fn carry_system_fields(m: &mut serde_json::Map<String, Value>, old: &Value) {
             }
         }
     }
-    if m.get("uid").and_then(Value::as_str).is_none_or(str::is_empty)
+    if m.get("uid")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
         && let Some(uid) = get("uid")
     {
         m.insert("uid".into(), uid);
@@ -436,12 +622,19 @@ fn pinned_revision(obj: &Value) -> Result<Option<u64>, ApiError> {
     match meta::meta_str(obj, "resourceVersion") {
         None | Some("") => Ok(None),
         Some(s) => s.parse().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("invalid resourceVersion {s:?}: must be a decimal number"))
+            ApiError::bad_request(format!(
+                "invalid resourceVersion {s:?}: must be a decimal number"
+            ))
         }),
     }
 }
 
-fn check_preconditions(info: &ResourceInfo, name: &str, current: &Stored, pre: &Preconditions) -> Result<(), ApiError> {
+fn check_preconditions(
+    info: &ResourceInfo,
+    name: &str,
+    current: &Stored,
+    pre: &Preconditions,
+) -> Result<(), ApiError> {
     if let Some(uid) = &pre.uid {
         let value = current.value();
         let actual = meta::meta_str(&value, "uid").unwrap_or("");
@@ -450,7 +643,9 @@ fn check_preconditions(info: &ResourceInfo, name: &str, current: &Stored, pre: &
                 info.group,
                 info.plural,
                 name,
-                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                ),
             ));
         }
     }
@@ -476,13 +671,22 @@ fn effective_grace(info: &ResourceInfo, obj: &Value, requested: Option<i64>) -> 
     if info.store_key != "pods" {
         return 0;
     }
-    let node = obj.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("");
-    let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let node = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let phase = obj
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if node.is_empty() || matches!(phase, "Succeeded" | "Failed") {
         return 0;
     }
     requested
-        .or_else(|| obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+        .or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+        })
         .unwrap_or(30)
         .max(0)
 }
@@ -496,7 +700,10 @@ fn should_delete_during_update(info: &ResourceInfo, obj: &Value) -> bool {
     }
     match info.store_key {
         "pods" => {
-            let grace = obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
+            let grace = obj
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             grace == 0 || effective_grace(info, obj, Some(1)) == 0
         }
         "namespaces" => obj

@@ -72,7 +72,10 @@ pub(crate) fn parse_path(path: &str) -> Option<PathParts<'_>> {
     if rest.iter().any(|s| s.is_empty()) {
         return None;
     }
-    let (namespace, rest) = if rest[0] == "namespaces" && rest.len() >= 3 && !matches!(rest[2], "status" | "finalize") {
+    let (namespace, rest) = if rest[0] == "namespaces"
+        && rest.len() >= 3
+        && !(rest.len() == 3 && matches!(rest[2], "status" | "finalize"))
+    {
         (Some(rest[1]), &rest[2..])
     } else {
         (None, rest)
@@ -91,8 +94,18 @@ pub(crate) fn parse_path(path: &str) -> Option<PathParts<'_>> {
 }
 
 /// Resolve a path and method into a [`ResourceRequest`], or the error upstream gives.
-pub(crate) fn resolve(method: &Method, parts: &PathParts<'_>, watch: bool) -> Result<ResourceRequest, ApiError> {
-    let not_found = || ApiError::new(404, crate::error::Reason::NotFound, "the server could not find the requested resource");
+pub(crate) fn resolve(
+    method: &Method,
+    parts: &PathParts<'_>,
+    watch: bool,
+) -> Result<ResourceRequest, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            404,
+            crate::error::Reason::NotFound,
+            "the server could not find the requested resource",
+        )
+    };
     let info = registry::find(parts.group, parts.version, parts.resource).ok_or_else(not_found)?;
     if parts.namespace.is_some() && !info.namespaced {
         return Err(not_found());
@@ -121,11 +134,22 @@ pub(crate) fn resolve(method: &Method, parts: &PathParts<'_>, watch: bool) -> Re
             return Err(ApiError::method_not_allowed(m, &info.list_kind()));
         }
     };
-    if verb == Verb::Create && has_name && !matches!(subresource, Some(Subresource::Binding | Subresource::Eviction)) {
+    if verb == Verb::Create
+        && has_name
+        && !matches!(
+            subresource,
+            Some(Subresource::Binding | Subresource::Eviction)
+        )
+    {
         return Err(ApiError::method_not_allowed("POST", info.kind));
     }
-    if verb == Verb::Get && matches!(subresource, Some(Subresource::Binding | Subresource::Eviction)) {
-        return Err(ApiError::method_not_allowed("GET", info.kind));
+    let allowed = match subresource {
+        Some(Subresource::Binding | Subresource::Eviction) => verb == Verb::Create,
+        Some(Subresource::Finalize) => verb == Verb::Update,
+        _ => true,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed(method.as_str(), info.kind));
     }
     Ok(ResourceRequest {
         verb,
@@ -197,7 +221,11 @@ impl Query {
             None | Some("") => FieldSelector::default(),
             Some(s) => FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?,
         };
-        Ok(Filter { namespace: (!namespace.is_empty()).then(|| namespace.to_string()), labels, fields })
+        Ok(Filter {
+            namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+            labels,
+            fields,
+        })
     }
 
     /// `resourceVersion` as a revision; 400 if it is not a number, as upstream.
@@ -228,7 +256,9 @@ impl Query {
             )),
             (Some(other), _) => Err(ApiError::invalid_query(
                 "resourceVersionMatch",
-                &format!("Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""),
+                &format!(
+                    "Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\""
+                ),
             )),
         }
     }
@@ -285,18 +315,34 @@ mod tests {
         let p = parse_path("/api/v1/namespaces/ns1/pods/web/status").unwrap();
         assert_eq!(
             p,
-            PathParts { group: "", version: "v1", namespace: Some("ns1"), resource: "pods", name: Some("web"), subresource: Some("status") }
+            PathParts {
+                group: "",
+                version: "v1",
+                namespace: Some("ns1"),
+                resource: "pods",
+                name: Some("web"),
+                subresource: Some("status")
+            }
         );
         let p = parse_path("/apis/apps/v1/namespaces/ns1/deployments").unwrap();
-        assert_eq!((p.group, p.resource, p.namespace, p.name), ("apps", "deployments", Some("ns1"), None));
+        assert_eq!(
+            (p.group, p.resource, p.namespace, p.name),
+            ("apps", "deployments", Some("ns1"), None)
+        );
     }
 
     #[test]
     fn namespace_objects_are_the_namespaces_resource() {
         let p = parse_path("/api/v1/namespaces/ns1").unwrap();
-        assert_eq!((p.resource, p.name, p.namespace), ("namespaces", Some("ns1"), None));
+        assert_eq!(
+            (p.resource, p.name, p.namespace),
+            ("namespaces", Some("ns1"), None)
+        );
         let p = parse_path("/api/v1/namespaces/ns1/status").unwrap();
-        assert_eq!((p.resource, p.name, p.subresource), ("namespaces", Some("ns1"), Some("status")));
+        assert_eq!(
+            (p.resource, p.name, p.subresource),
+            ("namespaces", Some("ns1"), Some("status"))
+        );
         let p = parse_path("/api/v1/namespaces").unwrap();
         assert_eq!((p.resource, p.name), ("namespaces", None));
     }
@@ -311,7 +357,10 @@ mod tests {
         let p = parse_path("/api/v1/namespaces/a/pods/x").unwrap();
         assert_eq!(resolve(&Method::POST, &p, false).unwrap_err().code, 405);
         let p = parse_path("/api/v1/namespaces/a/pods/x/binding").unwrap();
-        assert_eq!(resolve(&Method::POST, &p, false).unwrap().verb, Verb::Create);
+        assert_eq!(
+            resolve(&Method::POST, &p, false).unwrap().verb,
+            Verb::Create
+        );
         let p = parse_path("/api/v1/namespaces/a/nodes").unwrap();
         assert_eq!(resolve(&Method::GET, &p, false).unwrap_err().code, 404);
         let p = parse_path("/api/v1/namespaces/a/configmaps/x/status").unwrap();
@@ -320,7 +369,9 @@ mod tests {
 
     #[test]
     fn query_accepts_empty_pairs_and_kube_rs_shapes() {
-        let q = Query::parse(Some("&limit=500&watch=true&allowWatchBookmarks=true&resourceVersion=12"));
+        let q = Query::parse(Some(
+            "&limit=500&watch=true&allowWatchBookmarks=true&resourceVersion=12",
+        ));
         assert!(q.watch && q.allow_watch_bookmarks);
         assert_eq!(q.limit().unwrap(), 500);
         assert_eq!(q.read_at().unwrap(), ReadAt::NotOlderThan(12));

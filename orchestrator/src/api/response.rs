@@ -15,7 +15,10 @@ use crate::store::{ListResult, Stored};
 pub(crate) fn json(code: u16, body: impl Into<Bytes>) -> Response {
     let mut resp = Response::new(Body::from(body.into()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -68,7 +71,11 @@ pub(crate) fn list(info: &ResourceInfo, result: &ListResult) -> Bytes {
 
 /// The `Status` upstream returns for a delete that removed an object at once.
 pub(crate) fn delete_success(info: &ResourceInfo, gone: &Arc<Stored>) -> serde_json::Value {
-    let uid = gone.value().pointer("/metadata/uid").cloned().unwrap_or_default();
+    let uid = gone
+        .value()
+        .pointer("/metadata/uid")
+        .cloned()
+        .unwrap_or_default();
     serde_json::json!({
         "kind": "Status",
         "apiVersion": "v1",

@@ -41,14 +41,20 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 
 /// Paths anyone may read without a token (upstream's `system:public-info-viewer`).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version" | "/version/")
+    matches!(
+        path,
+        "/healthz" | "/livez" | "/readyz" | "/version" | "/version/"
+    )
 }
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), state.token.as_bytes()))
 }
 
@@ -68,25 +74,15 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let Some(path_parts) = path_parts else {
         return non_resource(&state, &parts.method, &path, &parts.headers);
     };
-    if path_parts.group.is_empty()
-        && path_parts.resource == "namespaces"
-        && path_parts.subresource == Some("finalize")
-        && let Some(name) = path_parts.name
-    {
-        if parts.method != Method::PUT {
-            return response::error(&ApiError::method_not_allowed(parts.method.as_str(), "Namespace"));
-        }
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(_) => return response::error(&ApiError::too_large(MAX_BODY_BYTES)),
-        };
-        return handlers::finalize(&state, name, &body).unwrap_or_else(|e| response::error(&e));
-    }
     let resolved = match request::resolve(&parts.method, &path_parts, query.watch) {
         Ok(r) => r,
         Err(e) => {
             // A group/version path with nothing after it is discovery, not a resource.
-            return if e.code == 404 { non_resource(&state, &parts.method, &path, &parts.headers) } else { response::error(&e) };
+            return if e.code == 404 {
+                non_resource(&state, &parts.method, &path, &parts.headers)
+            } else {
+                response::error(&e)
+            };
         }
     };
     let labels = RequestLabels {
@@ -103,7 +99,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
             "namespace"
         },
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let body = match read_body(body).await {
         Ok(b) => b,
         Err(_) => {
             let resp = response::error(&ApiError::too_large(MAX_BODY_BYTES));
@@ -113,7 +109,13 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     };
     let is_watch = resolved.verb == request::Verb::Watch;
     // A bug in a handler must never take the server down: a panic becomes a 500 for this request.
-    let handled = std::panic::AssertUnwindSafe(handlers::handle(&state, resolved, query, &parts.headers, body));
+    let handled = std::panic::AssertUnwindSafe(handlers::handle(
+        &state,
+        resolved,
+        query,
+        &parts.headers,
+        body,
+    ));
     let resp = match futures::FutureExt::catch_unwind(handled).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => response::error(&e),
@@ -128,9 +130,40 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         }
     };
     if !is_watch {
-        state.metrics.observe(labels, resp.status().as_u16(), started.elapsed());
+        state
+            .metrics
+            .observe(labels, resp.status().as_u16(), started.elapsed());
     }
     resp
+}
+
+/// How much of an oversized body is read (and dropped) before answering 413, so the client,
+/// still sending, gets to read the answer instead of a reset connection.
+const MAX_DRAINED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Read a request body of at most [`MAX_BODY_BYTES`]; a larger one is drained and refused.
+async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&data);
+        } else if seen > MAX_DRAINED_BYTES {
+            break;
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    Ok(buf.freeze())
 }
 
 /// Discovery, OpenAPI, health and metrics.
@@ -138,14 +171,20 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
     if method != Method::GET && method != Method::HEAD {
         return response::error(&ApiError::method_not_allowed(method.as_str(), path));
     }
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let trimmed = path.trim_end_matches('/');
     match trimmed {
         "/healthz" | "/livez" | "/readyz" => text(200, "ok"),
         "/version" => response::value(200, &discovery::version()),
         "/metrics" => text(200, &state.metrics.render(state.objects.store().as_ref())),
         "/api" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(true)),
-        "/api" => vary(response::value(200, &discovery::api_versions(&state.server_addr))),
+        "/api" => vary(response::value(
+            200,
+            &discovery::api_versions(&state.server_addr),
+        )),
         "/apis" if discovery::wants_aggregated(accept) => aggregated(discovery::aggregated(false)),
         "/apis" => vary(response::value(200, &discovery::api_groups())),
         "/api/v1" => response::value(200, &discovery::core_resources()),
@@ -155,10 +194,15 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
                 if let Ok(ct) = HeaderValue::from_str(content_type) {
                     resp.headers_mut().insert(header::CONTENT_TYPE, ct);
                 }
-                resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+                resp.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("Accept"));
                 resp
             }
-            None => response::error(&ApiError::new(406, crate::error::Reason::NotAcceptable, "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2.v1.0+protobuf")),
+            None => response::error(&ApiError::new(
+                406,
+                crate::error::Reason::NotAcceptable,
+                "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            )),
         },
         "/openapi/v3" => response::value(200, &openapi::v3_index()),
         _ => {
@@ -180,27 +224,38 @@ fn non_resource(state: &AppState, method: &Method, path: &str, headers: &HeaderM
                     return response::value(200, &doc);
                 }
             }
-            response::error(&ApiError::new(404, crate::error::Reason::NotFound, "the server could not find the requested resource"))
+            response::error(&ApiError::new(
+                404,
+                crate::error::Reason::NotFound,
+                "the server could not find the requested resource",
+            ))
         }
     }
 }
 
 fn aggregated(doc: serde_json::Value) -> Response {
     let mut resp = response::value(200, &doc);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE),
+    );
     resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE));
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     resp
 }
 
 fn vary(mut resp: Response) -> Response {
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     resp
 }
 
 fn text(code: u16, body: &str) -> Response {
     let mut resp = response::json(code, body.to_string());
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }
 
@@ -230,14 +285,17 @@ pub(crate) async fn serve_tls(
         let router = router.clone();
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
-            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let router = router.clone();
-                async move {
-                    let req = req.map(Body::new);
-                    tower::ServiceExt::oneshot(router, req).await
-                }
-            });
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move {
+                        let req = req.map(Body::new);
+                        tower::ServiceExt::oneshot(router, req).await
+                    }
+                });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::pin!(conn);

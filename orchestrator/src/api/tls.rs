@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 
 /// Certificates a control plane serves with.
@@ -20,7 +23,11 @@ pub(crate) fn generate() -> Result<ServingCerts, rcgen::Error> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "kubeproof-ca");
     ca_params.distinguished_name = dn;
@@ -38,14 +45,21 @@ pub(crate) fn generate() -> Result<ServingCerts, rcgen::Error> {
     dn.push(DnType::CommonName, "kube-apiserver");
     params.distinguished_name = dn;
     let cert = params.signed_by(&key, &ca)?;
-    Ok(ServingCerts { ca_pem: ca.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+    Ok(ServingCerts {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
 }
 
 /// A rustls server config for the certificates, offering HTTP/2 and HTTP/1.1.
-pub(crate) fn server_config(certs: &ServingCerts) -> Result<Arc<rustls::ServerConfig>, std::io::Error> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(certs.cert_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| std::io::Error::other(format!("serving certificate: {e}")))?;
+pub(crate) fn server_config(
+    certs: &ServingCerts,
+) -> Result<Arc<rustls::ServerConfig>, std::io::Error> {
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(certs.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| std::io::Error::other(format!("serving certificate: {e}")))?;
     let key = PrivateKeyDer::from_pem_slice(certs.key_pem.as_bytes())
         .map_err(|e| std::io::Error::other(format!("serving key: {e}")))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

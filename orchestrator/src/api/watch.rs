@@ -30,7 +30,12 @@ use crate::store::{Event, WatchFrom};
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Start a watch and return the streaming response.
-pub(crate) fn serve(state: &Arc<AppState>, req: &ResourceRequest, query: &Query, table: bool) -> Result<Response, ApiError> {
+pub(crate) fn serve(
+    state: &Arc<AppState>,
+    req: &ResourceRequest,
+    query: &Query,
+    table: bool,
+) -> Result<Response, ApiError> {
     let filter = query.filter(&req.namespace)?;
     let rv = query.revision()?;
     // Unset or "0": start with the current state as ADDED events; otherwise resume after rv.
@@ -42,7 +47,10 @@ pub(crate) fn serve(state: &Arc<AppState>, req: &ResourceRequest, query: &Query,
         }
         Some(rv) => WatchFrom::After(rv),
     };
-    let watch = state.objects.store().watch(req.info.store_key, filter, from)?;
+    let watch = state
+        .objects
+        .store()
+        .watch(req.info.store_key, filter, from)?;
     let timeout = query.timeout()?.unwrap_or(DEFAULT_TIMEOUT);
     let bookmarks = query.allow_watch_bookmarks;
     let initial_events_end = query.send_initial_events && bookmarks;
@@ -71,7 +79,8 @@ pub(crate) fn serve(state: &Arc<AppState>, req: &ResourceRequest, query: &Query,
         let mut rx_events = watch.rx;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let mut ticker = tokio::time::interval(state.bookmark_interval.max(Duration::from_millis(10)));
+        let mut ticker =
+            tokio::time::interval(state.bookmark_interval.max(Duration::from_millis(10)));
         ticker.tick().await;
         loop {
             tokio::select! {
@@ -112,8 +121,14 @@ pub(crate) fn serve(state: &Arc<AppState>, req: &ResourceRequest, query: &Query,
     });
 
     let mut resp = Response::new(Body::from_stream(ReceiverStream::new(rx)));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
     Ok(resp)
 }
 
@@ -124,7 +139,13 @@ fn encode_event(info: &ResourceInfo, ev: &Event, table: bool, query: &Query) -> 
     out.put_slice(ev.kind.as_str().as_bytes());
     out.put_slice(b"\",\"object\":");
     if table {
-        let t = table_of(info, std::slice::from_ref(&ev.object), query, ev.revision(), None);
+        let t = table_of(
+            info,
+            std::slice::from_ref(&ev.object),
+            query,
+            ev.revision(),
+            None,
+        );
         out.put_slice(&serde_json::to_vec(&t).unwrap_or_default());
     } else {
         out.put_slice(&ev.object.bytes);

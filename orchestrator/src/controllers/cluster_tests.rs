@@ -444,7 +444,12 @@ async fn a_namespace_with_its_own_finalizer_stays_until_that_is_removed() {
     })
     .await;
     assert!(c.objects.store().get("secrets", "kept", "s").is_err());
-    let mut ns = c.objects.store().get("namespaces", "", "kept").unwrap().value();
+    let mut ns = c
+        .objects
+        .store()
+        .get("namespaces", "", "kept")
+        .unwrap()
+        .value();
     ns["metadata"]["finalizers"] = json!([]);
     c.objects
         .update(

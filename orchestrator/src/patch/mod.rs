@@ -90,7 +90,7 @@ fn not_an_object(patched: &Value) -> ApiError {
 }
 
 /// Upstream's `negotiation.NewUnsupportedMediaTypeError` over the patch types we serve.
-fn unsupported_patch_type() -> ApiError {
+pub(crate) fn unsupported_patch_type() -> ApiError {
     ApiError::new(
         415,
         Reason::UnsupportedMediaType,

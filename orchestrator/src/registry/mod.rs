@@ -66,5 +66,10 @@ pub trait Strategy: Send + Sync + 'static {
     /// (status for [`UpdateTarget::Main`], everything else for [`UpdateTarget::Status`]), apply
     /// defaults, validate the update (immutable fields → 422), and bump `metadata.generation` when
     /// anything but metadata and status changed.
-    fn prepare_update(&self, new: Value, old: &Value, target: UpdateTarget) -> Result<Value, ApiError>;
+    fn prepare_update(
+        &self,
+        new: Value,
+        old: &Value,
+        target: UpdateTarget,
+    ) -> Result<Value, ApiError>;
 }

@@ -7,6 +7,8 @@ pub enum Subresource {
     Scale,
     Binding,
     Eviction,
+    /// `namespaces/{name}/finalize`: replaces `spec.finalizers` (PUT only).
+    Finalize,
 }
 
 impl Subresource {
@@ -17,6 +19,7 @@ impl Subresource {
             Subresource::Scale => "scale",
             Subresource::Binding => "binding",
             Subresource::Eviction => "eviction",
+            Subresource::Finalize => "finalize",
         }
     }
 }
@@ -42,7 +45,11 @@ pub struct ResourceInfo {
 impl ResourceInfo {
     /// `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// `PodList`.
@@ -56,7 +63,7 @@ impl ResourceInfo {
     }
 }
 
-use Subresource::{Binding, Eviction, Scale, Status};
+use Subresource::{Binding, Eviction, Finalize, Scale, Status};
 
 const ALL: &[&str] = &["all"];
 
@@ -80,38 +87,284 @@ macro_rules! resource {
 
 /// Every resource the API serves, grouped by group/version in discovery order.
 pub static RESOURCES: &[ResourceInfo] = &[
-    resource!("", "v1", "namespaces", "namespace", "Namespace", false, ["ns"], &[], [Status], "namespaces"),
-    resource!("", "v1", "nodes", "node", "Node", false, ["no"], &[], [Status], "nodes"),
-    resource!("", "v1", "pods", "pod", "Pod", true, ["po"], ALL, [Status, Binding, Eviction], "pods"),
-    resource!("", "v1", "services", "service", "Service", true, ["svc"], ALL, [Status], "services"),
-    resource!("", "v1", "endpoints", "endpoints", "Endpoints", true, ["ep"], &[], [], "endpoints"),
-    resource!("", "v1", "replicationcontrollers", "replicationcontroller", "ReplicationController", true, ["rc"], ALL, [Status, Scale], "replicationcontrollers"),
-    resource!("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false, ["pv"], &[], [Status], "persistentvolumes"),
-    resource!("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, ["pvc"], &[], [Status], "persistentvolumeclaims"),
-    resource!("", "v1", "configmaps", "configmap", "ConfigMap", true, ["cm"], &[], [], "configmaps"),
-    resource!("", "v1", "secrets", "secret", "Secret", true, [], &[], [], "secrets"),
-    resource!("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"], &[], [], "serviceaccounts"),
-    resource!("", "v1", "events", "event", "Event", true, ["ev"], &[], [], "events"),
-    resource!("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, ["quota"], &[], [Status], "resourcequotas"),
-    resource!("", "v1", "limitranges", "limitrange", "LimitRange", true, ["limits"], &[], [], "limitranges"),
-    resource!("apps", "v1", "deployments", "deployment", "Deployment", true, ["deploy"], ALL, [Status, Scale], "deployments.apps"),
-    resource!("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, ["rs"], ALL, [Status, Scale], "replicasets.apps"),
-    resource!("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, ["ds"], ALL, [Status], "daemonsets.apps"),
-    resource!("batch", "v1", "jobs", "job", "Job", true, [], ALL, [Status], "jobs.batch"),
-    resource!("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, [], &[], [], "leases.coordination.k8s.io"),
-    resource!("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, ["sc"], &[], [], "storageclasses.storage.k8s.io"),
-    resource!("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, [], &[], [], "endpointslices.discovery.k8s.io"),
-    resource!("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass", false, ["pc"], &[], [], "priorityclasses.scheduling.k8s.io"),
+    resource!(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        ["ns"],
+        &[],
+        [Finalize, Status],
+        "namespaces"
+    ),
+    resource!(
+        "",
+        "v1",
+        "nodes",
+        "node",
+        "Node",
+        false,
+        ["no"],
+        &[],
+        [Status],
+        "nodes"
+    ),
+    resource!(
+        "",
+        "v1",
+        "pods",
+        "pod",
+        "Pod",
+        true,
+        ["po"],
+        ALL,
+        [Status, Binding, Eviction],
+        "pods"
+    ),
+    resource!(
+        "",
+        "v1",
+        "services",
+        "service",
+        "Service",
+        true,
+        ["svc"],
+        ALL,
+        [Status],
+        "services"
+    ),
+    resource!(
+        "",
+        "v1",
+        "endpoints",
+        "endpoints",
+        "Endpoints",
+        true,
+        ["ep"],
+        &[],
+        [],
+        "endpoints"
+    ),
+    resource!(
+        "",
+        "v1",
+        "replicationcontrollers",
+        "replicationcontroller",
+        "ReplicationController",
+        true,
+        ["rc"],
+        ALL,
+        [Status, Scale],
+        "replicationcontrollers"
+    ),
+    resource!(
+        "",
+        "v1",
+        "persistentvolumes",
+        "persistentvolume",
+        "PersistentVolume",
+        false,
+        ["pv"],
+        &[],
+        [Status],
+        "persistentvolumes"
+    ),
+    resource!(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        true,
+        ["pvc"],
+        &[],
+        [Status],
+        "persistentvolumeclaims"
+    ),
+    resource!(
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        ["cm"],
+        &[],
+        [],
+        "configmaps"
+    ),
+    resource!(
+        "",
+        "v1",
+        "secrets",
+        "secret",
+        "Secret",
+        true,
+        [],
+        &[],
+        [],
+        "secrets"
+    ),
+    resource!(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        ["sa"],
+        &[],
+        [],
+        "serviceaccounts"
+    ),
+    resource!(
+        "",
+        "v1",
+        "events",
+        "event",
+        "Event",
+        true,
+        ["ev"],
+        &[],
+        [],
+        "events"
+    ),
+    resource!(
+        "",
+        "v1",
+        "resourcequotas",
+        "resourcequota",
+        "ResourceQuota",
+        true,
+        ["quota"],
+        &[],
+        [Status],
+        "resourcequotas"
+    ),
+    resource!(
+        "",
+        "v1",
+        "limitranges",
+        "limitrange",
+        "LimitRange",
+        true,
+        ["limits"],
+        &[],
+        [],
+        "limitranges"
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        true,
+        ["deploy"],
+        ALL,
+        [Status, Scale],
+        "deployments.apps"
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        true,
+        ["rs"],
+        ALL,
+        [Status, Scale],
+        "replicasets.apps"
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        true,
+        ["ds"],
+        ALL,
+        [Status],
+        "daemonsets.apps"
+    ),
+    resource!(
+        "batch",
+        "v1",
+        "jobs",
+        "job",
+        "Job",
+        true,
+        [],
+        ALL,
+        [Status],
+        "jobs.batch"
+    ),
+    resource!(
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "lease",
+        "Lease",
+        true,
+        [],
+        &[],
+        [],
+        "leases.coordination.k8s.io"
+    ),
+    resource!(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "storageclass",
+        "StorageClass",
+        false,
+        ["sc"],
+        &[],
+        [],
+        "storageclasses.storage.k8s.io"
+    ),
+    resource!(
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        true,
+        [],
+        &[],
+        [],
+        "endpointslices.discovery.k8s.io"
+    ),
+    resource!(
+        "scheduling.k8s.io",
+        "v1",
+        "priorityclasses",
+        "priorityclass",
+        "PriorityClass",
+        false,
+        ["pc"],
+        &[],
+        [],
+        "priorityclasses.scheduling.k8s.io"
+    ),
 ];
 
 /// Look a resource up by group, version and plural.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// Look a resource up by group and kind.
 pub fn find_by_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.kind == kind)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.kind == kind)
 }
 
 #[cfg(test)]
@@ -125,7 +378,11 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), RESOURCES.len());
         for r in RESOURCES {
-            let want = if r.group.is_empty() { r.plural.to_string() } else { format!("{}.{}", r.plural, r.group) };
+            let want = if r.group.is_empty() {
+                r.plural.to_string()
+            } else {
+                format!("{}.{}", r.plural, r.group)
+            };
             assert_eq!(r.store_key, want);
         }
     }

@@ -10,7 +10,9 @@
 #![allow(clippy::result_large_err)]
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +21,10 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+mod snapshot;
+
+use snapshot::{Snapshot, merged};
 
 use super::continue_token;
 use super::fields::check_field_selector;
@@ -61,7 +67,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     revision: u64,
-    resources: HashMap<&'static str, Resource>,
+    resources: HashMap<&'static str, Resource, BuildHasherDefault<Fnv>>,
     /// Every write, oldest first, at most `config.history` of them.
     history: VecDeque<Arc<Event>>,
     /// When each history entry was written (same indexes as `history`), for the age bound.
@@ -70,11 +76,66 @@ struct State {
     compacted: u64,
 }
 
+/// FNV-1a: resource names are a few short trusted strings, hashed on every call; SipHash's
+/// flooding resistance buys nothing here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 #[derive(Debug, Default)]
 struct Resource {
     /// Keyed as etcd's keys below the resource prefix, so iteration order is upstream's list order.
-    objects: BTreeMap<Box<str>, Arc<Stored>>,
+    objects: BTreeMap<Arc<str>, Arc<Stored>>,
+    /// The same objects by key: gets and existence checks skip the tree's string compares.
+    by_key: HashMap<Arc<str>, Arc<Stored>>,
     watchers: Vec<Watcher>,
+    /// The size of the last object written, to size the next serialization buffer.
+    last_size: usize,
+}
+
+impl Resource {
+    fn get(&self, key: &str) -> Option<&Arc<Stored>> {
+        self.by_key.get(key)
+    }
+
+    fn put(&mut self, key: &str, stored: Arc<Stored>) {
+        match self.by_key.get_mut(key) {
+            Some(slot) => {
+                *slot = stored.clone();
+                if let Some(slot) = self.objects.get_mut(key) {
+                    *slot = stored;
+                }
+            }
+            None => {
+                let key: Arc<str> = Arc::from(key);
+                self.by_key.insert(key.clone(), stored.clone());
+                self.objects.insert(key, stored);
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.by_key.remove(key);
+        self.objects.remove(key);
+    }
 }
 
 #[derive(Debug)]
@@ -147,8 +208,33 @@ fn key_of<'a>(namespace: &'a str, name: &'a str) -> Cow<'a, str> {
     if namespace.is_empty() {
         Cow::Borrowed(name)
     } else {
-        Cow::Owned(format!("{namespace}/{name}"))
+        let mut k = String::with_capacity(namespace.len() + 1 + name.len());
+        k.push_str(namespace);
+        k.push('/');
+        k.push_str(name);
+        Cow::Owned(k)
     }
+}
+
+thread_local! {
+    static KEY_BUF: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Run `f` on the key of `namespace/name` without allocating (gets are the hot path).
+fn with_key<R>(namespace: &str, name: &str, f: impl FnOnce(&str) -> R) -> R {
+    if namespace.is_empty() {
+        return f(name);
+    }
+    KEY_BUF.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            buf.push_str(namespace);
+            buf.push('/');
+            buf.push_str(name);
+            f(&buf)
+        }
+        Err(_) => f(&key_of(namespace, name)),
+    })
 }
 
 fn stored_key(s: &Stored) -> Cow<'_, str> {
@@ -188,10 +274,13 @@ fn index(resource: &str, obj: &Value) -> Result<Index, ApiError> {
     let mut labels: Vec<(Box<str>, Box<str>)> = match map.get("metadata") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(meta)) => match meta.get("labels") {
-            Some(Value::Object(l)) => l
-                .iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (Box::from(k.as_str()), Box::from(v))))
-                .collect(),
+            Some(Value::Object(l)) => {
+                let mut out = Vec::with_capacity(l.len());
+                out.extend(l.iter().filter_map(|(k, v)| {
+                    v.as_str().map(|v| (Box::from(k.as_str()), Box::from(v)))
+                }));
+                out
+            }
             _ => Vec::new(),
         },
         Some(_) => {
@@ -208,33 +297,39 @@ fn index(resource: &str, obj: &Value) -> Result<Index, ApiError> {
 }
 
 /// Serialize `obj` with `metadata.resourceVersion` set; `obj` was checked by [`index`].
+/// `size_hint` sizes the buffer so a typical object needs one allocation.
 fn seal(
-    mut obj: Value,
+    obj: &mut Value,
     revision: u64,
     namespace: &str,
     name: &str,
     index: Index,
+    size_hint: usize,
 ) -> Result<Stored, ApiError> {
     if let Some(map) = obj.as_object_mut() {
-        let meta = map
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if meta.is_null() {
-            *meta = Value::Object(Default::default());
-        }
-        if let Some(meta) = meta.as_object_mut() {
-            meta.insert(
-                "resourceVersion".into(),
-                Value::String(revision.to_string()),
-            );
+        let rv = Value::String(revision.to_string());
+        match map.get_mut("metadata") {
+            Some(Value::Object(meta)) => match meta.get_mut("resourceVersion") {
+                Some(v) => *v = rv,
+                None => {
+                    meta.insert("resourceVersion".into(), rv);
+                }
+            },
+            _ => {
+                let mut meta = serde_json::Map::new();
+                meta.insert("resourceVersion".into(), rv);
+                map.insert("metadata".into(), Value::Object(meta));
+            }
         }
     }
-    let bytes = serde_json::to_vec(&obj).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut buf = Vec::with_capacity(size_hint.max(256));
+    serde_json::to_writer(&mut buf, &*obj).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Stored {
         revision,
         namespace: namespace.into(),
         name: name.into(),
-        bytes: Bytes::from(bytes),
+        // Exact-size bytes: thousands of objects stay resident, slack would add up.
+        bytes: Bytes::from(buf.into_boxed_slice()),
         labels: index.labels,
         fields: index.fields,
     })
@@ -243,13 +338,20 @@ fn seal(
 /// The last state of a deleted object, carrying the deletion's revision as upstream's DELETED
 /// events and delete responses do.
 fn tombstone(prev: &Stored, revision: u64) -> Result<Stored, ApiError> {
-    let obj: Value =
+    let mut obj: Value =
         serde_json::from_slice(&prev.bytes).map_err(|e| ApiError::internal(e.to_string()))?;
     let index = Index {
         labels: prev.labels.clone(),
         fields: prev.fields.clone(),
     };
-    seal(obj, revision, &prev.namespace, &prev.name, index)
+    seal(
+        &mut obj,
+        revision,
+        &prev.namespace,
+        &prev.name,
+        index,
+        prev.bytes.len() + 8,
+    )
 }
 
 fn uid_of(s: &Stored) -> String {
@@ -338,89 +440,6 @@ impl Default for MemoryStore {
     }
 }
 
-/// What a list reads: the revision and, for an older one, the keys whose state then differs.
-struct Snapshot {
-    revision: u64,
-    /// Key → state at `revision` (`None`: absent then) for keys changed after it.
-    overlay: BTreeMap<Box<str>, Option<Arc<Stored>>>,
-}
-
-impl State {
-    fn snapshot(&self, resource: &str, revision: u64) -> Snapshot {
-        let mut overlay = BTreeMap::new();
-        if revision < self.revision {
-            let start = self.history.partition_point(|e| e.revision() <= revision);
-            for ev in self
-                .history
-                .range(start..)
-                .filter(|e| e.resource == resource)
-            {
-                let key: Box<str> = stored_key(&ev.object).into();
-                overlay.entry(key).or_insert_with(|| match ev.kind {
-                    EventType::Added => None,
-                    _ => ev.prev.clone(),
-                });
-            }
-        }
-        Snapshot { revision, overlay }
-    }
-}
-
-/// Items of `objects` overlaid by `overlay`, in key order, from `lower` to `upper`.
-fn merged<'a>(
-    objects: Option<&'a BTreeMap<Box<str>, Arc<Stored>>>,
-    overlay: &'a BTreeMap<Box<str>, Option<Arc<Stored>>>,
-    lower: Bound<&'a str>,
-    upper: Bound<&'a str>,
-) -> impl Iterator<Item = (&'a str, &'a Arc<Stored>)> + 'a {
-    // `BTreeMap::range` panics on inverted bounds, which a forged continue token can produce.
-    let inverted = match (lower, upper) {
-        (Bound::Included(l), Bound::Included(u)) => l > u,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
-            l >= u
-        }
-        _ => false,
-    };
-    let objects = objects.filter(|_| !inverted);
-    let overlay = Some(overlay).filter(|_| !inverted);
-    let mut cur = objects
-        .map(|o| o.range::<str, _>((lower, upper)))
-        .into_iter()
-        .flatten()
-        .peekable();
-    let mut over = overlay
-        .map(|o| o.range::<str, _>((lower, upper)))
-        .into_iter()
-        .flatten()
-        .peekable();
-    std::iter::from_fn(move || {
-        loop {
-            let take_over = match (cur.peek(), over.peek()) {
-                (None, None) => return None,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some((ck, _)), Some((ok, _))) => {
-                    if ck == ok {
-                        cur.next();
-                        true
-                    } else {
-                        ok < ck
-                    }
-                }
-            };
-            if take_over {
-                let (k, v) = over.next()?;
-                if let Some(v) = v {
-                    return Some((&**k, v));
-                }
-            } else {
-                let (k, v) = cur.next()?;
-                return Some((&**k, v));
-            }
-        }
-    })
-}
-
 impl Storage for MemoryStore {
     fn revision(&self) -> u64 {
         self.state.read().revision
@@ -431,38 +450,45 @@ impl Storage for MemoryStore {
         resource: &'static str,
         namespace: &str,
         name: &str,
-        obj: Value,
+        mut obj: Value,
     ) -> Result<Arc<Stored>, ApiError> {
         let idx = index(resource, &obj)?;
-        let key = key_of(namespace, name);
-        let mut st = self.state.write();
-        let st = &mut *st;
-        if st
-            .resources
-            .get(resource)
-            .is_some_and(|r| r.objects.contains_key(&*key))
-        {
-            let (group, plural) = group_and_plural(resource);
-            return Err(ApiError::already_exists(group, plural, name));
-        }
-        let revision = st.revision + 1;
-        let stored = Arc::new(seal(obj, revision, namespace, name, idx)?);
-        st.revision = revision;
-        st.resources
-            .entry(resource)
-            .or_default()
-            .objects
-            .insert(key.into(), stored.clone());
-        self.commit(
-            st,
-            Event {
-                kind: EventType::Added,
-                resource,
-                object: stored.clone(),
-                prev: None,
-            },
-        );
-        Ok(stored)
+        with_key(namespace, name, |key| {
+            // `obj` outlives the guard, so freeing it happens after the lock is released.
+            let mut st = self.state.write();
+            let st = &mut *st;
+            if st
+                .resources
+                .get(resource)
+                .is_some_and(|r| r.get(key).is_some())
+            {
+                let (group, plural) = group_and_plural(resource);
+                return Err(ApiError::already_exists(group, plural, name));
+            }
+            let revision = st.revision + 1;
+            let res = st.resources.entry(resource).or_default();
+            let stored = Arc::new(seal(
+                &mut obj,
+                revision,
+                namespace,
+                name,
+                idx,
+                res.last_size + 64,
+            )?);
+            res.last_size = stored.bytes.len();
+            res.put(key, stored.clone());
+            st.revision = revision;
+            self.commit(
+                st,
+                Event {
+                    kind: EventType::Added,
+                    resource,
+                    object: stored.clone(),
+                    prev: None,
+                },
+            );
+            Ok(stored)
+        })
     }
 
     fn get(
@@ -471,13 +497,11 @@ impl Storage for MemoryStore {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<Stored>, ApiError> {
-        let key = key_of(namespace, name);
-        let st = self.state.read();
-        st.resources
-            .get(resource)
-            .and_then(|r| r.objects.get(&*key))
-            .cloned()
-            .ok_or_else(|| Self::not_found(resource, name))
+        let found = with_key(namespace, name, |key| {
+            let st = self.state.read();
+            st.resources.get(resource).and_then(|r| r.get(key)).cloned()
+        });
+        found.ok_or_else(|| Self::not_found(resource, name))
     }
 
     fn list(&self, resource: &'static str, opts: &ListOptions) -> Result<ListResult, ApiError> {
@@ -593,44 +617,51 @@ impl Storage for MemoryStore {
         resource: &'static str,
         namespace: &str,
         name: &str,
-        obj: Value,
+        mut obj: Value,
         pre: &Preconditions,
     ) -> Result<Arc<Stored>, ApiError> {
         let idx = index(resource, &obj)?;
-        let key = key_of(namespace, name);
-        let mut st = self.state.write();
-        let st = &mut *st;
-        let prev = st
-            .resources
-            .get(resource)
-            .and_then(|r| r.objects.get(&*key))
-            .cloned()
-            .ok_or_else(|| Self::not_found(resource, name))?;
-        check_uid(resource, name, &prev, pre)?;
-        if let Some(rv) = pre.revision
-            && rv != prev.revision
-        {
-            let (group, plural) = group_and_plural(resource);
-            return Err(ApiError::stale(group, plural, name));
-        }
-        let revision = st.revision + 1;
-        let stored = Arc::new(seal(obj, revision, namespace, name, idx)?);
-        st.revision = revision;
-        st.resources
-            .entry(resource)
-            .or_default()
-            .objects
-            .insert(key.into(), stored.clone());
-        self.commit(
-            st,
-            Event {
-                kind: EventType::Modified,
-                resource,
-                object: stored.clone(),
-                prev: Some(prev),
-            },
-        );
-        Ok(stored)
+        with_key(namespace, name, |key| {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let prev = st
+                .resources
+                .get(resource)
+                .and_then(|r| r.get(key))
+                .cloned()
+                .ok_or_else(|| Self::not_found(resource, name))?;
+            check_uid(resource, name, &prev, pre)?;
+            if let Some(rv) = pre.revision
+                && rv != prev.revision
+            {
+                let (group, plural) = group_and_plural(resource);
+                return Err(ApiError::stale(group, plural, name));
+            }
+            let revision = st.revision + 1;
+            let stored = Arc::new(seal(
+                &mut obj,
+                revision,
+                namespace,
+                name,
+                idx,
+                prev.bytes.len() + 64,
+            )?);
+            st.revision = revision;
+            st.resources
+                .entry(resource)
+                .or_default()
+                .put(key, stored.clone());
+            self.commit(
+                st,
+                Event {
+                    kind: EventType::Modified,
+                    resource,
+                    object: stored.clone(),
+                    prev: Some(prev),
+                },
+            );
+            Ok(stored)
+        })
     }
 
     fn delete(
@@ -640,42 +671,43 @@ impl Storage for MemoryStore {
         name: &str,
         pre: &Preconditions,
     ) -> Result<Arc<Stored>, ApiError> {
-        let key = key_of(namespace, name);
-        let mut st = self.state.write();
-        let st = &mut *st;
-        let prev = st
-            .resources
-            .get(resource)
-            .and_then(|r| r.objects.get(&*key))
-            .cloned()
-            .ok_or_else(|| Self::not_found(resource, name))?;
-        check_uid(resource, name, &prev, pre)?;
-        if let Some(rv) = pre.revision
-            && rv != prev.revision
-        {
-            let (group, plural) = group_and_plural(resource);
-            let detail = format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                prev.revision
+        with_key(namespace, name, |key| {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let prev = st
+                .resources
+                .get(resource)
+                .and_then(|r| r.get(key))
+                .cloned()
+                .ok_or_else(|| Self::not_found(resource, name))?;
+            check_uid(resource, name, &prev, pre)?;
+            if let Some(rv) = pre.revision
+                && rv != prev.revision
+            {
+                let (group, plural) = group_and_plural(resource);
+                let detail = format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    prev.revision
+                );
+                return Err(ApiError::conflict(group, plural, name, &detail));
+            }
+            let revision = st.revision + 1;
+            let stored = Arc::new(tombstone(&prev, revision)?);
+            st.revision = revision;
+            if let Some(r) = st.resources.get_mut(resource) {
+                r.remove(key);
+            }
+            self.commit(
+                st,
+                Event {
+                    kind: EventType::Deleted,
+                    resource,
+                    object: stored.clone(),
+                    prev: Some(prev),
+                },
             );
-            return Err(ApiError::conflict(group, plural, name, &detail));
-        }
-        let revision = st.revision + 1;
-        let stored = Arc::new(tombstone(&prev, revision)?);
-        st.revision = revision;
-        if let Some(r) = st.resources.get_mut(resource) {
-            r.objects.remove(&*key);
-        }
-        self.commit(
-            st,
-            Event {
-                kind: EventType::Deleted,
-                resource,
-                object: stored.clone(),
-                prev: Some(prev),
-            },
-        );
-        Ok(stored)
+            Ok(stored)
+        })
     }
 
     fn watch(

@@ -50,12 +50,18 @@ impl Stored {
 
     /// The value of a label, if set.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+        self.labels
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
     }
 
     /// The value of a selectable field, if this resource has it.
     pub fn field(&self, key: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
+        self.fields
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| &**v)
     }
 }
 
@@ -193,10 +199,21 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Store a new object. The store sets `metadata.resourceVersion`; everything else in `obj`
     /// (uid, creationTimestamp, generation) is the caller's. 409 AlreadyExists if the key is taken.
-    fn create(&self, resource: &'static str, namespace: &str, name: &str, obj: Value) -> Result<Arc<Stored>, ApiError>;
+    fn create(
+        &self,
+        resource: &'static str,
+        namespace: &str,
+        name: &str,
+        obj: Value,
+    ) -> Result<Arc<Stored>, ApiError>;
 
     /// The current version, or 404.
-    fn get(&self, resource: &'static str, namespace: &str, name: &str) -> Result<Arc<Stored>, ApiError>;
+    fn get(
+        &self,
+        resource: &'static str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Stored>, ApiError>;
 
     /// A page of objects in key order (namespace, then name), consistent at one revision across
     /// pages. An expired continue token or an `Exact` revision older than the history is 410.
@@ -213,11 +230,21 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Arc<Stored>, ApiError>;
 
     /// Remove an object now; returns its last state (with the deletion's revision).
-    fn delete(&self, resource: &'static str, namespace: &str, name: &str, pre: &Preconditions)
-    -> Result<Arc<Stored>, ApiError>;
+    fn delete(
+        &self,
+        resource: &'static str,
+        namespace: &str,
+        name: &str,
+        pre: &Preconditions,
+    ) -> Result<Arc<Stored>, ApiError>;
 
     /// Watch a resource. 410 Expired if `from` is older than the retained history.
-    fn watch(&self, resource: &'static str, filter: Filter, from: WatchFrom) -> Result<Watch, ApiError>;
+    fn watch(
+        &self,
+        resource: &'static str,
+        filter: Filter,
+        from: WatchFrom,
+    ) -> Result<Watch, ApiError>;
 
     /// How many objects of a resource are stored (for `apiserver_storage_objects`).
     fn count(&self, resource: &'static str) -> usize;

@@ -239,3 +239,60 @@ pub async fn replace_keeps_identity_and_changes_resource_version(
     );
     Ok(())
 }
+
+/// `dryRun=All` runs a create, update and delete through admission and validation, answers as
+/// if done, and persists nothing.
+pub async fn dry_run_writes_persist_nothing(ctx: TestContext) -> anyhow::Result<()> {
+    let api = ns_api::<ConfigMap>(&ctx);
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let answered = api
+        .create(&dry, &configmap("dry", &[], &[("k", "v")]))
+        .await?;
+    ensure!(
+        answered.name_any() == "dry",
+        "a dry-run create answered {answered:?}"
+    );
+    expect_status(
+        api.get("dry").await,
+        404,
+        "NotFound",
+        "get after a dry-run create",
+    )?;
+    expect_status(
+        api.create(&dry, &configmap("Bad_Name", &[], &[])).await,
+        422,
+        "Invalid",
+        "a dry-run create of an invalid object",
+    )?;
+
+    let real = api
+        .create(
+            &PostParams::default(),
+            &configmap("wet", &[], &[("k", "1")]),
+        )
+        .await?;
+    let mut changed = real.clone();
+    changed.data = Some(crate::support::labels(&[("k", "2")]));
+    let answered = api.replace("wet", &dry, &changed).await?;
+    ensure!(
+        answered.data == changed.data,
+        "a dry-run update answered {:?}",
+        answered.data
+    );
+    let stored = api.get("wet").await?;
+    ensure!(
+        stored.data == real.data && stored.resource_version() == real.resource_version(),
+        "a dry-run update was stored"
+    );
+
+    api.delete("wet", &DeleteParams::default().dry_run())
+        .await?;
+    ensure!(
+        api.get_opt("wet").await?.is_some(),
+        "a dry-run delete removed the object"
+    );
+    Ok(())
+}

@@ -36,6 +36,7 @@ pub fn tests() -> Vec<TestDef> {
             AREA,
             crud::replace_keeps_identity_and_changes_resource_version
         ),
+        test!(AREA, crud::dry_run_writes_persist_nothing),
         test!(AREA, status::writing_the_main_resource_ignores_status),
         test!(AREA, status::writing_the_status_subresource_ignores_spec),
         test!(AREA, status::generation_moves_on_spec_changes_only),

@@ -246,3 +246,118 @@ pub async fn kubectl_set_image_updates_the_container_image(ctx: TestContext) -> 
     );
     Ok(())
 }
+
+/// `kubectl patch` adds an annotation to a pod.
+pub async fn kubectl_patch_adds_an_annotation(ctx: TestContext) -> anyhow::Result<()> {
+    let pods = ns_api::<Pod>(&ctx);
+    pods.create(&PostParams::default(), &unscheduled_pod("patched", &[]))
+        .await?;
+    let ns = ctx.namespace.as_str();
+    let out = kubectl(
+        &ctx,
+        &[
+            "-n",
+            ns,
+            "patch",
+            "pod",
+            "patched",
+            "-p",
+            r#"{"metadata":{"annotations":{"x":"y"}}}"#,
+        ],
+    )
+    .await?
+    .ok()?;
+    ensure!(
+        out.trim() == "pod/patched patched",
+        "kubectl patch printed {out:?}"
+    );
+    let pod = pods.get("patched").await?;
+    ensure!(
+        pod.annotations().get("x").map(String::as_str) == Some("y"),
+        "annotations {:?}",
+        pod.annotations()
+    );
+    Ok(())
+}
+
+/// `kubectl patch --dry-run=server` answers with the patched pod but leaves the stored pod alone.
+pub async fn kubectl_server_side_dry_run_leaves_the_pod_unchanged(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let pods = ns_api::<Pod>(&ctx);
+    let before = pods
+        .create(&PostParams::default(), &unscheduled_pod("dry", &[]))
+        .await?;
+    let ns = ctx.namespace.as_str();
+    let patch = r#"{"spec":{"containers":[{"name":"app","image":"registry.k8s.io/pause:3.9"}]}}"#;
+    let answered = kubectl(
+        &ctx,
+        &[
+            "-n",
+            ns,
+            "patch",
+            "pod",
+            "dry",
+            "-p",
+            patch,
+            "--dry-run=server",
+            "-o",
+            "json",
+        ],
+    )
+    .await?
+    .json()?;
+    ensure!(
+        answered["spec"]["containers"][0]["image"] == "registry.k8s.io/pause:3.9",
+        "the dry-run answer does not show the patch: {}",
+        answered["spec"]["containers"][0]
+    );
+    let after = pods.get("dry").await?;
+    let image = after
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone());
+    ensure!(
+        image.as_deref() == Some(crate::support::PAUSE_IMAGE),
+        "a server-side dry run changed the image to {image:?}"
+    );
+    ensure!(
+        after.resource_version() == before.resource_version(),
+        "a server-side dry run moved resourceVersion"
+    );
+    Ok(())
+}
+
+/// `kubectl replace` replaces a pod's container image from a modified manifest.
+pub async fn kubectl_replace_updates_the_container_image(ctx: TestContext) -> anyhow::Result<()> {
+    let pods = ns_api::<Pod>(&ctx);
+    pods.create(&PostParams::default(), &unscheduled_pod("replaced", &[]))
+        .await?;
+    let ns = ctx.namespace.as_str();
+    let mut manifest = kubectl(&ctx, &["-n", ns, "get", "pod", "replaced", "-o", "json"])
+        .await?
+        .json()?;
+    manifest["spec"]["containers"][0]["image"] = serde_json::json!("registry.k8s.io/pause:3.9");
+    let out = kubectl_with_stdin(
+        &ctx,
+        &["-n", ns, "replace", "-f", "-"],
+        &manifest.to_string(),
+    )
+    .await?
+    .ok()?;
+    ensure!(
+        out.trim() == "pod/replaced replaced",
+        "kubectl replace printed {out:?}"
+    );
+    let image = pods
+        .get("replaced")
+        .await?
+        .spec
+        .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+    ensure!(
+        image.as_deref() == Some("registry.k8s.io/pause:3.9"),
+        "image after replace is {image:?}"
+    );
+    Ok(())
+}

@@ -414,6 +414,11 @@ fn path_items(r: &'static ResourceInfo) -> Vec<PathItem> {
             ),
             Subresource::Binding => create(BINDING, ("", "v1", "Binding")),
             Subresource::Eviction => create(EVICTION, ("policy", "v1", "Eviction")),
+            // `namespaces/{name}/finalize` is PUT only.
+            Subresource::Finalize => rw(this.clone(), gvk, this.clone())
+                .into_iter()
+                .filter(|o| o.method == "put")
+                .collect(),
         };
         items.push(PathItem {
             path,

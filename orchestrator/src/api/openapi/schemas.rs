@@ -108,15 +108,21 @@ pub(super) fn definitions(resources: &[&'static ResourceInfo]) -> Definitions {
     let mut gvks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut lists = Vec::new();
     for r in resources {
-        let name = register_kind(&mut gen_, r.group, r.kind)
-            .unwrap_or_else(|| panic!("no k8s-openapi type for {}", r.kind));
+        let Some(name) = register_kind(&mut gen_, r.group, r.kind) else {
+            // A kind added to RESOURCES without a row in `register_kind`: its document lacks
+            // the schema (kubectl then validates nothing for it); a unit test catches this.
+            debug_assert!(false, "no k8s-openapi type for {}", r.kind);
+            continue;
+        };
         gvks.entry(name.clone())
             .or_default()
             .push(gvk(r.group, r.version, r.kind));
         lists.push((name, *r));
         for sub in r.subresources {
             let (group, version, kind) = match sub {
-                crate::registry::Subresource::Status => continue,
+                crate::registry::Subresource::Status | crate::registry::Subresource::Finalize => {
+                    continue;
+                }
                 crate::registry::Subresource::Scale => ("autoscaling", "v1", "Scale"),
                 crate::registry::Subresource::Binding => ("", "v1", "Binding"),
                 crate::registry::Subresource::Eviction => ("policy", "v1", "Eviction"),
@@ -409,7 +415,10 @@ fn normalize(name: &str, schema: &mut Value) {
     for (def, prop, strategy, key) in PATCH_META.iter().filter(|(def, ..)| *def == name) {
         let Some(Value::Object(p)) = obj.get_mut("properties").and_then(|p| p.get_mut(*prop))
         else {
-            panic!("patch metadata for missing field {def}.{prop}");
+            // The table names fields of the compiled k8s-openapi types; the unit tests build
+            // every document, so a stale entry fails there rather than in a serving process.
+            debug_assert!(false, "patch metadata for missing field {def}.{prop}");
+            continue;
         };
         p.insert("x-kubernetes-patch-strategy".into(), (*strategy).into());
         if !key.is_empty() {

@@ -76,32 +76,35 @@ fn internal_package(group: &str) -> &str {
 /// decoder and create handler word it.
 fn mismatch_error(info: &ResourceInfo, api_version: &str, kind: &str) -> ApiError {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    if kind == info.kind {
-        if group == info.group
-            && version != info.version
-            && super::super::find(group, version, info.plural).is_none()
-        {
-            return ApiError::bad_request(format!(
-                "{kind} in version {version:?} cannot be handled as a {}: no kind {kind:?} is registered for version {api_version:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
-                info.kind
-            ));
-        }
+    let not_registered = || {
+        ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {}: no kind {kind:?} is registered for version {api_version:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+            info.kind
+        ))
+    };
+    // The same type in another version of its group (upstream's scheme keeps older versions)
+    // or its one alias group converts; the create handler then refuses the version.
+    let same_type = kind == info.kind
+        && (group == info.group
+            || (kind == "Event" && group == "events.k8s.io" && info.group.is_empty()));
+    if same_type {
         return ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",
             info.api_version()
         ));
     }
+    if kind == info.kind {
+        return not_registered();
+    }
+    // Another served kind decodes, then fails to convert to this one.
     match find_by_kind(group, kind).filter(|r| r.version == version) {
-        Some(other) => ApiError::bad_request(format!(
+        Some(_) => ApiError::bad_request(format!(
             "{kind} in version {version:?} cannot be handled as a {}: converting ({version}.{kind}) to ({}.{}): unknown conversion",
             info.kind,
-            internal_package(other.group),
+            internal_package(info.group),
             info.kind
         )),
-        None => ApiError::bad_request(format!(
-            "{kind} in version {version:?} cannot be handled as a {}: no kind {kind:?} is registered for version {api_version:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
-            info.kind
-        )),
+        None => not_registered(),
     }
 }
 

@@ -4,21 +4,48 @@
 //! has already parsed, so it never meets malformed JSON.
 
 /// The paths of keys repeated within one JSON object, in upstream's notation.
-pub(crate) fn duplicate_fields(body: &[u8]) -> Vec<String> {
-    let mut scan = Scanner {
+#[cfg(test)]
+fn duplicate_fields(body: &[u8]) -> Vec<String> {
+    scan(body, &[]).0.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Unknown and duplicate fields as upstream's strict decoder reports them: in the order they
+/// occur in the body. `unknown` are the paths serde ignored.
+pub(crate) fn field_problems(body: &[u8], unknown: &[String]) -> Vec<String> {
+    let (dups, offsets) = scan(body, unknown);
+    let mut problems: Vec<(usize, String)> = unknown
+        .iter()
+        .zip(offsets)
+        .map(|(p, at)| (at.unwrap_or(usize::MAX), format!("unknown field {p:?}")))
+        .chain(
+            dups.into_iter()
+                .map(|(at, p)| (at, format!("duplicate field {p:?}"))),
+        )
+        .collect();
+    problems.sort_by_key(|(at, _)| *at);
+    problems.into_iter().map(|(_, p)| p).collect()
+}
+
+/// One pass: the duplicate keys (with their offsets) and the first offset of each `watch` path.
+fn scan(body: &[u8], watch: &[String]) -> (Vec<(usize, String)>, Vec<Option<usize>>) {
+    let mut scanner = Scanner {
         body,
         pos: 0,
         found: Vec::new(),
+        watch,
+        seen: vec![None; watch.len()],
     };
     let mut path = String::new();
-    scan.value(&mut path);
-    scan.found
+    scanner.value(&mut path);
+    (scanner.found, scanner.seen)
 }
 
 struct Scanner<'a> {
     body: &'a [u8],
     pos: usize,
-    found: Vec<String>,
+    found: Vec<(usize, String)>,
+    watch: &'a [String],
+    seen: Vec<Option<usize>>,
 }
 
 impl Scanner<'_> {
@@ -94,6 +121,7 @@ impl Scanner<'_> {
                 b'"' => {}
                 _ => return,
             }
+            let at = self.pos;
             let key = self.string();
             self.skip_ws();
             self.pos += 1; // ':'
@@ -103,9 +131,14 @@ impl Scanner<'_> {
             }
             path.push_str(&key);
             if keys.contains(&key) {
-                self.found.push(path.clone());
+                self.found.push((at, path.clone()));
             } else {
                 keys.push(key);
+            }
+            if let Some(i) = self.watch.iter().position(|w| *w == *path)
+                && self.seen[i].is_none()
+            {
+                self.seen[i] = Some(at);
             }
             self.value(path);
             path.truncate(len);
@@ -152,6 +185,21 @@ mod tests {
                 "spec.replicas",
                 "spec.template.spec.containers[0].name",
                 "metadata.labels.a\"b"
+            ]
+        );
+    }
+
+    #[test]
+    fn problems_come_in_body_order() {
+        let body =
+            br#"{"spec": {"replicas": 1, "replicas": 2, "x": {"unknownField": 1}}, "foo": 0}"#;
+        let unknown = vec!["foo".to_string(), "spec.x.unknownField".to_string()];
+        assert_eq!(
+            field_problems(body, &unknown),
+            vec![
+                "duplicate field \"spec.replicas\"",
+                "unknown field \"spec.x.unknownField\"",
+                "unknown field \"foo\""
             ]
         );
     }

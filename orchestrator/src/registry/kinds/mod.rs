@@ -9,9 +9,11 @@
 // it is the error module's decision, not this one's.
 #![allow(clippy::result_large_err)]
 
+mod apps;
 mod config;
 mod decode;
 mod duplicates;
+mod job;
 mod misc;
 mod namespace;
 mod network;
@@ -19,10 +21,11 @@ mod node;
 mod pod;
 mod pod_spec;
 mod policy;
+mod replication_controller;
 mod resource_lists;
 mod service;
 mod storage;
-mod workloads;
+mod template;
 
 use std::marker::PhantomData;
 
@@ -192,16 +195,7 @@ impl<K: Kind> Strategy for Generic<K> {
                 warnings: Vec::new(),
             });
         }
-        let mut problems: Vec<String> = typed
-            .unknown
-            .iter()
-            .map(|p| format!("unknown field {p:?}"))
-            .collect();
-        problems.extend(
-            duplicates::duplicate_fields(body)
-                .iter()
-                .map(|p| format!("duplicate field {p:?}")),
-        );
+        let problems = duplicates::field_problems(body, &typed.unknown);
         if validation == FieldValidation::Strict && !problems.is_empty() {
             return Err(decode::strict_error(Self::info(), &problems));
         }
@@ -303,7 +297,7 @@ strategies! {
     "pods" => PODS: pod::PodKind,
     "services" => SERVICES: service::ServiceKind,
     "endpoints" => ENDPOINTS: network::EndpointsKind,
-    "replicationcontrollers" => RCS: workloads::ReplicationControllerKind,
+    "replicationcontrollers" => RCS: replication_controller::ReplicationControllerKind,
     "persistentvolumes" => PVS: storage::PersistentVolumeKind,
     "persistentvolumeclaims" => PVCS: storage::PersistentVolumeClaimKind,
     "configmaps" => CONFIGMAPS: config::ConfigMapKind,
@@ -312,10 +306,10 @@ strategies! {
     "events" => EVENTS: misc::EventKind,
     "resourcequotas" => QUOTAS: policy::ResourceQuotaKind,
     "limitranges" => LIMITRANGES: policy::LimitRangeKind,
-    "deployments.apps" => DEPLOYMENTS: workloads::DeploymentKind,
-    "replicasets.apps" => REPLICASETS: workloads::ReplicaSetKind,
-    "daemonsets.apps" => DAEMONSETS: workloads::DaemonSetKind,
-    "jobs.batch" => JOBS: workloads::JobKind,
+    "deployments.apps" => DEPLOYMENTS: apps::DeploymentKind,
+    "replicasets.apps" => REPLICASETS: apps::ReplicaSetKind,
+    "daemonsets.apps" => DAEMONSETS: apps::DaemonSetKind,
+    "jobs.batch" => JOBS: job::JobKind,
     "leases.coordination.k8s.io" => LEASES: misc::LeaseKind,
     "storageclasses.storage.k8s.io" => STORAGECLASSES: storage::StorageClassKind,
     "endpointslices.discovery.k8s.io" => ENDPOINTSLICES: network::EndpointSliceKind,
@@ -327,7 +321,7 @@ pub(crate) mod test_support;
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{causes, create, decode};
+    use super::test_support::{causes, create, decode, update};
     use crate::registry::{FieldValidation, RESOURCES};
     use serde_json::json;
 
@@ -409,7 +403,27 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err.message,
-            "the API version in the data (apps/v1) does not match the expected API version (v1)"
+            "Pod in version \"v1\" cannot be handled as a Pod: no kind \"Pod\" is registered for version \"apps/v1\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
+        );
+        let err = decode(
+            "deployments.apps",
+            r#"{"apiVersion":"apps/v1beta2","kind":"Deployment","metadata":{"name":"d"}}"#,
+            FieldValidation::Warn,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "the API version in the data (apps/v1beta2) does not match the expected API version (apps/v1)"
+        );
+        let err = decode(
+            "deployments.apps",
+            r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"d"}}"#,
+            FieldValidation::Warn,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Service in version \"v1\" cannot be handled as a Deployment: converting (v1.Service) to (apps.Deployment): unknown conversion"
         );
         let ok = decode(
             "pods",
@@ -440,6 +454,135 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    /// One valid object per served resource.
+    fn samples() -> Vec<(&'static str, serde_json::Value)> {
+        let tmpl = json!({"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1",
+            "resources": {"limits": {"cpu": "500m", "memory": "1Gi"}}, "ports": [{"containerPort": 80}]}]}});
+        let mut job_tmpl = tmpl.clone();
+        job_tmpl["spec"]["restartPolicy"] = json!("Never");
+        let ns = |extra: serde_json::Value| {
+            let mut v = json!({"metadata": {"name": "x", "namespace": "default", "uid": "u-1", "labels": {"a": "b"}}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            v
+        };
+        let cluster = |extra: serde_json::Value| {
+            let mut v = json!({"metadata": {"name": "x", "uid": "u-1"}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            v
+        };
+        vec![
+            ("namespaces", cluster(json!({}))),
+            (
+                "nodes",
+                cluster(
+                    json!({"status": {"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}),
+                ),
+            ),
+            ("pods", ns(json!({"spec": tmpl["spec"].clone()}))),
+            (
+                "services",
+                ns(
+                    json!({"spec": {"selector": {"app": "x"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
+                ),
+            ),
+            (
+                "endpoints",
+                ns(
+                    json!({"subsets": [{"addresses": [{"ip": "10.1.0.1"}], "ports": [{"port": 80}]}]}),
+                ),
+            ),
+            (
+                "replicationcontrollers",
+                ns(json!({"spec": {"template": tmpl.clone()}})),
+            ),
+            (
+                "persistentvolumes",
+                cluster(
+                    json!({"spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}, "hostPath": {"path": "/d"}}}),
+                ),
+            ),
+            (
+                "persistentvolumeclaims",
+                ns(
+                    json!({"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
+                ),
+            ),
+            ("configmaps", ns(json!({"data": {"k": "v"}}))),
+            ("secrets", ns(json!({"stringData": {"k": "v"}}))),
+            ("serviceaccounts", ns(json!({}))),
+            (
+                "events",
+                ns(
+                    json!({"involvedObject": {"kind": "Pod", "namespace": "default", "name": "p"}, "reason": "Started"}),
+                ),
+            ),
+            (
+                "resourcequotas",
+                ns(json!({"spec": {"hard": {"pods": "10", "requests.cpu": "4000m"}}})),
+            ),
+            (
+                "limitranges",
+                ns(json!({"spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}}]}})),
+            ),
+            (
+                "deployments.apps",
+                ns(
+                    json!({"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": tmpl.clone()}}),
+                ),
+            ),
+            (
+                "replicasets.apps",
+                ns(
+                    json!({"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": tmpl.clone()}}),
+                ),
+            ),
+            (
+                "daemonsets.apps",
+                ns(
+                    json!({"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": tmpl.clone()}}),
+                ),
+            ),
+            ("jobs.batch", ns(json!({"spec": {"template": job_tmpl}}))),
+            (
+                "leases.coordination.k8s.io",
+                ns(json!({"spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40}})),
+            ),
+            (
+                "storageclasses.storage.k8s.io",
+                cluster(json!({"provisioner": "example.com/fast"})),
+            ),
+            (
+                "endpointslices.discovery.k8s.io",
+                ns(json!({"addressType": "IPv4", "endpoints": [{"addresses": ["10.1.0.1"]}]})),
+            ),
+            (
+                "priorityclasses.scheduling.k8s.io",
+                cluster(json!({"value": 100})),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_kind_has_a_sample_and_storing_it_again_changes_nothing() {
+        let samples = samples();
+        assert_eq!(samples.len(), RESOURCES.len());
+        for (key, obj) in samples {
+            let created = create(key, obj).unwrap_or_else(|e| panic!("{key}: {}", e.message));
+            // what a client sends back after a GET is stored unchanged (a no-op write upstream)
+            let again = update(key, created.clone(), &created)
+                .unwrap_or_else(|e| panic!("{key}: {}", e.message));
+            assert_eq!(again, created, "{key}");
+            // and defaulting a stored object once more is idempotent
+            let recreated =
+                create(key, created.clone()).unwrap_or_else(|e| panic!("{key}: {}", e.message));
+            assert_eq!(recreated["spec"], created["spec"], "{key}");
+        }
     }
 
     #[test]

@@ -3,13 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, PodCondition, PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::{
+    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus,
+};
+use serde_json::Value;
 
 use super::Kind;
 use super::pod_spec::{
     canonicalize_pod_spec, default_pod_only, default_pod_spec, validate_pod_spec,
 };
 use crate::error::Cause;
+use crate::registry::validation::names::qualified_name;
 use crate::registry::validation::quantity::Quantity;
 
 /// Upstream's message for a forbidden pod spec change (without the Go `cmp.Diff` it appends).
@@ -76,6 +80,16 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
         }
     }
     spec.active_deadline_seconds = old.active_deadline_seconds;
+    // scheduling gates may only be removed
+    let old_gates = old.scheduling_gates.as_deref().unwrap_or_default();
+    if new
+        .scheduling_gates
+        .iter()
+        .flatten()
+        .all(|g| old_gates.contains(g))
+    {
+        spec.scheduling_gates.clone_from(&old.scheduling_gates);
+    }
     // tolerations: only additions to existing ones
     let old_tol = old.tolerations.as_deref().unwrap_or_default();
     let new_tol = new.tolerations.as_deref().unwrap_or_default();
@@ -102,6 +116,9 @@ impl Kind for PodKind {
         let spec = pod.spec.get_or_insert_with(Default::default);
         default_pod_spec(spec);
         default_pod_only(spec);
+        if let Some(status) = pod.status.as_mut() {
+            sync_ips(status);
+        }
     }
 
     fn prepare_create(pod: &mut Pod) {
@@ -168,7 +185,166 @@ impl Kind for PodKind {
         }
     }
 
-    fn validate_status_update(_new: &Pod, _old: &Pod, _errs: &mut Vec<Cause>) {}
+    /// `ValidatePodStatusUpdate` (the metadata part runs in the generic strategy).
+    fn validate_status_update(new: &Pod, old: &Pod, errs: &mut Vec<Cause>) {
+        let status = new.status.clone().unwrap_or_default();
+        for (i, c) in status.conditions.iter().flatten().enumerate() {
+            if !matches!(c.type_.as_str(), "PodScheduled" | "Ready" | "Initialized") {
+                for m in qualified_name(&c.type_) {
+                    errs.push(Cause::invalid(
+                        format!("status.conditions[{i}].Type"),
+                        &Value::from(c.type_.as_str()),
+                        &m,
+                    ));
+                }
+            }
+        }
+        let restart = old
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.as_deref())
+            .unwrap_or("Always");
+        let old_status = old.status.clone().unwrap_or_default();
+        for (field, new_list, old_list, policy) in [
+            (
+                "containerStatuses",
+                &status.container_statuses,
+                &old_status.container_statuses,
+                restart,
+            ),
+            (
+                "initContainerStatuses",
+                &status.init_container_statuses,
+                &old_status.init_container_statuses,
+                restart,
+            ),
+            (
+                "ephemeralContainerStatuses",
+                &status.ephemeral_container_statuses,
+                &old_status.ephemeral_container_statuses,
+                "Never",
+            ),
+        ] {
+            container_transitions(
+                new_list.as_deref().unwrap_or_default(),
+                old_list.as_deref().unwrap_or_default(),
+                field,
+                policy,
+                errs,
+            );
+        }
+        for (field, ips) in [
+            (
+                "podIPs",
+                status
+                    .pod_ips
+                    .iter()
+                    .flatten()
+                    .map(|p| p.ip.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "hostIPs",
+                status
+                    .host_ips
+                    .iter()
+                    .flatten()
+                    .map(|p| p.ip.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+        ] {
+            status_ips(&ips, &format!("status.{field}"), errs);
+        }
+    }
+}
+
+/// Upstream's v1 conversion keeps `podIP`/`podIPs` (and `hostIP`/`hostIPs`) in step: a lone
+/// `podIP` becomes `podIPs[0]`, and `podIP` is always `podIPs[0]`.
+fn sync_ips(status: &mut PodStatus) {
+    if status.pod_ips.as_ref().is_none_or(Vec::is_empty)
+        && let Some(ip) = status.pod_ip.clone().filter(|ip| !ip.is_empty())
+    {
+        status.pod_ips = Some(vec![PodIP { ip }]);
+    }
+    if let Some(first) = status.pod_ips.as_ref().and_then(|v| v.first()) {
+        status.pod_ip = Some(first.ip.clone());
+    }
+    if status.host_ips.as_ref().is_none_or(Vec::is_empty)
+        && let Some(ip) = status.host_ip.clone().filter(|ip| !ip.is_empty())
+    {
+        status.host_ips = Some(vec![HostIP { ip }]);
+    }
+    if let Some(first) = status.host_ips.as_ref().and_then(|v| v.first()) {
+        status.host_ip = Some(first.ip.clone());
+    }
+}
+
+/// `ValidateContainerStateTransition`: unless the pod restarts containers, a terminated
+/// container stays terminated.
+fn container_transitions(
+    new: &[ContainerStatus],
+    old: &[ContainerStatus],
+    field: &str,
+    restart: &str,
+    errs: &mut Vec<Cause>,
+) {
+    if restart == "Always" {
+        return;
+    }
+    for (i, o) in old.iter().enumerate() {
+        let Some(term) = o.state.as_ref().and_then(|s| s.terminated.as_ref()) else {
+            continue;
+        };
+        if term.exit_code != 0 && restart == "OnFailure" {
+            continue;
+        }
+        for n in new.iter().filter(|n| n.name == o.name) {
+            if n.state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .is_none()
+            {
+                errs.push(Cause::forbidden(
+                    format!("status.{field}[{i}].state"),
+                    "may not be transitioned to non-terminated state",
+                ));
+            }
+        }
+    }
+}
+
+/// `validatePodIPs`/`validateHostIPs`: valid addresses, at most one per family, no repeats.
+fn status_ips(ips: &[&str], path: &str, errs: &mut Vec<Cause>) {
+    let mut parsed = Vec::new();
+    for (i, ip) in ips.iter().enumerate() {
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(a) => parsed.push(a),
+            Err(_) => errs.push(Cause::invalid(
+                format!("{path}[{i}]"),
+                &Value::from(*ip),
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            )),
+        }
+    }
+    if ips.len() > 1 {
+        let dual = parsed.len() == 2 && parsed[0].is_ipv4() != parsed[1].is_ipv4();
+        if !dual || ips.len() > 2 {
+            errs.push(Cause::invalid(
+                path,
+                &Value::from(ips.join(",")),
+                "may specify no more than one IP for each IP family",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, ip) in ips.iter().enumerate() {
+            if !seen.insert(*ip) {
+                errs.push(Cause::duplicate(
+                    format!("{path}[{i}]"),
+                    &serde_json::json!({"ip": ip}),
+                ));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +380,7 @@ mod tests {
         assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
         assert_eq!(c["terminationMessagePolicy"], "File");
         assert_eq!(c["ports"][0]["protocol"], "TCP");
+        assert_eq!(c["resources"], json!({}));
         assert_eq!(
             c["readinessProbe"],
             json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1, "periodSeconds": 10,
@@ -266,6 +443,46 @@ mod tests {
     }
 
     #[test]
+    fn status_updates_keep_pod_ip_fields_in_step_and_valid() {
+        use super::super::test_support::update_target;
+        use crate::registry::UpdateTarget;
+        let old = create("pods", pod(json!([{"name": "c", "image": "a"}]))).unwrap();
+        let mut new = old.clone();
+        new["status"]["podIP"] = json!("10.0.0.5");
+        let out = update_target("pods", new, &old, UpdateTarget::Status).unwrap();
+        assert_eq!(out["status"]["podIPs"], json!([{"ip": "10.0.0.5"}]));
+        let mut bad = old.clone();
+        bad["status"]["podIPs"] = json!([{"ip": "10.0.0.5"}, {"ip": "10.0.0.6"}]);
+        let err = update_target("pods", bad, &old, UpdateTarget::Status).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "status.podIPs: Invalid value: \"10.0.0.5,10.0.0.6\": may specify no more than one IP for each IP family"
+            ]
+        );
+    }
+
+    #[test]
+    fn terminated_containers_stay_terminated_unless_restarted() {
+        use super::super::test_support::update_target;
+        use crate::registry::UpdateTarget;
+        let mut p = pod(json!([{"name": "c", "image": "a"}]));
+        p["spec"]["restartPolicy"] = json!("Never");
+        let mut old = create("pods", p).unwrap();
+        old["status"]["containerStatuses"] = json!([{"name": "c", "image": "a", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 1}}}]);
+        let mut new = old.clone();
+        new["status"]["containerStatuses"][0]["state"] = json!({"running": {}});
+        let err = update_target("pods", new, &old, UpdateTarget::Status).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state"
+            ]
+        );
+    }
+
+    #[test]
     fn requests_default_to_limits() {
         let out = create(
             "pods",
@@ -316,6 +533,9 @@ mod tests {
     #[case(json!({"dnsPolicy": "Google"}), "spec.dnsPolicy: Unsupported value: \"Google\": supported values: \"ClusterFirstWithHostNet\", \"ClusterFirst\", \"Default\", \"None\"")]
     #[case(json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "v", "emptyDir": {}}]}), "spec.volumes[1].name: Duplicate value: \"v\"")]
     #[case(json!({"activeDeadlineSeconds": 0}), "spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive")]
+    #[case(json!({"nodeName": "Node_1"}), "spec.nodeName: Invalid value: \"Node_1\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")]
+    #[case(json!({"hostNetwork": true, "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80, "hostPort": 8080}]}]}),
+        "spec.containers[0].ports[0].hostPort: Invalid value: 8080: must match `containerPort` when `hostNetwork` is true")]
     fn invalid_pod_specs(#[case] extra: serde_json::Value, #[case] want: &str) {
         let mut p = pod(json!([{"name": "c", "image": "i"}]));
         for (k, v) in extra.as_object().unwrap() {
@@ -344,6 +564,21 @@ mod tests {
             causes(&err),
             vec![format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}")]
         );
+    }
+
+    #[test]
+    fn scheduling_gates_may_be_removed_but_not_added() {
+        let mut p = pod(json!([{"name": "c", "image": "a"}]));
+        p["spec"]["schedulingGates"] = json!([{"name": "example.com/wait"}]);
+        let old = create("pods", p).unwrap();
+        assert_eq!(old["status"]["conditions"][0]["reason"], "SchedulingGated");
+        let mut removed = old.clone();
+        removed["spec"]["schedulingGates"] = json!([]);
+        assert!(update("pods", removed, &old).is_ok());
+        let mut added = old.clone();
+        added["spec"]["schedulingGates"] =
+            json!([{"name": "example.com/wait"}, {"name": "example.com/more"}]);
+        assert!(update("pods", added, &old).is_err());
     }
 
     #[test]

@@ -71,6 +71,8 @@ fn default_container(c: &mut Container) {
             .to_string(),
         );
     }
+    // Go's non-pointer `resources` struct always serializes, as `{}` when empty
+    set_if_none(&mut c.resources, Default::default);
     set_if_empty(&mut c.termination_message_path, "/dev/termination-log");
     set_if_empty(&mut c.termination_message_policy, "File");
     for port in c.ports.iter_mut().flatten() {
@@ -186,15 +188,13 @@ pub(crate) fn canonicalize_pod_spec(spec: &mut PodSpec) -> Result<(), &'static s
         if let Some(q) = v.empty_dir.as_mut().and_then(|e| e.size_limit.as_mut()) {
             canonicalize(q)?;
         }
-        if let Some(t) = v
+        let template = v
             .ephemeral
             .as_mut()
-            .and_then(|e| e.volume_claim_template.as_mut())
-        {
-            if let Some(r) = t.spec.resources.as_mut() {
-                canonicalize_list(r.requests.as_mut())?;
-                canonicalize_list(r.limits.as_mut())?;
-            }
+            .and_then(|e| e.volume_claim_template.as_mut());
+        if let Some(r) = template.and_then(|t| t.spec.resources.as_mut()) {
+            canonicalize_list(r.requests.as_mut())?;
+            canonicalize_list(r.limits.as_mut())?;
         }
     }
     Ok(())
@@ -532,6 +532,36 @@ pub(crate) fn validate_pod_spec(spec: &PodSpec, path: &str, is_pod: bool, errs: 
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             for m in dns1123_subdomain(v) {
                 errs.push(Cause::invalid(format!("{path}.{field}"), &str_val(v), &m));
+            }
+        }
+    }
+    if let Some(node) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        for m in dns1123_subdomain(node) {
+            errs.push(Cause::invalid(
+                format!("{path}.nodeName"),
+                &str_val(node),
+                &m,
+            ));
+        }
+    }
+    if spec.host_network == Some(true) {
+        for (field, list) in [
+            (
+                "initContainers",
+                spec.init_containers.as_deref().unwrap_or_default(),
+            ),
+            ("containers", &spec.containers),
+        ] {
+            for (i, c) in list.iter().enumerate() {
+                for (j, p) in c.ports.iter().flatten().enumerate() {
+                    if let Some(hp) = p.host_port.filter(|hp| *hp != p.container_port) {
+                        errs.push(Cause::invalid(
+                            format!("{path}.{field}[{i}].ports[{j}].hostPort"),
+                            &Value::from(hp),
+                            "must match `containerPort` when `hostNetwork` is true",
+                        ));
+                    }
+                }
             }
         }
     }

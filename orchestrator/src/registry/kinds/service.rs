@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use k8s_openapi::api::core::v1::{ClientIPConfig, Service, ServiceSpec, SessionAffinityConfig};
+use k8s_openapi::api::core::v1::{
+    ClientIPConfig, Service, ServiceSpec, ServiceStatus, SessionAffinityConfig,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
@@ -93,7 +95,18 @@ impl Kind for ServiceKind {
     }
 
     fn prepare_create(svc: &mut Service) {
-        svc.status = Some(Default::default());
+        // Go's non-pointer `loadBalancer` struct always serializes
+        svc.status = Some(ServiceStatus {
+            load_balancer: Some(Default::default()),
+            conditions: None,
+        });
+        // `NormalizeClusterIPs` on create: an old client's lone `clusterIP` fills `clusterIPs`
+        if let Some(spec) = svc.spec.as_mut()
+            && let Some(ip) = spec.cluster_ip.clone().filter(|ip| !ip.is_empty())
+            && spec.cluster_ips.as_ref().is_none_or(Vec::is_empty)
+        {
+            spec.cluster_ips = Some(vec![ip]);
+        }
     }
 
     fn prepare_update(new: &mut Service, old: &Service) {
@@ -101,6 +114,18 @@ impl Kind for ServiceKind {
         let (Some(ns), Some(os)) = (new.spec.as_mut(), old.spec.as_ref()) else {
             return;
         };
+        // `NormalizeClusterIPs` on update: a client that changed only the singular field meant
+        // the plural's first value too
+        if ns.cluster_ip != os.cluster_ip
+            && ns.cluster_ips == os.cluster_ips
+            && let Some(ip) = ns.cluster_ip.clone().filter(|ip| !ip.is_empty())
+        {
+            let ips = ns.cluster_ips.get_or_insert_with(Vec::new);
+            match ips.first_mut() {
+                Some(first) => *first = ip,
+                None => ips.push(ip),
+            }
+        }
         if needs_cluster_ip(os) && needs_cluster_ip(ns) {
             if ns.cluster_ip.as_deref().is_none_or(str::is_empty) {
                 ns.cluster_ip.clone_from(&os.cluster_ip);
@@ -167,6 +192,34 @@ impl Kind for ServiceKind {
                 for m in dns1123_subdomain(cname) {
                     errs.push(Cause::invalid("spec.externalName", &Value::from(cname), &m));
                 }
+            }
+        }
+        if ty != "ExternalName" {
+            let ips = spec.cluster_ips.as_deref().unwrap_or_default();
+            for (i, ip) in ips.iter().enumerate() {
+                let path = format!("spec.clusterIPs[{i}]");
+                if ip == "None" {
+                    if i > 0 {
+                        errs.push(Cause::invalid(
+                            path,
+                            &Value::from("None"),
+                            "'None' must be the first and only value",
+                        ));
+                    }
+                } else if ip.parse::<std::net::IpAddr>().is_err() {
+                    errs.push(Cause::invalid(
+                        path,
+                        &Value::from(ip.as_str()),
+                        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                    ));
+                }
+            }
+            if ips.len() > 2 {
+                errs.push(invalid_shown(
+                    "spec.clusterIPs",
+                    &go_strings(ips),
+                    "may only hold up to 2 values",
+                ));
             }
         }
         let require_name = ports.len() > 1;
@@ -243,6 +296,30 @@ impl Kind for ServiceKind {
                 }
             }
         }
+        // (protocol, port) pairs and (protocol, nodePort) pairs are unique
+        let mut pairs = HashSet::new();
+        let mut node_ports = HashSet::new();
+        for (i, p) in ports.iter().enumerate() {
+            let proto = p.protocol.as_deref().unwrap_or("");
+            if !pairs.insert((proto, p.port)) {
+                errs.push(Cause {
+                    kind: crate::error::CauseKind::Duplicate,
+                    field: format!("spec.ports[{i}]"),
+                    message: format!(
+                        "Duplicate value: core.ServicePort{{Name:\"\", Protocol:{proto:?}, AppProtocol:(*string)(nil), Port:{}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}",
+                        p.port
+                    ),
+                });
+            }
+            if let Some(np) = p.node_port.filter(|n| *n != 0)
+                && !node_ports.insert((proto, np))
+            {
+                errs.push(Cause::duplicate(
+                    format!("spec.ports[{i}].nodePort"),
+                    &Value::from(np),
+                ));
+            }
+        }
         match spec.session_affinity.as_deref().unwrap_or("") {
             "" => errs.push(Cause::required("spec.sessionAffinity", "")),
             "None" | "ClientIP" => {}
@@ -311,7 +388,7 @@ mod tests {
             json!({"port": 80, "protocol": "TCP", "targetPort": 80})
         );
         assert!(spec.get("clusterIP").is_none());
-        assert_eq!(out["status"], json!({}));
+        assert_eq!(out["status"], json!({"loadBalancer": {}}));
     }
 
     #[test]
@@ -333,12 +410,38 @@ mod tests {
     #[case(json!({"ports": [{"port": 80, "protocol": "ICMP"}]}), "spec.ports[0].protocol: Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"")]
     #[case(json!({"type": "Magic", "ports": [{"port": 80}]}), "spec.type: Unsupported value: \"Magic\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"")]
     #[case(json!({"type": "ExternalName"}), "spec.externalName: Required value")]
+    #[case(json!({"ports": [{"port": 80, "name": "a"}, {"port": 80, "name": "b"}]}),
+        "spec.ports[1]: Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}")]
+    #[case(json!({"type": "NodePort", "ports": [{"port": 80, "name": "a", "nodePort": 30000}, {"port": 81, "name": "b", "nodePort": 30000}]}),
+        "spec.ports[1].nodePort: Duplicate value: 30000")]
+    #[case(json!({"ports": [{"port": 80, "nodePort": 30000}]}), "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'")]
     fn invalid_services(#[case] spec: Value, #[case] want: &str) {
         let err = create("services", svc(spec)).unwrap_err();
         assert!(
             causes(&err).contains(&want.to_string()),
             "{:?}",
             causes(&err)
+        );
+    }
+
+    #[test]
+    fn a_lone_cluster_ip_fills_cluster_ips_and_must_be_an_address() {
+        let out = create(
+            "services",
+            svc(json!({"clusterIP": "10.96.0.10", "ports": [{"port": 53}]})),
+        )
+        .unwrap();
+        assert_eq!(out["spec"]["clusterIPs"], json!(["10.96.0.10"]));
+        let err = create(
+            "services",
+            svc(json!({"clusterIP": "ten", "ports": [{"port": 53}]})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "spec.clusterIPs[0]: Invalid value: \"ten\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+            ]
         );
     }
 

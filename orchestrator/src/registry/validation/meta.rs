@@ -380,6 +380,25 @@ mod tests {
     }
 
     #[test]
+    fn generate_name_is_checked_as_a_prefix_and_stands_in_for_a_name() {
+        let m = ObjectMeta {
+            generate_name: Some("web-".into()),
+            namespace: Some("d".into()),
+            ..Default::default()
+        };
+        assert!(check(&m, true).is_empty());
+        let m = ObjectMeta {
+            generate_name: Some("Web-".into()),
+            namespace: Some("d".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&m, true).len(), 1);
+        assert!(check(&m, true)[0].starts_with(
+            "metadata.generateName: Invalid value: \"Web-\": a lowercase RFC 1123 subdomain"
+        ));
+    }
+
+    #[test]
     fn namespace_is_required_or_forbidden_by_scope() {
         assert_eq!(
             check(&meta("a", None), true),
