@@ -9,6 +9,7 @@ use suites::{Skipped, TestContext, TestDef};
 use tokio::task::JoinError;
 
 use crate::namespace;
+use crate::panics;
 use crate::seed;
 use crate::target::TestEnv;
 
@@ -40,15 +41,16 @@ pub async fn execute(def: &TestDef, env: &TestEnv, settings: ExecSettings) -> Te
         result.outcome = Outcome::Skipped { reason };
         return result;
     }
-    let ns = match namespace::create_namespace(&env.client, def.name, test_seed).await {
-        Ok(ns) => ns,
-        Err(err) => {
-            result.outcome = Outcome::Failed {
-                message: format!("could not create the test's namespace: {err}"),
-            };
-            return result;
-        }
-    };
+    let ns =
+        match namespace::create_namespace(&env.client, def.name, settings.seed, test_seed).await {
+            Ok(ns) => ns,
+            Err(err) => {
+                result.outcome = Outcome::Failed {
+                    message: format!("could not create the test's namespace: {err}"),
+                };
+                return result;
+            }
+        };
     result.namespace = Some(ns.clone());
     let ctx = TestContext {
         client: env.client.clone(),
@@ -75,19 +77,31 @@ pub async fn run_test(def: &TestDef, ctx: TestContext, timeout: Duration) -> (Ou
     let started = tokio::time::Instant::now();
     // Calling `run` inside the task, not here, so that a panic while building the future is
     // caught too.
-    let mut task = tokio::spawn(async move { run(ctx).await });
-    let outcome = match tokio::time::timeout(timeout, &mut task).await {
-        Ok(joined) => outcome_of(joined),
+    let mut task = tokio::spawn(async move {
+        panics::enter_test_task();
+        run(ctx).await
+    });
+    let joined = tokio::time::timeout(timeout, &mut task).await;
+    let elapsed = started.elapsed();
+    let outcome = match joined {
+        Ok(joined) => {
+            let location = panics::leave_test_task(task.id());
+            outcome_of(joined, location.as_deref())
+        }
         Err(_) => {
             task.abort();
+            panics::leave_test_task(task.id());
             Outcome::TimedOut
         }
     };
-    (outcome, started.elapsed())
+    (outcome, elapsed)
 }
 
-/// Map a finished test task to its outcome.
-pub fn outcome_of(joined: Result<anyhow::Result<()>, JoinError>) -> Outcome {
+/// Map a finished test task to its outcome; `panic_location` is where it panicked, when known.
+pub fn outcome_of(
+    joined: Result<anyhow::Result<()>, JoinError>,
+    panic_location: Option<&str>,
+) -> Outcome {
     match joined {
         Ok(Ok(())) => Outcome::Passed,
         Ok(Err(err)) => match err.chain().find_map(|e| e.downcast_ref::<Skipped>()) {
@@ -99,9 +113,14 @@ pub fn outcome_of(joined: Result<anyhow::Result<()>, JoinError>) -> Outcome {
                 message: format!("{err:#}"),
             },
         },
-        Err(join) if join.is_panic() => Outcome::Failed {
-            message: format!("panicked: {}", panic_message(join.into_panic().as_ref())),
-        },
+        Err(join) if join.is_panic() => {
+            let message = panic_message(join.into_panic().as_ref()).to_owned();
+            let message = match panic_location {
+                Some(location) => format!("panicked at {location}: {message}"),
+                None => format!("panicked: {message}"),
+            };
+            Outcome::Failed { message }
+        }
         Err(_) => Outcome::Failed {
             message: "the test's task was cancelled".to_owned(),
         },
@@ -201,19 +220,44 @@ mod tests {
         );
     }
 
+    fn failure_message(outcome: Outcome) -> String {
+        match outcome {
+            Outcome::Failed { message } => message,
+            other => panic!("not a failure: {other:?}"),
+        }
+    }
+
     #[tokio::test]
-    async fn panics_are_failures_with_the_panic_message() {
+    async fn panics_are_failures_with_the_panic_message_and_location() {
+        crate::panics::install_panic_hook();
         let t = Duration::from_secs(5);
-        assert_eq!(
-            outcome(panics_in_future, t).await,
-            Outcome::Failed {
-                message: "panicked: assertion failed: boom 42".to_owned()
-            }
+        let message = failure_message(outcome(panics_in_future, t).await);
+        assert!(
+            message.starts_with("panicked at harness/src/execute.rs:"),
+            "{message}"
         );
+        assert!(
+            message.ends_with(": assertion failed: boom 42"),
+            "{message}"
+        );
+        let message = failure_message(outcome(panics_before_future, t).await);
+        assert!(
+            message.starts_with("panicked at harness/src/execute.rs:"),
+            "{message}"
+        );
+        assert!(message.ends_with(": static panic"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_panic_without_a_known_location_still_names_its_message() {
+        let joined =
+            tokio::spawn(async { std::panic::panic_any::<String>("owned message".into()) })
+                .await
+                .map(|()| Ok(()));
         assert_eq!(
-            outcome(panics_before_future, t).await,
+            outcome_of(joined, None),
             Outcome::Failed {
-                message: "panicked: static panic".to_owned()
+                message: "panicked: owned message".to_owned()
             }
         );
     }

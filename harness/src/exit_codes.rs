@@ -15,6 +15,9 @@ impl ExitCodes {
     pub const USAGE: i32 = 2;
     /// The target could not be booted or reached.
     pub const TARGET_BOOT: i32 = 3;
+    /// The run was interrupted (SIGINT/SIGTERM), as shells report a process ended by SIGINT;
+    /// the results folder holds the tests that finished.
+    pub const INTERRUPTED: i32 = 130;
 
     /// The code for a run whose outcome totals are `totals`.
     pub fn for_totals(totals: &reports::Totals) -> i32 {
@@ -37,9 +40,10 @@ mod tests {
                 ExitCodes::OK,
                 ExitCodes::TEST_FAILURES,
                 ExitCodes::USAGE,
-                ExitCodes::TARGET_BOOT
+                ExitCodes::TARGET_BOOT,
+                ExitCodes::INTERRUPTED
             ],
-            [0, 1, 2, 3]
+            [0, 1, 2, 3, 130]
         );
     }
 

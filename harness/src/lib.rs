@@ -11,10 +11,12 @@ pub mod execute;
 mod exit_codes;
 pub mod metadata;
 pub mod namespace;
+mod panics;
 pub mod runner;
 pub mod seed;
 pub mod select;
 pub mod target;
+pub mod trial;
 
 #[cfg(test)]
 mod test_support;
@@ -22,6 +24,7 @@ mod test_support;
 pub use commands::error_chain;
 pub use execute::{ExecSettings, execute, run_test};
 pub use exit_codes::ExitCodes;
+pub use panics::install_panic_hook;
 pub use reports::{Outcome, TestResult};
 pub use runner::{RunSettings, run_all};
 pub use select::{Selection, SelectionArgs};

@@ -7,6 +7,9 @@ use harness::{ExitCodes, commands};
 fn main() {
     // Clap exits with code 2 on bad flags, which is ExitCodes::USAGE.
     let cli = Cli::parse();
+    // Test panics become failures with their location instead of stderr noise between progress
+    // lines.
+    harness::install_panic_hook();
     // kube-client logs every failed connection at ERROR; kubeproof reports those itself, with
     // what to do, so its log stays quiet unless RUST_LOG asks for it.
     tracing_subscriber::fmt()

@@ -12,6 +12,10 @@ use crate::seed;
 /// (`kubectl delete ns -l app.kubernetes.io/managed-by=kubeproof`).
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubeproof");
 
+/// The label naming the run (its seed) a test namespace belongs to, so an interrupted run can
+/// delete its own namespaces and no one else's.
+pub const RUN_LABEL: &str = "kubeproof.io/run";
+
 /// How many names to try when one is taken (a namespace of an earlier run with the same seed may
 /// still be terminating).
 const ATTEMPTS: u64 = 8;
@@ -55,6 +59,7 @@ pub fn namespace_suffix(test_seed: u64, attempt: u64) -> u16 {
 pub async fn create_namespace(
     client: &Client,
     test_name: &str,
+    run_seed: u64,
     test_seed: u64,
 ) -> Result<String, kube::Error> {
     let api: Api<Namespace> = Api::all(client.clone());
@@ -64,7 +69,13 @@ pub async fn create_namespace(
         let namespace = Namespace {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
-                labels: Some([(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned())].into()),
+                labels: Some(
+                    [
+                        (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
+                        (RUN_LABEL.to_owned(), run_seed.to_string()),
+                    ]
+                    .into(),
+                ),
                 ..ObjectMeta::default()
             },
             ..Namespace::default()
@@ -86,6 +97,24 @@ pub async fn delete_namespace(client: &Client, name: &str) {
     if let Err(err) = api.delete(name, &DeleteParams::background()).await {
         tracing::warn!(namespace = name, error = %err, "could not delete the test namespace");
     }
+}
+
+/// Delete every namespace of the run seeded `run_seed` (after an interrupted run). Namespaces
+/// have no deletecollection upstream, so each is deleted by name, as `kubectl delete ns -l` does.
+pub async fn delete_run_namespaces(client: &Client, run_seed: u64) -> Result<usize, kube::Error> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let selector = format!("{RUN_LABEL}={run_seed}");
+    let list = api
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await?;
+    let mut deleted = 0;
+    for ns in list.items {
+        if let Some(name) = ns.metadata.name {
+            delete_namespace(client, &name).await;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

@@ -63,7 +63,8 @@ where
     // test that blocks its thread cannot stall the reporting of the others.
     let spawn = |def: TestDef| {
         let fallback = def.clone();
-        let task = tokio::spawn(run(def));
+        // Aborted when dropped: a run that is itself dropped (Ctrl-C) leaves no test running.
+        let task = AbortOnDrop(tokio::spawn(run(def)));
         async move { task.await.unwrap_or_else(|err| crashed(&fallback, err)) }
     };
     let mut in_flight = futures::stream::iter(parallel_tests)
@@ -81,6 +82,26 @@ where
         results.push(result);
     }
     results
+}
+
+/// A task handle that aborts its task when dropped (tokio's only detaches it).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The harness itself failed around a test (a bug of ours, not of the test): still a result.

@@ -8,6 +8,7 @@ use reports::{Results, RunMetadata, SCHEMA_VERSION, TargetInfo};
 use super::{nodes_note, print_error};
 use crate::cli::RunArgs;
 use crate::execute::ExecSettings;
+use crate::namespace::delete_run_namespaces;
 use crate::runner::{RunSettings, default_parallelism, progress_line, run_all};
 use crate::select::Selection;
 use crate::target::{Target, TargetKind, TargetOptions, absolute};
@@ -89,16 +90,43 @@ pub async fn run(args: RunArgs) -> i32 {
         parallel,
         exec: ExecSettings { seed, timeout },
     };
-    let mut tests = run_all(tests, &env, settings, |result| {
-        println!("{}", progress_line(result))
-    })
-    .await;
+    // Results are collected as they arrive so that an interrupted run still reports the tests
+    // that finished.
+    let mut finished = Vec::new();
+    let interrupted = {
+        let run = run_all(tests, &env, settings, |result| {
+            println!("{}", progress_line(result));
+            finished.push(result.clone());
+        });
+        tokio::select! {
+            _ = run => false,
+            _ = interrupt() => true,
+        }
+    };
+    if interrupted {
+        println!(
+            "kubeproof: interrupted; cancelled the tests in flight, deleting their namespaces"
+        );
+        // Bounded: a second Ctrl-C no longer ends the process once our handler is installed.
+        let cleanup = delete_run_namespaces(&env.client, seed);
+        match tokio::time::timeout(Duration::from_secs(10), cleanup).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => print_error(&err),
+            Err(_) => eprintln!("kubeproof: gave up deleting the namespaces after 10s"),
+        }
+    }
+    let mut tests = finished;
     let target_info = TargetInfo {
         name: target.kind().name().to_owned(),
         server: Some(env.server.clone()),
         server_version: target.server_version().map(str::to_owned),
     };
-    target.shutdown().await;
+    if tokio::time::timeout(Duration::from_secs(10), target.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("kubeproof: the target did not shut down within 10s; exiting anyway");
+    }
 
     // Files list tests by name so two runs diff cleanly; the terminal showed finishing order.
     tests.sort_by(|a, b| a.name.cmp(&b.name));
@@ -131,7 +159,29 @@ pub async fn run(args: RunArgs) -> i32 {
     }
     println!("kubeproof: results in {}", out.display());
     println!("{}", totals.line());
-    ExitCodes::for_totals(&totals)
+    if interrupted {
+        ExitCodes::INTERRUPTED
+    } else {
+        ExitCodes::for_totals(&totals)
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM; never, when the handlers cannot be installed (the
+/// default handlers then end the process, as before).
+async fn interrupt() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
 }
 
 /// `results/<UTC timestamp>/`, sortable by name.

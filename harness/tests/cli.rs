@@ -1,0 +1,107 @@
+//! The `kubeproof` binary as a user meets it: exit codes, the results folder, `cluster up`.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+const KUBEPROOF: &str = env!("CARGO_BIN_EXE_kubeproof");
+
+#[test]
+fn run_with_nothing_selected_writes_results_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    let output = Command::new(KUBEPROOF)
+        .args([
+            "run",
+            "--focus",
+            "^no test has this name$",
+            "--seed",
+            "5",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("kubeproof: seed 5"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("0 passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
+    let json = std::fs::read_to_string(out.join("results.json")).unwrap();
+    let results = reports::Results::from_json(&json).unwrap();
+    assert_eq!(results.schema_version, 1);
+    assert_eq!(results.run.seed, 5);
+    assert_eq!(results.run.target.name, "embedded");
+    assert!(out.join("junit.xml").is_file() && out.join("summary.md").is_file());
+}
+
+#[test]
+fn k3s_is_a_usage_error_that_says_what_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(KUBEPROOF)
+        .args(["run", "--target", "k3s", "--out"])
+        .arg(dir.path().join("r"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the k3s target arrives with issue 9; use embedded or kubeconfig"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("r").exists(),
+        "an empty results folder was left behind"
+    );
+}
+
+#[test]
+fn an_unknown_suite_is_a_usage_error() {
+    let output = Command::new(KUBEPROOF)
+        .args(["run", "--suite", "no-such-area"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown suite `no-such-area`"));
+}
+
+#[test]
+fn cluster_up_prints_one_ready_line_writes_the_kubeconfig_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kp.kubeconfig");
+    let mut child = Command::new(KUBEPROOF)
+        .args(["cluster", "up", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let expected_tail = format!(
+        " — export KUBECONFIG={}; kubectl get ns\n",
+        kubeconfig.display()
+    );
+    assert!(
+        line.starts_with("kubeproof: cluster ready at https://127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.ends_with(&expected_tail), "{line}");
+    let yaml = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(yaml.contains("kubeproof"), "{yaml}");
+    // SIGTERM through kill(1): the crate forbids unsafe code, so no libc call here.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
