@@ -344,8 +344,16 @@ impl Target {
 /// minute) so that tests of bookmarks finish in seconds, and a watch history of
 /// [`EMBEDDED_HISTORY`] events, small enough that a test can compact it on purpose.
 pub fn embedded_config(port: u16) -> ControlPlaneConfig {
-    let store = MemoryStoreConfig { history: EMBEDDED_HISTORY, ..MemoryStoreConfig::default() };
-    ControlPlaneConfig { port, store, bookmark_interval: Duration::from_secs(1), ..ControlPlaneConfig::default() }
+    let store = MemoryStoreConfig {
+        history: EMBEDDED_HISTORY,
+        ..MemoryStoreConfig::default()
+    };
+    ControlPlaneConfig {
+        port,
+        store,
+        bookmark_interval: Duration::from_secs(1),
+        ..ControlPlaneConfig::default()
+    }
 }
 
 /// Events of watch history the embedded target keeps. Upstream's watch cache keeps on the order

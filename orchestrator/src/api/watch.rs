@@ -47,7 +47,11 @@ pub(crate) fn serve(
         }
         Some(rv) => WatchFrom::After(rv),
     };
-    let watch = match state.objects.store().watch(req.info.store_key, filter, from) {
+    let watch = match state
+        .objects
+        .store()
+        .watch(req.info.store_key, filter, from)
+    {
         Ok(w) => w,
         // Upstream's watch cache answers a too-old resourceVersion with 200 and one ERROR event
         // carrying the 410 Status (`newErrWatcher`), not with an HTTP error.
@@ -141,7 +145,10 @@ fn error_event_response(e: &ApiError) -> Response {
     let mut body = serde_json::to_vec(&ev).unwrap_or_default();
     body.push(b'\n');
     let mut resp = Response::new(Body::from(body));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 

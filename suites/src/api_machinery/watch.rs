@@ -9,8 +9,7 @@ use futures::TryStreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{
-    Api,
-    DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use serde_json::json;
 
@@ -470,7 +469,10 @@ const COMPACTION_BATCH: usize = 50;
 /// first event is an ERROR with code 410.
 async fn watch_is_gone(api: &Api<ConfigMap>, version: &str) -> anyhow::Result<bool> {
     match api
-        .watch(&WatchParams::default().labels("watch=gone").timeout(5), version)
+        .watch(
+            &WatchParams::default().labels("watch=gone").timeout(5),
+            version,
+        )
         .await
     {
         Err(kube::Error::Api(status)) => {
