@@ -1,12 +1,20 @@
 //! The API benchmarks of issue 2: boot, creates (through kube-rs and server-side only), list,
-//! watch fan-out. Run with `cargo bench -p bench --bench api [-- SCENARIO…]`; each scenario
-//! prints one line and all are written to `target/kubeproof-bench/api.json`.
+//! watch fan-out (typed, and raw to split off the client's decoding). Run with
+//! `cargo bench -p bench --bench api [-- SCENARIO…]`; each scenario prints one line and all are
+//! written to `target/kubeproof-bench/api.json`.
 //! These are measurements, not tests: nothing here asserts a time.
 
 use bench::figures::Report;
 use bench::scenarios::{boot, creates, list, watch};
 
-const SCENARIOS: &[&str] = &["boot", "creates", "creates-server", "list", "watch"];
+const SCENARIOS: &[&str] = &[
+    "boot",
+    "creates",
+    "creates-server",
+    "list",
+    "watch",
+    "watch-raw",
+];
 
 fn main() {
     // `cargo bench` passes `--bench`; anything else not starting with `-` picks scenarios.
@@ -33,7 +41,8 @@ fn main() {
                 "creates" => creates::run().await,
                 "creates-server" => creates::run_server_only().await,
                 "list" => list::run().await,
-                "watch" => watch::run().await,
+                "watch" => watch::run(watch::Decode::Typed).await,
+                "watch-raw" => watch::run(watch::Decode::Raw).await,
                 _ => unreachable!("names come from SCENARIOS"),
             }
         });

@@ -37,24 +37,86 @@ const WARMUP_NAME: &str = "fan-warmup";
 /// What one watcher saw: for each measured write `k`, when (since `base`) its event arrived.
 type Seen = Vec<(usize, Duration)>;
 
+/// How watchers read their events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decode {
+    /// kube-rs `Api::watch`: every event decoded into a typed `Pod`, as a real client does.
+    Typed,
+    /// The raw lines of the watch response, only the object's name picked out: what the
+    /// delivery costs without the client's decoding (to split client from server and transport).
+    Raw,
+}
+
+/// The names of ADDED objects (`None` for any other event) of one watch.
+type Added = std::pin::Pin<Box<dyn futures::Stream<Item = Option<String>> + Send>>;
+
+async fn open(
+    client: kube::Client,
+    decode: Decode,
+    params: &WatchParams,
+    rv: &str,
+) -> Result<Added, kube::Error> {
+    match decode {
+        Decode::Typed => {
+            let api: Api<Pod> = Api::namespaced(client, NAMESPACE);
+            let events = api.watch(params, rv).await?;
+            Ok(Box::pin(events.map(|e| match e {
+                Ok(WatchEvent::Added(pod)) => pod.metadata.name,
+                _ => None,
+            })))
+        }
+        Decode::Raw => {
+            use futures::AsyncBufReadExt;
+            let path = format!(
+                "/api/v1/namespaces/{NAMESPACE}/pods?watch=true&resourceVersion={rv}&timeoutSeconds=290"
+            );
+            let request = http::Request::get(path)
+                .body(Vec::new())
+                .expect("a watch request builds");
+            let lines = client.request_stream(request).await?.lines();
+            Ok(Box::pin(
+                lines.map(|line| line.ok().and_then(|l| added_name(&l))),
+            ))
+        }
+    }
+}
+
+/// The first `"name":"…"` of an ADDED event line: `metadata.name` for the benchmark's pods,
+/// whose labels and annotations have no key `name`.
+fn added_name(line: &str) -> Option<String> {
+    if !line.starts_with("{\"type\":\"ADDED\"") {
+        return None;
+    }
+    let start = line.find("\"name\":\"")? + 8;
+    let len = line[start..].find('"')?;
+    Some(line[start..start + len].to_string())
+}
+
 /// Open [`WATCHES`] watches, write [`WRITES`] pods, measure every delivery.
-pub async fn run() -> Figures {
-    let mut f = Figures::new("watch");
+pub async fn run(decode: Decode) -> Figures {
+    let scenario = match decode {
+        Decode::Typed => "watch",
+        Decode::Raw => "watch-raw",
+    };
+    let mut f = Figures::new(scenario);
     let cp = match ControlPlane::start(ControlPlaneConfig::default()).await {
         Ok(cp) => cp,
-        Err(e) => return super::failed("watch", e),
+        Err(e) => return super::failed(scenario, e),
     };
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
         clients.push(client_for(&cp).await);
     }
     if let Err(e) = ensure_namespace(&clients[0], NAMESPACE).await {
-        return super::failed("watch", format!("cannot create namespace {NAMESPACE}: {e}"));
+        return super::failed(
+            scenario,
+            format!("cannot create namespace {NAMESPACE}: {e}"),
+        );
     }
     let writer: Api<Pod> = Api::namespaced(clients[0].clone(), NAMESPACE);
     let rv = match writer.list(&ListParams::default().limit(1)).await {
         Ok(l) => l.metadata.resource_version.unwrap_or_default(),
-        Err(e) => return super::failed("watch", format!("cannot read the resourceVersion: {e}")),
+        Err(e) => return super::failed(scenario, format!("cannot read the resourceVersion: {e}")),
     };
 
     let began = Instant::now();
@@ -62,9 +124,9 @@ pub async fn run() -> Figures {
     let deadline = began + super::CAP;
     let params = WatchParams::default().timeout(290);
     let opened = futures::future::join_all((0..WATCHES).map(|i| {
-        let api: Api<Pod> = Api::namespaced(clients[i % CLIENTS].clone(), NAMESPACE);
+        let client = clients[i % CLIENTS].clone();
         let (params, rv) = (params.clone(), rv.clone());
-        async move { api.watch(&params, &rv).await }
+        async move { open(client, decode, &params, &rv).await }
     }))
     .await;
     let open_time = began.elapsed();
@@ -80,23 +142,22 @@ pub async fn run() -> Figures {
         let ready = ready_tx.clone();
         let mut stop = stop_rx.clone();
         watchers.push(tokio::spawn(async move {
-            let mut stream = Box::pin(stream);
+            let mut stream = stream;
             let mut seen: Seen = Vec::with_capacity(WRITES);
             while seen.len() < WRITES {
                 // A dropped sender (the scenario gave up) stops the watcher as well.
-                let event = tokio::select! {
+                let added = tokio::select! {
                     _ = stop.changed() => break,
                     _ = tokio::time::sleep_until(deadline.into()) => break,
                     next = stream.next() => match next {
-                        Some(event) => event,
+                        Some(added) => added,
                         None => break,
                     },
                 };
                 let at = base.elapsed();
-                let Ok(WatchEvent::Added(pod)) = event else {
+                let Some(name) = added else {
                     continue;
                 };
-                let name = pod.metadata.name.unwrap_or_default();
                 if name == WARMUP_NAME {
                     let _ = ready.send(());
                 } else if let Some(k) = name.strip_prefix("fan-").and_then(|k| k.parse().ok()) {
@@ -124,7 +185,7 @@ pub async fn run() -> Figures {
         .create(&PostParams::default(), &realistic_pod(WARMUP_NAME, 0))
         .await
     {
-        return super::failed("watch", format!("warm-up write failed: {e}"));
+        return super::failed(scenario, format!("warm-up write failed: {e}"));
     }
     let mut ready = 0;
     while ready < live {
@@ -211,7 +272,22 @@ pub async fn run() -> Figures {
     f.note(format!(
         "{live} watches over {CLIENTS} kube-rs clients, one HTTP/1.1 connection each; writes {SPACING:?} apart; delay measured from just before each create is issued"
     ));
+    if decode == Decode::Raw {
+        f.note("raw watch lines, no typed decoding: the client's decode cost removed");
+    }
     drop((writer, clients));
     cp.shutdown().await;
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_name_is_picked_from_an_added_line_only() {
+        let line = r#"{"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"kubeproof.io/index":"3"},"name":"fan-3","namespace":"bench-watch"}}}"#;
+        assert_eq!(added_name(line).as_deref(), Some("fan-3"));
+        assert_eq!(added_name(&line.replace("ADDED", "MODIFIED")), None);
+    }
 }
