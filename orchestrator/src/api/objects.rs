@@ -135,9 +135,17 @@ impl Objects {
             let name = generated_name(meta::meta_str(&obj, "generateName").unwrap_or(""));
             meta::meta_mut(&mut obj).insert("name".into(), Value::String(name));
         }
-        let mut prepared = strategy_for(info).prepare_create(obj)?;
+        let strategy = strategy_for(info);
+        let mut prepared = strategy.prepare_create(obj)?;
+        let before_admission = (info.store_key == "pods").then(|| prepared.clone());
         self.admission
             .admit_create_opts(info, namespace, &mut prepared, p.dry_run)?;
+        // Upstream runs mutating admission (LimitRanger's defaults) before PrepareForCreate and
+        // validation; when admission changed a pod, prepare it again so its QoS class and its
+        // validation see the defaulted resources.
+        if before_admission.is_some_and(|before| before != prepared) {
+            prepared = strategy.prepare_create(prepared)?;
+        }
         if p.dry_run {
             let name = meta::name(&prepared).to_string();
             return Ok(Arc::new(dry_run_stored(

@@ -375,6 +375,22 @@ async fn limit_range_defaults_satisfy_a_compute_quota() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos_class_reflects_limit_range_defaults() {
+    let c = Cluster::start();
+    c.create(
+        "limitranges",
+        "team",
+        json!({"metadata": {"name": "defaults"}, "spec": {"limits": [
+            {"type": "Container", "default": {"cpu": "200m", "memory": "128Mi"}, "defaultRequest": {"cpu": "200m", "memory": "128Mi"}}
+        ]}}),
+    );
+    // Without the LimitRange this pod is BestEffort; with requests = limits defaulted, Guaranteed.
+    let created = c.create("pods", "team", json!({"metadata": {"name": "bare"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}));
+    assert_eq!(created["status"]["qosClass"], "Guaranteed");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_waits_for_its_running_pods_then_goes_at_once() {
     let c = Cluster::start();
     c.create("namespaces", "", json!({"metadata": {"name": "busy"}}));
