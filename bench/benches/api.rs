@@ -16,6 +16,10 @@ const SCENARIOS: &[&str] = &[
     "watch-raw",
 ];
 
+/// The allocator the shipped binary uses (see the workspace Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // `cargo bench` passes `--bench`; anything else not starting with `-` picks scenarios.
     let picked: Vec<String> = std::env::args()

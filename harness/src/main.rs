@@ -4,6 +4,10 @@ use clap::Parser as _;
 use harness::cli::Cli;
 use harness::{ExitCodes, commands};
 
+/// The allocator the shipped binary uses (see the workspace Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Clap exits with code 2 on bad flags, which is ExitCodes::USAGE.
     let cli = Cli::parse();
