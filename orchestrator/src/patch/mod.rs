@@ -2,10 +2,6 @@
 //! strategic merge patch for the built-in types, with the status codes of upstream's
 //! `endpoints/handlers/patch.go`. Server-side apply is not supported (415).
 
-// `ApiError` is the API layer's one error type; a failed patch is rare and off the hot path, so
-// its size in `Result` costs nothing worth boxing for.
-#![allow(clippy::result_large_err)]
-
 mod schema;
 mod strategic;
 

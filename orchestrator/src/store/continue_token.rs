@@ -2,9 +2,6 @@
 //! unpadded URL-safe base64 of `{"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}`, so a token
 //! carries the revision every page is read at and the key just after the previous page.
 
-// `ApiError` is the crate-wide error type; boxing it is a crate-wide decision, not this module's.
-#![allow(clippy::result_large_err)]
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};

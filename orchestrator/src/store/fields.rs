@@ -2,9 +2,6 @@
 //! conversion functions (which names are accepted) and `GetAttrs` / `ToSelectableFields` (what
 //! values objects have for them).
 
-// `ApiError` is the crate-wide error type; boxing it is a crate-wide decision, not this module's.
-#![allow(clippy::result_large_err)]
-
 use serde_json::Value;
 
 use super::FieldSelector;

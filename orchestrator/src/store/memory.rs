@@ -6,9 +6,6 @@
 //! the current state: for each key changed after the revision, its state then is the `prev` of
 //! the first later event.
 
-// `ApiError` is the crate-wide error type; boxing it is a crate-wide decision, not this module's.
-#![allow(clippy::result_large_err)]
-
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -5,10 +5,6 @@
 //! Each call converts once: the body (or the API layer's JSON) becomes the typed object, every
 //! rule runs on it, and it is serialized once at the end.
 
-// `ApiError` is the skeleton's error type, returned by value across the `Strategy` trait; boxing
-// it is the error module's decision, not this one's.
-#![allow(clippy::result_large_err)]
-
 mod apps;
 mod config;
 mod decode;
