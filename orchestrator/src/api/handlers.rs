@@ -13,8 +13,9 @@ use super::{AppState, response, watch};
 use crate::error::{ApiError, Cause};
 use crate::patch::PatchType;
 use crate::registry::{Decoded, ResourceInfo, Subresource, UpdateTarget, strategy_for};
-use crate::store::{ListOptions, Preconditions, Stored};
+use crate::store::{LabelSelector, ListOptions, Preconditions, Stored};
 use crate::table::{self, IncludeObject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as LabelSelectorSpec;
 
 use super::objects::{DeleteOutcome, DeleteParams, WriteParams};
 
@@ -92,7 +93,7 @@ fn get(
         .store()
         .get(req.info.store_key, &req.namespace, name_of(req))?;
     if req.subresource == Some(Subresource::Scale) {
-        return Ok(response::value(200, &scale_of(req.info, &stored.value())?));
+        return Ok(response::value(200, &scale_of(&stored.value())?));
     }
     if table {
         let rv = stored.revision;
@@ -264,7 +265,7 @@ fn patch(
             .objects
             .store()
             .get(req.info.store_key, &req.namespace, name_of(req))?;
-        let scale = scale_of(req.info, &stored.value())?;
+        let scale = scale_of(&stored.value())?;
         let patched = crate::patch::apply("Scale", patch_type, &scale, body)?;
         return update_scale(state, req, query, &patched);
     }
@@ -397,27 +398,26 @@ fn delete_collection(
     Ok(response::json(200, response::list(req.info, &result)))
 }
 
-/// The `autoscaling/v1` `Scale` of a deployment, replica set or replication controller.
-fn scale_of(info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
+/// The `autoscaling/v1` `Scale` of a deployment, replica set or replication controller; its
+/// `status.selector` is the selector's string form, as upstream's `Selector.String()`.
+fn scale_of(obj: &Value) -> Result<Value, ApiError> {
     let selector = match obj.pointer("/spec/selector") {
-        Some(Value::Object(m))
+        // apps/v1: a metav1.LabelSelector.
+        Some(sel @ Value::Object(m))
             if m.contains_key("matchLabels") || m.contains_key("matchExpressions") =>
         {
-            label_selector_string(obj.pointer("/spec/selector").unwrap_or(&Value::Null))
+            serde_json::from_value(sel.clone()).map_err(|e| ApiError::internal(e.to_string()))?
         }
-        // ReplicationController: a plain map.
-        Some(Value::Object(m)) => {
-            let mut pairs: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect();
-            pairs.sort();
-            pairs.join(",")
-        }
-        _ => String::new(),
+        // ReplicationController: a plain map of labels.
+        Some(labels @ Value::Object(_)) => LabelSelectorSpec {
+            match_labels: serde_json::from_value(labels.clone())
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+            match_expressions: None,
+        },
+        _ => LabelSelectorSpec::default(),
     };
+    let selector = LabelSelector::from_label_selector(&selector)?.to_string();
     let m = obj.get("metadata").cloned().unwrap_or_default();
-    let _ = info;
     Ok(json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -434,35 +434,6 @@ fn scale_of(info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
             "selector": selector,
         },
     }))
-}
-
-/// A `metav1.LabelSelector` as its string form (`a=b,c in (d)`), as upstream's scale status.
-fn label_selector_string(sel: &Value) -> String {
-    let mut parts = Vec::new();
-    if let Some(Value::Object(ml)) = sel.get("matchLabels") {
-        for (k, v) in ml {
-            parts.push(format!("{k}={}", v.as_str().unwrap_or("")));
-        }
-    }
-    if let Some(Value::Array(exprs)) = sel.get("matchExpressions") {
-        for e in exprs {
-            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-            let values: Vec<&str> = e
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            match e.get("operator").and_then(Value::as_str).unwrap_or("") {
-                "In" => parts.push(format!("{key} in ({})", values.join(","))),
-                "NotIn" => parts.push(format!("{key} notin ({})", values.join(","))),
-                "Exists" => parts.push(key.to_string()),
-                "DoesNotExist" => parts.push(format!("!{key}")),
-                _ => {}
-            }
-        }
-    }
-    parts.sort();
-    parts.join(",")
 }
 
 /// PUT (or patched) `scale`: writes `spec.replicas`, pinned to the Scale's resourceVersion if set.
@@ -515,7 +486,7 @@ fn update_scale(
         UpdateTarget::Main,
         &write_params(query)?,
     )?;
-    Ok(response::value(200, &scale_of(req.info, &stored.value())?))
+    Ok(response::value(200, &scale_of(&stored.value())?))
 }
 
 /// POST `pods/{name}/binding`: assign the pod to a node, once (upstream's `BindingREST`).
