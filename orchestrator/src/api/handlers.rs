@@ -583,3 +583,24 @@ fn finalize(state: &AppState, name: &str, body: &[u8]) -> Result<Response, ApiEr
     let stored = state.objects.finalize_namespace(name, finalizers)?;
     Ok(response::json(200, stored.bytes.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_selector_is_the_selectors_string_form() {
+        let deploy = json!({
+            "metadata": { "name": "web" },
+            "spec": { "replicas": 3, "selector": {
+                "matchLabels": { "tier": "fe", "app": "web" },
+                "matchExpressions": [{ "key": "env", "operator": "In", "values": ["prod", "dev"] }],
+            } },
+        });
+        let scale = scale_of(&deploy).unwrap();
+        assert_eq!(scale["spec"]["replicas"], 3);
+        assert_eq!(scale["status"]["selector"], "app=web,env in (dev,prod),tier=fe");
+        let rc = json!({ "metadata": { "name": "rc" }, "spec": { "selector": { "b": "2", "a": "1" } } });
+        assert_eq!(scale_of(&rc).unwrap()["status"]["selector"], "a=1,b=2");
+    }
+}
