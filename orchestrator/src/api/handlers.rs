@@ -599,8 +599,12 @@ mod tests {
         });
         let scale = scale_of(&deploy).unwrap();
         assert_eq!(scale["spec"]["replicas"], 3);
-        assert_eq!(scale["status"]["selector"], "app=web,env in (dev,prod),tier=fe");
-        let rc = json!({ "metadata": { "name": "rc" }, "spec": { "selector": { "b": "2", "a": "1" } } });
+        assert_eq!(
+            scale["status"]["selector"],
+            "app=web,env in (dev,prod),tier=fe"
+        );
+        let rc =
+            json!({ "metadata": { "name": "rc" }, "spec": { "selector": { "b": "2", "a": "1" } } });
         assert_eq!(scale_of(&rc).unwrap()["status"]["selector"], "a=1,b=2");
     }
 }
