@@ -69,19 +69,23 @@ pub trait NodeControl: Send + Sync {
 
     /// Kill a running container: it exits with code 137 and restarts per the pod's restart
     /// policy.
-    fn kill_container(&self, namespace: &str, pod: &str, container: &str)
-    -> Result<(), FaultError>;
+    fn kill_container<'a>(
+        &'a self,
+        namespace: &'a str,
+        pod: &'a str,
+        container: &'a str,
+    ) -> BoxFuture<'a, Result<(), FaultError>>;
 
     /// Make `kind` probes of a container fail (`failing`) or succeed from now on, whatever the
     /// behaviour model says.
-    fn fail_probes(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: &str,
+    fn fail_probes<'a>(
+        &'a self,
+        namespace: &'a str,
+        pod: &'a str,
+        container: &'a str,
         kind: ProbeKind,
         failing: bool,
-    ) -> Result<(), FaultError>;
+    ) -> BoxFuture<'a, Result<(), FaultError>>;
 
     /// Partition `node`'s pods from the API (`true`): pod status updates and deletion
     /// confirmations are held back until the partition ends (`false`), then the latest state is

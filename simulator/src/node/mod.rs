@@ -1,0 +1,224 @@
+//! A hollow node: its identity (name, addresses, pod CIDR, labels from its pool and zone), the
+//! Node object it registers with, its runtime state (faults, images, pod IPs), and its
+//! heartbeats ([`heartbeat`]).
+
+pub mod heartbeat;
+mod status;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use parking_lot::Mutex;
+
+pub use status::{CONDITIONS, is_fault, node_status};
+
+use crate::profile::{NodePool, Profile};
+
+/// Nodes one simulator can run: each gets a /24 of the 10.64.0.0/10 pod network.
+pub const MAX_NODES: u64 = 1 << 14;
+
+/// Label naming the node's pool.
+pub const POOL_LABEL: &str = "kubeproof.io/pool";
+/// Label every hollow node carries, so a cluster's hollow nodes can be listed.
+pub const HOLLOW_LABEL: &str = "kubeproof.io/hollow-node";
+
+/// One hollow node, shared by the heartbeat task, the pod driver and fault control.
+#[derive(Debug)]
+pub struct NodeState {
+    /// The node's name.
+    pub name: String,
+    /// Its index in this simulator (addresses and pool derive from it).
+    pub index: u64,
+    /// Its pool's name.
+    pub pool: String,
+    /// `status.addresses` InternalIP.
+    pub internal_ip: Ipv4Addr,
+    /// Heartbeats (lease and status) stopped by a fault.
+    pub heartbeats_stopped: AtomicBool,
+    /// Pod updates held back by a partition fault.
+    pub partitioned: AtomicBool,
+    /// Removed from the simulator (deleted, or found deleted in the API).
+    pub gone: AtomicBool,
+    /// Everything that changes under a lock.
+    pub inner: Mutex<NodeInner>,
+}
+
+/// A node's mutable state.
+#[derive(Debug)]
+pub struct NodeInner {
+    /// The API's uid of the Node, once registered.
+    pub uid: Option<String>,
+    /// The resourceVersion of the node's Lease last written.
+    pub lease_resource_version: Option<String>,
+    /// Conditions a fault set, by type (`true`: status True); the rest are healthy.
+    pub condition_faults: BTreeMap<String, bool>,
+    /// Delays on this node's pods are multiplied by this.
+    pub slowness: f64,
+    /// Images the node holds.
+    pub images: HashSet<String>,
+    /// Pod IPs in use, by host number in the node's /24 (1–254).
+    ips: [u64; 4],
+    /// Each condition's last reported status and when it last changed.
+    pub transitions: BTreeMap<String, (String, jiff::Timestamp)>,
+}
+
+impl NodeState {
+    /// Node `index` named `name`, of `pool`.
+    pub fn new(name: String, index: u64, pool: &NodePool) -> Self {
+        Self {
+            name,
+            index,
+            pool: pool.name.clone(),
+            internal_ip: internal_ip(index),
+            heartbeats_stopped: AtomicBool::new(false),
+            partitioned: AtomicBool::new(false),
+            gone: AtomicBool::new(false),
+            inner: Mutex::new(NodeInner {
+                uid: None,
+                lease_resource_version: None,
+                condition_faults: BTreeMap::new(),
+                slowness: 1.0,
+                images: pool.images.iter().cloned().collect(),
+                // .0 (network) and .255 (broadcast) are never handed out.
+                ips: [1, 0, 0, 1 << 63],
+                transitions: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// Whether the node is still simulated.
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
+    }
+
+    /// The node's pod CIDR, `10.<64 + index / 256>.<index % 256>.0/24`.
+    pub fn pod_cidr(&self) -> String {
+        format!("{}/24", pod_network(self.index))
+    }
+
+    /// Reserve a free pod IP; `None` when all 254 are in use.
+    pub fn allocate_ip(&self) -> Option<Ipv4Addr> {
+        let mut inner = self.inner.lock();
+        for (word, bits) in inner.ips.iter_mut().enumerate() {
+            if *bits != u64::MAX {
+                let bit = (!*bits).trailing_zeros() as usize;
+                *bits |= 1 << bit;
+                let host = (word * 64 + bit) as u8;
+                let [a, b, c, _] = pod_network(self.index).octets();
+                return Some(Ipv4Addr::new(a, b, c, host));
+            }
+        }
+        None
+    }
+
+    /// Return `ip` to the pool (ignored when it is not one of this node's).
+    pub fn release_ip(&self, ip: Ipv4Addr) {
+        let [a, b, c, host] = ip.octets();
+        if [a, b, c] != pod_network(self.index).octets()[..3] || host == 0 || host == 255 {
+            return;
+        }
+        let host = usize::from(host);
+        self.inner.lock().ips[host / 64] &= !(1 << (host % 64));
+    }
+
+    /// The Node object this node registers with: labels, capacity, addresses, conditions.
+    pub fn object(&self, profile: &Profile, now: jiff::Timestamp) -> Node {
+        let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
+        let zone = profile.zone_of(self.index);
+        let mut labels: BTreeMap<String, String> = pool.labels.clone();
+        for (k, v) in [
+            ("kubernetes.io/hostname", self.name.as_str()),
+            ("kubernetes.io/os", pool.os.as_str()),
+            ("kubernetes.io/arch", pool.arch.as_str()),
+            ("beta.kubernetes.io/os", pool.os.as_str()),
+            ("beta.kubernetes.io/arch", pool.arch.as_str()),
+            (
+                "node.kubernetes.io/instance-type",
+                pool.instance_type.as_str(),
+            ),
+            ("topology.kubernetes.io/zone", zone.as_str()),
+            ("topology.kubernetes.io/region", profile.region.as_str()),
+            (POOL_LABEL, pool.name.as_str()),
+            (HOLLOW_LABEL, "true"),
+        ] {
+            labels.insert(k.to_owned(), v.to_owned());
+        }
+        let annotations =
+            BTreeMap::from([("node.alpha.kubernetes.io/ttl".to_owned(), "0".to_owned())]);
+        let status: NodeStatus = node_status(self, pool, now);
+        Node {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                labels: Some(labels),
+                annotations: Some(annotations),
+                ..ObjectMeta::default()
+            },
+            spec: Some(NodeSpec {
+                pod_cidr: Some(self.pod_cidr()),
+                pod_cidrs: Some(vec![self.pod_cidr()]),
+                provider_id: Some(format!("kubeproof://{}", self.name)),
+                taints: (!pool.taints.is_empty()).then(|| pool.taints.clone()),
+                ..NodeSpec::default()
+            }),
+            status: Some(status),
+        }
+    }
+}
+
+/// Node `index`'s InternalIP: 172.16.0.0/12, skipping .0.
+fn internal_ip(index: u64) -> Ipv4Addr {
+    let n = 0xac10_0000u32 + index as u32 + 1;
+    Ipv4Addr::from(n)
+}
+
+/// The network address of node `index`'s pod /24.
+fn pod_network(index: u64) -> Ipv4Addr {
+    Ipv4Addr::new(10, 64 + (index / 256) as u8, (index % 256) as u8, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(index: u64) -> NodeState {
+        NodeState::new(format!("n-{index}"), index, &NodePool::default())
+    }
+
+    #[test]
+    fn addresses_derive_from_the_index() {
+        let n = node(300);
+        assert_eq!(n.pod_cidr(), "10.65.44.0/24");
+        assert_eq!(n.internal_ip, Ipv4Addr::new(172, 16, 1, 45));
+    }
+
+    #[test]
+    fn pod_ips_are_handed_out_once_and_reused_after_release() {
+        let n = node(0);
+        let ips: Vec<_> = std::iter::from_fn(|| n.allocate_ip()).collect();
+        assert_eq!(ips.len(), 254, "hosts .1 to .254");
+        assert_eq!(ips[0], Ipv4Addr::new(10, 64, 0, 1));
+        assert_eq!(ips[253], Ipv4Addr::new(10, 64, 0, 254));
+        n.release_ip(Ipv4Addr::new(10, 64, 0, 7));
+        assert_eq!(n.allocate_ip(), Some(Ipv4Addr::new(10, 64, 0, 7)));
+        assert_eq!(n.allocate_ip(), None);
+    }
+
+    #[test]
+    fn the_node_object_carries_the_labels_kubelet_sets() {
+        let profile = Profile::default();
+        let obj = node(4).object(&profile, jiff::Timestamp::UNIX_EPOCH);
+        let labels = obj.metadata.labels.unwrap();
+        assert_eq!(labels["kubernetes.io/hostname"], "n-4");
+        assert_eq!(labels["topology.kubernetes.io/zone"], "region-1-b");
+        assert_eq!(
+            labels["node.kubernetes.io/instance-type"],
+            "hollow-standard"
+        );
+        assert_eq!(labels["kubernetes.io/os"], "linux");
+        let spec = obj.spec.unwrap();
+        assert_eq!(spec.pod_cidr.as_deref(), Some("10.64.4.0/24"));
+    }
+}
