@@ -1,4 +1,5 @@
-//! The command line: `kubeproof run`, `kubeproof list`, `kubeproof cluster up`.
+//! The command line: `kubeproof run`, `kubeproof list`, `kubeproof cluster up`,
+//! `kubeproof nodes`.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,28 @@ pub enum Command {
     /// Run a cluster for kubectl and friends.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Attach hollow nodes to any cluster (from a kubeconfig) until interrupted.
+    Nodes(NodesArgs),
+}
+
+/// `kubeproof nodes`.
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    /// How many hollow nodes to attach.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: u32,
+    /// The cluster's kubeconfig (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The hollow nodes' profile (YAML; see docs/hollow-nodes.md). Default: real time, one pool.
+    #[arg(long, value_name = "PATH")]
+    pub profile: Option<PathBuf>,
+    /// Node names are `<prefix>-<i>`.
+    #[arg(long, value_name = "NAME", default_value = "hollow-node")]
+    pub prefix: String,
+    /// Seed of the nodes' jitter (default: random, printed).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// `kubeproof run`.
@@ -42,9 +65,13 @@ pub struct RunArgs {
     /// kubeconfig, to look at it with kubectl while the tests run.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// Hollow nodes to start (accepted now; hollow nodes arrive with issue 3).
+    /// Hollow nodes to run (embedded default: 3; with --target kubeconfig: none, or N hollow
+    /// nodes attached to the cluster).
     #[arg(long, value_name = "N")]
     pub nodes: Option<u32>,
+    /// The hollow nodes' profile (YAML; see docs/hollow-nodes.md).
+    #[arg(long, value_name = "PATH")]
+    pub profile: Option<PathBuf>,
     /// The results folder (default: results/<UTC timestamp>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -81,9 +108,12 @@ pub enum ClusterCommand {
 /// `kubeproof cluster up`.
 #[derive(Debug, Args)]
 pub struct ClusterUpArgs {
-    /// Hollow nodes to start (accepted now; hollow nodes arrive with issue 3).
+    /// Hollow nodes to run (default: 3).
     #[arg(long, value_name = "N")]
     pub nodes: Option<u32>,
+    /// The hollow nodes' profile (YAML; see docs/hollow-nodes.md).
+    #[arg(long, value_name = "PATH")]
+    pub profile: Option<PathBuf>,
     /// Where to write the kubeconfig.
     #[arg(long, value_name = "PATH", default_value = "kubeproof.kubeconfig")]
     pub kubeconfig: PathBuf,
@@ -170,6 +200,18 @@ mod tests {
         };
         assert_eq!(up.kubeconfig, PathBuf::from("kubeproof.kubeconfig"));
         assert_eq!(up.port, 0);
+    }
+
+    #[test]
+    fn nodes_needs_a_positive_count() {
+        let cli = Cli::try_parse_from(["kubeproof", "nodes", "--count", "5", "--kubeconfig", "/k"])
+            .unwrap();
+        let Command::Nodes(nodes) = cli.command else {
+            panic!("not nodes")
+        };
+        assert_eq!((nodes.count, nodes.prefix.as_str()), (5, "hollow-node"));
+        assert!(Cli::try_parse_from(["kubeproof", "nodes"]).is_err());
+        assert!(Cli::try_parse_from(["kubeproof", "nodes", "--count", "0"]).is_err());
     }
 
     #[test]

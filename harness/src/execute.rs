@@ -59,6 +59,7 @@ pub async fn execute(def: &TestDef, env: &TestEnv, settings: ExecSettings) -> Te
         server: env.server.clone(),
         seed: test_seed,
         timeout: settings.timeout,
+        nodes: env.nodes.clone(),
     };
     let (outcome, duration) = run_test(def, ctx, settings.timeout).await;
     result.outcome = outcome;

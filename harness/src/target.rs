@@ -5,12 +5,13 @@
 //! can offer tests ([`Capabilities`]). Tests never learn which target they run on.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use orchestrator::store::MemoryStoreConfig;
 use orchestrator::{ControlPlane, ControlPlaneConfig};
+use simulator::{NodeControl, Profile, SimConfig, Simulator};
 use suites::Need;
 
 /// Which kind of cluster to run against.
@@ -47,6 +48,34 @@ pub struct TargetOptions {
     pub port: u16,
     /// Where the embedded target writes its kubeconfig; a temporary folder when `None`.
     pub kubeconfig_out: Option<PathBuf>,
+    /// Hollow nodes to run: `None` gives the embedded target [`DEFAULT_NODES`] and an attached
+    /// cluster none (its own nodes serve).
+    pub nodes: Option<usize>,
+    /// The hollow nodes' profile; `None` gives [`embedded_profile`] on the embedded target and
+    /// the real-time default profile on an attached cluster.
+    pub profile: Option<Profile>,
+    /// The run's seed, for the hollow nodes' jitter.
+    pub seed: u64,
+}
+
+/// Hollow nodes the embedded target runs unless told otherwise: one per default zone.
+pub const DEFAULT_NODES: usize = 3;
+
+/// Prefix of the hollow nodes a target starts (`hollow-node-0`, …).
+pub const NODE_PREFIX: &str = "hollow-node";
+
+/// How many times faster than real time the embedded target's hollow nodes run: a 10 s lease
+/// renewal takes 1 s and a 10 s CrashLoopBackOff 1 s, so tests of kubelet timing finish in
+/// seconds. Recorded in docs/fidelity.md.
+pub const EMBEDDED_CLOCK_FACTOR: f64 = 10.0;
+
+/// The embedded target's default hollow-node profile: upstream's kubelet defaults, run
+/// [`EMBEDDED_CLOCK_FACTOR`] times faster.
+pub fn embedded_profile() -> Profile {
+    Profile {
+        clock_factor: EMBEDDED_CLOCK_FACTOR,
+        ..Profile::default()
+    }
 }
 
 /// A target that could not be obtained.
@@ -82,6 +111,9 @@ pub enum TargetError {
     /// No client could be built from the configuration.
     #[error("cannot build a Kubernetes client")]
     Client(#[source] kube::Error),
+    /// The hollow nodes did not start.
+    #[error("the hollow nodes did not start: {0}")]
+    Nodes(String),
     /// The cluster did not answer.
     #[error("the API server at {server} does not answer; is the cluster running?")]
     Unreachable {
@@ -104,6 +136,7 @@ impl TargetError {
             }
             TargetError::Io { .. }
             | TargetError::Boot(_)
+            | TargetError::Nodes(_)
             | TargetError::Client(_)
             | TargetError::Unreachable { .. } => ExitCodes::TARGET_BOOT,
         }
@@ -126,10 +159,17 @@ impl Capabilities {
     pub fn of(kind: TargetKind) -> Self {
         Capabilities {
             kubectl: kubectl_on_path(),
-            // Hollow nodes (issue 3) bring node control; no target has it yet.
-            node_control: false,
+            // The embedded target runs hollow nodes unless told `--nodes 0`; `with_nodes` says
+            // what a booted target actually has.
+            node_control: kind == TargetKind::Embedded,
             real_nodes: matches!(kind, TargetKind::Kubeconfig | TargetKind::K3s),
         }
+    }
+
+    /// These capabilities, with node control when `simulator` runs hollow nodes.
+    pub fn with_nodes(mut self, simulator: &Option<Simulator>) -> Self {
+        self.node_control = simulator.is_some();
+        self
     }
 
     /// Why `need` cannot be met here, or `None` when it can.
@@ -139,8 +179,8 @@ impl Capabilities {
                 Some("needs `kubectl` on the PATH, which has none".to_owned())
             }
             Need::NodeControl if !self.node_control => Some(
-                "needs control over nodes (fault injection), which no target offers yet \
-                 (hollow nodes arrive with issue 3)"
+                "needs control over nodes (fault injection): run kubeproof's hollow nodes on the \
+                 target (--nodes N)"
                     .to_owned(),
             ),
             Need::RealNodes if !self.real_nodes => Some(
@@ -181,6 +221,8 @@ pub struct TestEnv {
     pub server: String,
     /// What the target offers.
     pub capabilities: Capabilities,
+    /// The hollow nodes kubeproof runs on this target, if any.
+    pub nodes: Option<Arc<dyn NodeControl>>,
 }
 
 impl std::fmt::Debug for TestEnv {
@@ -199,6 +241,7 @@ pub struct Target {
     env: TestEnv,
     server_version: Option<String>,
     control_plane: Option<ControlPlane>,
+    simulator: Option<Simulator>,
     // Keeps the embedded kubeconfig's folder alive as long as the target.
     _dir: Option<tempfile::TempDir>,
 }
@@ -256,6 +299,9 @@ impl Target {
             })?;
         let (client, _) = client_for(kubeconfig, &path).await?;
         let server = control_plane.url().to_owned();
+        let profile = options.profile.clone().unwrap_or_else(embedded_profile);
+        let count = options.nodes.unwrap_or(DEFAULT_NODES);
+        let simulator = start_nodes(&client, profile, options.seed, count).await?;
         // Our own server should always answer /version, but a missing version is not worth
         // refusing to run the tests over: they will say what is wrong.
         let server_version = match client.apiserver_version().await {
@@ -271,10 +317,14 @@ impl Target {
                 client,
                 kubeconfig: path,
                 server,
-                capabilities: Capabilities::of(TargetKind::Embedded),
+                capabilities: Capabilities::of(TargetKind::Embedded).with_nodes(&simulator),
+                nodes: simulator
+                    .clone()
+                    .map(|s| Arc::new(s) as Arc<dyn NodeControl>),
             },
             server_version,
             control_plane: Some(control_plane),
+            simulator,
             _dir: dir,
         })
     }
@@ -301,16 +351,24 @@ impl Target {
                 server: server.clone(),
                 source,
             })?;
+        // Hollow nodes join an attached cluster only when asked, in real time.
+        let profile = options.profile.clone().unwrap_or_default();
+        let count = options.nodes.unwrap_or(0);
+        let simulator = start_nodes(&client, profile, options.seed, count).await?;
         Ok(Target {
             kind: TargetKind::Kubeconfig,
             env: TestEnv {
                 client,
                 kubeconfig: path,
                 server,
-                capabilities: Capabilities::of(TargetKind::Kubeconfig),
+                capabilities: Capabilities::of(TargetKind::Kubeconfig).with_nodes(&simulator),
+                nodes: simulator
+                    .clone()
+                    .map(|s| Arc::new(s) as Arc<dyn NodeControl>),
             },
             server_version: Some(info.git_version),
             control_plane: None,
+            simulator,
             _dir: None,
         })
     }
@@ -330,9 +388,17 @@ impl Target {
         self.server_version.as_deref()
     }
 
-    /// Stop what this target started (the embedded control plane); an attached cluster is left
-    /// as it was.
+    /// The hollow nodes this target runs, if any.
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.simulator.as_ref()
+    }
+
+    /// Stop what this target started (hollow nodes, the embedded control plane); an attached
+    /// cluster is left as it was (with hollow nodes that will go NotReady).
     pub async fn shutdown(self) {
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
         if let Some(control_plane) = self.control_plane {
             control_plane.shutdown().await;
         }
@@ -359,6 +425,26 @@ pub fn embedded_config(port: u16) -> ControlPlaneConfig {
 /// Events of watch history the embedded target keeps. Upstream's watch cache keeps on the order
 /// of a few hundred to a few thousand events per resource, and etcd compacts every 5 minutes.
 pub const EMBEDDED_HISTORY: usize = 2_000;
+
+/// Start a simulator with `count` hollow nodes named [`NODE_PREFIX`]`-<i>`; `None` for none.
+async fn start_nodes(
+    client: &kube::Client,
+    profile: Profile,
+    seed: u64,
+    count: usize,
+) -> Result<Option<Simulator>, TargetError> {
+    if count == 0 {
+        return Ok(None);
+    }
+    let simulator = Simulator::start(client.clone(), SimConfig { profile, seed })
+        .await
+        .map_err(|e| TargetError::Nodes(e.to_string()))?;
+    if let Err(e) = simulator.register(NODE_PREFIX, count, None).await {
+        simulator.shutdown().await;
+        return Err(TargetError::Nodes(e.to_string()));
+    }
+    Ok(Some(simulator))
+}
 
 /// kube uses rustls with `ring`; installing the provider explicitly keeps
 /// `kube::Client::try_from` from panicking if another crate ever brings a second provider in.
@@ -437,7 +523,7 @@ mod tests {
             embedded
                 .unmet(Need::NodeControl)
                 .unwrap()
-                .contains("issue 3")
+                .contains("--nodes")
         );
         assert!(
             embedded

@@ -17,6 +17,7 @@ pub(crate) fn offline_context() -> TestContext {
         server: "http://127.0.0.1:9".to_owned(),
         seed: 1,
         timeout: Duration::from_secs(5),
+        nodes: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a test gets to work with.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The per-test context: a client, a namespace of its own, and the target's kubeconfig.
@@ -18,4 +19,20 @@ pub struct TestContext {
     pub seed: u64,
     /// How long the test may take; waits should use a fraction of it.
     pub timeout: Duration,
+    /// Control over the target's hollow nodes (fault injection), when kubeproof runs them.
+    pub nodes: Option<Arc<dyn simulator::NodeControl>>,
+}
+
+impl TestContext {
+    /// The target's node control, or a [`crate::Skipped`] error saying why there is none (a
+    /// test declaring `Need::NodeControl` is normally skipped before it runs).
+    pub fn node_control(&self) -> anyhow::Result<&dyn simulator::NodeControl> {
+        self.nodes.as_deref().ok_or_else(|| {
+            crate::Skipped(
+                "needs control over nodes (hollow nodes run by kubeproof); this target has none"
+                    .to_owned(),
+            )
+            .into()
+        })
+    }
 }

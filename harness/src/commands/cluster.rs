@@ -1,15 +1,19 @@
-//! `kubeproof cluster up`: a cluster for kubectl, until interrupted.
+//! `kubeproof cluster up`: a cluster with hollow nodes for kubectl, until interrupted.
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{nodes_note, print_error};
+use super::{print_error, read_profile};
 use crate::ExitCodes;
 use crate::cli::ClusterUpArgs;
 use crate::target::{Target, TargetKind, TargetOptions, absolute};
 
-/// Boot the embedded control plane, print how to use it, serve until SIGINT or SIGTERM.
+/// Boot the embedded control plane and its hollow nodes, print how to use it, serve until
+/// SIGINT or SIGTERM.
 pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
-    nodes_note(args.nodes);
+    let profile = match read_profile(args.profile.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let kubeconfig = absolute(&args.kubeconfig);
     // Listen for signals before announcing readiness, so a script that stops us right after the
     // ready line is never killed by the default handler.
@@ -28,6 +32,9 @@ pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
         kubeconfig: None,
         port: args.port,
         kubeconfig_out: Some(kubeconfig.clone()),
+        nodes: args.nodes.map(|n| n as usize),
+        profile,
+        seed: crate::seed::random_seed(),
     };
     let target = match Target::start(&options).await {
         Ok(target) => target,
@@ -37,8 +44,9 @@ pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
             return code;
         }
     };
+    let nodes = target.simulator().map_or(0, |s| s.stats().nodes);
     println!(
-        "kubeproof: cluster ready at {} — export KUBECONFIG={}; kubectl get ns",
+        "kubeproof: cluster ready at {} with {nodes} hollow nodes — export KUBECONFIG={}; kubectl get nodes",
         target.env().server,
         kubeconfig.display()
     );

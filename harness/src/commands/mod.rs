@@ -2,10 +2,12 @@
 
 mod cluster;
 mod list;
+mod nodes;
 mod run;
 
 pub use cluster::cluster_up;
 pub use list::list;
+pub use nodes::nodes;
 pub use run::run;
 
 use crate::cli::{ClusterCommand, Command};
@@ -16,6 +18,7 @@ pub async fn dispatch(command: Command) -> i32 {
         Command::Run(args) => run(args).await,
         Command::List(args) => list(args),
         Command::Cluster(ClusterCommand::Up(args)) => cluster_up(args).await,
+        Command::Nodes(args) => nodes(args).await,
     }
 }
 
@@ -40,13 +43,17 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The note `--nodes` prints until hollow nodes exist: accepted, and honest that nothing runs.
-pub(crate) fn nodes_note(nodes: Option<u32>) {
-    if let Some(n) = nodes {
-        eprintln!(
-            "kubeproof: note: --nodes {n} is accepted, but hollow nodes arrive with issue 3; \
-             the cluster has no nodes yet"
-        );
+/// The profile at `path`, or `None` when no path is given; a message saying what to fix when
+/// it cannot be used.
+pub(crate) fn read_profile(
+    path: Option<&std::path::Path>,
+) -> Result<Option<simulator::Profile>, i32> {
+    match path.map(simulator::Profile::read).transpose() {
+        Ok(profile) => Ok(profile),
+        Err(err) => {
+            print_error(&err);
+            Err(crate::ExitCodes::USAGE)
+        }
     }
 }
 

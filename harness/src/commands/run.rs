@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reports::{Results, RunMetadata, SCHEMA_VERSION, TargetInfo};
 
-use super::{nodes_note, print_error};
+use super::print_error;
 use crate::cli::RunArgs;
 use crate::execute::ExecSettings;
 use crate::namespace::delete_run_namespaces;
@@ -42,7 +42,10 @@ pub async fn run(args: RunArgs) -> i32 {
         return ExitCodes::USAGE;
     }
     println!("kubeproof: seed {seed}");
-    nodes_note(args.nodes);
+    let profile = match super::read_profile(args.profile.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
 
     let options = TargetOptions {
         kind: args.target,
@@ -55,6 +58,9 @@ pub async fn run(args: RunArgs) -> i32 {
             .kubeconfig
             .clone()
             .filter(|_| args.target == TargetKind::Embedded),
+        nodes: args.nodes.map(|n| n as usize),
+        profile,
+        seed,
     };
     let target = match Target::start(&options).await {
         Ok(target) => target,

@@ -139,10 +139,10 @@ pub fn node_status(node: &NodeState, pool: &NodePool, now: jiff::Timestamp) -> N
             (k.clone(), Quantity(left))
         })
         .collect();
-    let id = format!(
-        "{:032x}",
-        crate::seed::draw(0, &node.name, 0) as u128 * 0x9e37_79b9
-    );
+    let id = |n: u64| {
+        let draw = |k: u64| crate::seed::draw(0, &node.name, k);
+        format!("{:016x}{:016x}", draw(2 * n), draw(2 * n + 1))
+    };
     NodeStatus {
         capacity: Some(capacity),
         allocatable: Some(allocatable),
@@ -163,9 +163,9 @@ pub fn node_status(node: &NodeState, pool: &NodePool, now: jiff::Timestamp) -> N
         node_info: Some(NodeSystemInfo {
             architecture: pool.arch.clone(),
             operating_system: pool.os.clone(),
-            boot_id: id.clone(),
-            machine_id: id.clone(),
-            system_uuid: id,
+            boot_id: id(0),
+            machine_id: id(1),
+            system_uuid: id(2),
             container_runtime_version: "containerd://1.7.0-kubeproof".into(),
             kernel_version: "6.1.0-kubeproof".into(),
             kubelet_version: format!("v{}-hollow", KUBELET_VERSION),
