@@ -11,6 +11,8 @@ pub mod support;
 pub mod api_machinery;
 pub mod kubectl;
 pub mod namespaces;
+pub mod node_lifecycle;
+pub mod pods;
 
 pub use context::TestContext;
 pub use registry::{Need, Skipped, Tag, TestDef, TestFuture};
@@ -20,6 +22,8 @@ pub fn all() -> Vec<TestDef> {
     let mut tests = api_machinery::tests();
     tests.extend(namespaces::tests());
     tests.extend(kubectl::tests());
+    tests.extend(pods::tests());
+    tests.extend(node_lifecycle::tests());
     tests
 }
 
@@ -79,5 +83,14 @@ mod tests {
             .filter(|t| t.area == "api-machinery" || t.area == "namespaces")
             .count();
         assert!(n >= 45, "only {n} api-machinery and namespaces tests");
+    }
+
+    #[test]
+    fn the_issue_asks_for_at_least_35_pods_and_node_lifecycle_tests() {
+        let n = all()
+            .iter()
+            .filter(|t| t.area == "pods" || t.area == "node-lifecycle")
+            .count();
+        assert!(n >= 35, "only {n} pods and node-lifecycle tests");
     }
 }

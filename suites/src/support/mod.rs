@@ -7,6 +7,9 @@ pub mod errors;
 pub mod events;
 pub mod fixtures;
 pub mod kubectl;
+pub mod nodes;
+pub mod object_events;
+pub mod pods;
 pub mod raw;
 pub mod wait;
 
@@ -14,6 +17,7 @@ pub use errors::{expect_api_error, expect_status};
 pub use events::{Change, Events, changes_until, labels_of, next_changes, open_watch};
 pub use fixtures::*;
 pub use kubectl::{KubectlOutput, kubectl, kubectl_with_stdin};
+pub use pods::{ready_node, ready_node_name};
 pub use raw::{RawResponse, raw_request, unauthenticated_client};
 pub use wait::{Condition, wait_for};
 
