@@ -23,10 +23,23 @@ pub fn nodes_api(ctx: &TestContext) -> Api<Node> {
     Api::all(ctx.client.clone())
 }
 
-/// Registers `count` hollow nodes of this test's own, named after its namespace and `tag`
-/// (`<namespace>-<tag>-0`, …), and waits until each is Ready. Needs `Need::NodeControl`.
+/// The prefix of the nodes a test adds with `tag`: the start of its namespace's name, a hash of
+/// the whole of it (so two tests never share a prefix), and the tag — short enough that
+/// `<prefix>-<i>` fits the 63 characters of the `kubernetes.io/hostname` label.
+pub fn own_node_prefix(namespace: &str, tag: &str) -> String {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    let hash = namespace.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let base: String = namespace.trim_start_matches("kp-").chars().take(24).collect();
+    let tag: String = tag.chars().take(10).collect();
+    format!("kp-{}-{:08x}-{tag}", base.trim_end_matches('-'), hash as u32)
+}
+
+/// Registers `count` hollow nodes of this test's own, named [`own_node_prefix`]`-<i>`, and
+/// waits until each is Ready. Needs `Need::NodeControl`.
 pub async fn own_nodes(ctx: &TestContext, tag: &str, count: usize) -> anyhow::Result<Vec<String>> {
-    let prefix = format!("{}-{tag}", ctx.namespace);
+    let prefix = own_node_prefix(&ctx.namespace, tag);
     let names = ctx
         .node_control()?
         .add_nodes(&prefix, count, None)
@@ -184,7 +197,17 @@ pub fn quantity_value(text: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::quantity_value;
+    use super::{own_node_prefix, quantity_value};
+
+    #[test]
+    fn own_node_names_fit_the_hostname_label_and_differ_per_namespace() {
+        let long = "kp-kubectl-cordon-taints-the-node-unschedulable-and-uncord-c4b1";
+        let a = own_node_prefix(long, "removal");
+        let b = own_node_prefix(&long.replace("c4b1", "c4b2"), "removal");
+        assert_ne!(a, b);
+        assert!(format!("{a}-12").len() <= 63, "{a}");
+        assert!(a.starts_with("kp-kubectl-cordon-"), "{a}");
+    }
 
     #[test]
     fn quantities_parse_with_binary_and_decimal_suffixes() {
