@@ -224,3 +224,51 @@ async fn a_partitioned_node_holds_pod_updates_until_it_heals() {
     .unwrap();
     target.shutdown().await;
 }
+
+fn has_taint(node: &Node, key: &str, effect: &str) -> bool {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .is_some_and(|t| t.iter().any(|t| t.key == key && t.effect == effect))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_heartbeats_make_the_node_unreachable_until_they_resume() {
+    let target = target(2).await;
+    let client = target.env().client.clone();
+    let control = target.env().nodes.clone().unwrap();
+    let nodes: Api<Node> = Api::all(client.clone());
+    control.stop_heartbeats("hollow-node-1").unwrap();
+    let unknown = tokio::time::timeout(
+        WAIT,
+        await_condition(nodes.clone(), "hollow-node-1", |n: Option<&Node>| {
+            n.is_some_and(|n| {
+                ready(n).as_deref() == Some("Unknown")
+                    && has_taint(n, "node.kubernetes.io/unreachable", "NoExecute")
+            })
+        }),
+    )
+    .await
+    .expect("Unknown and tainted within the embedded grace period")
+    .unwrap()
+    .unwrap();
+    assert!(has_taint(&unknown, "node.kubernetes.io/unreachable", "NoSchedule"));
+    // The other node keeps its heartbeats and stays Ready.
+    let other = nodes.get("hollow-node-0").await.unwrap();
+    assert_eq!(ready(&other).as_deref(), Some("True"));
+
+    control.resume_heartbeats("hollow-node-1").unwrap();
+    tokio::time::timeout(
+        WAIT,
+        await_condition(nodes.clone(), "hollow-node-1", |n: Option<&Node>| {
+            n.is_some_and(|n| {
+                ready(n).as_deref() == Some("True")
+                    && !has_taint(n, "node.kubernetes.io/unreachable", "NoExecute")
+            })
+        }),
+    )
+    .await
+    .expect("Ready and untainted once heartbeats resume")
+    .unwrap();
+    target.shutdown().await;
+}

@@ -209,7 +209,7 @@ impl NodeLifecycleController {
         let nodes = store.list("nodes", &ListOptions::default())?.items;
         let leases = store
             .list(
-                "leases",
+                "leases.coordination.k8s.io",
                 &ListOptions {
                     filter: Filter {
                         namespace: Some("kube-node-lease".into()),
