@@ -388,7 +388,10 @@ mod tests {
     fn event(pod: &str, container: Option<&str>, reason: &str, message: &str) -> Event {
         Event {
             metadata: ObjectMeta {
-                name: Some(format!("{pod}.{:x}", distinct_stamp(pod, container, reason, message))),
+                name: Some(format!(
+                    "{pod}.{:x}",
+                    distinct_stamp(pod, container, reason, message)
+                )),
                 namespace: Some("ns".into()),
                 ..ObjectMeta::default()
             },
@@ -451,7 +454,12 @@ mod tests {
     #[test]
     fn a_repeated_event_patches_the_first_with_its_count() {
         let mut c = correlator();
-        let e = event("web", Some("app"), "BackOff", "Back-off restarting failed container");
+        let e = event(
+            "web",
+            Some("app"),
+            "BackOff",
+            "Back-off restarting failed container",
+        );
         let first = created(c.correlate(stamped(e.clone(), at(0)), at(0)));
         let (second, patch) = patched(c.correlate(stamped(e.clone(), at(10)), at(10)));
         assert_eq!(second.metadata.name, first.metadata.name);
@@ -504,7 +512,12 @@ mod tests {
     ) {
         let mut c = correlator();
         for i in 0..before {
-            let e = event("web", Some("app"), "Unhealthy", &format!("probe failed: {i}"));
+            let e = event(
+                "web",
+                Some("app"),
+                "Unhealthy",
+                &format!("probe failed: {i}"),
+            );
             created(c.correlate(stamped(e, at(i)), at(i)));
         }
         let last = event("web", Some("app"), "Unhealthy", "probe failed: last");
@@ -635,7 +648,7 @@ mod tests {
         let a = stamps.next(at(0));
         let b = stamps.next(at(0));
         let c = stamps.next(at(-5));
-        assert_eq!(a, (T0 as i64) * 1_000_000_000);
+        assert_eq!(a, T0 * 1_000_000_000);
         assert_eq!((b, c), (a + 1, a + 2));
         assert_eq!(event_name("web", a).len(), "web.".len() + 16);
     }

@@ -279,3 +279,79 @@ fn make_event(
         ..Event::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::EventKind;
+
+    /// A client for a port nobody listens on: these tests never reach the API.
+    fn unreachable_client() -> kube::Client {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        kube::Client::try_from(config).unwrap()
+    }
+
+    fn pod() -> ObjectReference {
+        ObjectReference {
+            kind: Some("Pod".into()),
+            api_version: Some("v1".into()),
+            namespace: Some("ns".into()),
+            name: Some("web".into()),
+            ..ObjectReference::default()
+        }
+    }
+
+    fn started() -> PodEvent {
+        PodEvent {
+            kind: EventKind::Normal,
+            reason: "Started".into(),
+            message: "Started container app".into(),
+            field_path: Some("spec.containers{app}".into()),
+        }
+    }
+
+    /// On a current-thread runtime the dispatcher cannot run until the test yields, so the
+    /// queue's bound is observed exactly.
+    #[tokio::test(flavor = "current_thread")]
+    async fn record_drops_and_counts_when_the_queue_is_full() {
+        let shutdown = CancellationToken::new();
+        let config = EventRecorderConfig {
+            queue_capacity: 2,
+            ..EventRecorderConfig::default()
+        };
+        let recorder = EventRecorder::start_with(unreachable_client(), shutdown.clone(), config);
+        for _ in 0..10 {
+            recorder.record(&Source::kubelet("node-1"), &pod(), &started());
+        }
+        assert_eq!(recorder.stats().dropped, 8);
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_the_tasks_and_later_events_are_dropped() {
+        let shutdown = CancellationToken::new();
+        let recorder = EventRecorder::start(unreachable_client(), shutdown.clone());
+        shutdown.cancel();
+        let stopped = tokio::time::timeout(Duration::from_secs(10), recorder.stopped()).await;
+        assert!(
+            stopped.is_ok(),
+            "timed out waiting for the recorder's tasks to stop"
+        );
+        recorder.record(&Source::kubelet("node-1"), &pod(), &started());
+        assert_eq!(recorder.stats().dropped, 1);
+    }
+
+    #[test]
+    fn events_are_named_after_the_object_and_a_nanosecond_stamp() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let event = make_event(&Source::kubelet("n"), &pod(), &started(), now, 42);
+        assert_eq!(event.metadata.name.as_deref(), Some("web.2a"));
+        let stamp = Stamps::default().next(now);
+        assert_eq!(event_name("web", stamp), "web.18fae27693b40000");
+        assert_eq!(
+            event.involved_object.field_path.as_deref(),
+            Some("spec.containers{app}")
+        );
+        assert_eq!(event.first_timestamp, Some(Time(now)));
+    }
+}

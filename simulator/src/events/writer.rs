@@ -165,7 +165,12 @@ async fn write_with_retries(pool: &Pool, write: Write) {
 /// One attempt, as upstream's `recordEvent`: patch a repeat, create a new Event or one whose
 /// patch found it gone; then remember what the API returned.
 async fn write_once(pool: &Pool, write: &Write) -> Result<(), Failure> {
-    let namespace = write.event.metadata.namespace.as_deref().unwrap_or("default");
+    let namespace = write
+        .event
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or("default");
     let api: Api<Event> = Api::namespaced(pool.client.clone(), namespace);
     let name = write.event.metadata.name.as_deref().unwrap_or_default();
     if let Some(patch) = &write.patch {
@@ -254,7 +259,10 @@ mod tests {
         Path(namespace): Path<String>,
         Json(mut event): Json<Value>,
     ) -> Reply {
-        let name = event["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = event["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         api.requests.lock().push(format!("POST {namespace}/{name}"));
         if namespace == "forbidden" {
             let message = format!("events is forbidden in namespace {namespace}");
@@ -277,7 +285,9 @@ mod tests {
         Path((namespace, name)): Path<(String, String)>,
         Json(patch): Json<Value>,
     ) -> Reply {
-        api.requests.lock().push(format!("PATCH {namespace}/{name}"));
+        api.requests
+            .lock()
+            .push(format!("PATCH {namespace}/{name}"));
         let mut events = api.events.lock();
         let Some(event) = events.get_mut(&(namespace, name.clone())) else {
             let message = format!("events \"{name}\" not found");
@@ -380,7 +390,11 @@ mod tests {
             }
         })
         .await;
-        assert!(waited.is_ok(), "timed out waiting for {what}: {:?}", recorder.stats());
+        assert!(
+            waited.is_ok(),
+            "timed out waiting for {what}: {:?}",
+            recorder.stats()
+        );
     }
 
     fn pod(name: &str) -> ObjectReference {
@@ -411,7 +425,8 @@ mod tests {
     #[tokio::test]
     async fn an_event_is_created_as_the_kubelet_writes_it() {
         let h = harness(0).await;
-        h.recorder.record(&Source::kubelet("node-1"), &pod("web"), &pulled("app"));
+        h.recorder
+            .record(&Source::kubelet("node-1"), &pod("web"), &pulled("app"));
         wait_for(&h.recorder, "the create", |s| s.created == 1).await;
 
         let events = stored(&h.api);
@@ -431,7 +446,10 @@ mod tests {
         );
         assert_eq!(event["reason"], "Pulled");
         assert_eq!(event["type"], "Normal");
-        assert_eq!(event["source"], json!({"component": "kubelet", "host": "node-1"}));
+        assert_eq!(
+            event["source"],
+            json!({"component": "kubelet", "host": "node-1"})
+        );
         assert_eq!(event["reportingComponent"], "kubelet");
         assert_eq!(event["reportingInstance"], "node-1");
         assert_eq!(event["count"], 1);
@@ -474,7 +492,13 @@ mod tests {
         let events = stored(&h.api);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["count"], 2);
-        let verbs: Vec<String> = h.api.requests.lock().iter().map(|r| r[..4].into()).collect();
+        let verbs: Vec<String> = h
+            .api
+            .requests
+            .lock()
+            .iter()
+            .map(|r| r[..4].into())
+            .collect();
         assert_eq!(verbs, ["POST", "PATC", "POST"]);
         assert_eq!(h.recorder.stats().updated, 0);
     }
@@ -506,7 +530,8 @@ mod tests {
         let h = harness(0).await;
         let mut object = pod("web");
         object.namespace = Some("forbidden".into());
-        h.recorder.record(&Source::kubelet("node-1"), &object, &pulled("app"));
+        h.recorder
+            .record(&Source::kubelet("node-1"), &object, &pulled("app"));
         wait_for(&h.recorder, "the failure", |s| s.failed == 1).await;
         // A retry would have come before the failure was counted.
         assert_eq!(h.api.requests.lock().len(), 1);
@@ -516,7 +541,8 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_connection_is_retried() {
         let h = harness(1).await;
-        h.recorder.record(&Source::kubelet("node-1"), &pod("web"), &pulled("app"));
+        h.recorder
+            .record(&Source::kubelet("node-1"), &pod("web"), &pulled("app"));
         wait_for(&h.recorder, "the create", |s| s.created == 1).await;
         assert_eq!(h.api.dropped_connections.load(Ordering::Relaxed), 1);
         assert_eq!(stored(&h.api).len(), 1);
