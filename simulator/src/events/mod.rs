@@ -115,6 +115,37 @@ impl Default for EventRecorderConfig {
     }
 }
 
+impl EventRecorderConfig {
+    /// Queued events at most, whatever the node count: a queued Event is about a kilobyte.
+    pub const MAX_QUEUE: usize = 1 << 16;
+    /// Cache entries at most, whatever the node count: about 250 bytes each, per cache.
+    pub const MAX_CACHE_ENTRIES: usize = 1 << 19;
+
+    /// Upstream's limits for `nodes` kubelets sharing this one recorder: each kubelet has its
+    /// own 1000-event queue and 4096-entry caches, so a shared recorder with upstream's figures
+    /// would drop and forget far more than a real cluster of that size. Scales both by the node
+    /// count, up to [`Self::MAX_QUEUE`] and [`Self::MAX_CACHE_ENTRIES`].
+    pub fn for_nodes(nodes: usize) -> Self {
+        let base = Self::default();
+        let nodes = nodes.max(1);
+        Self {
+            queue_capacity: base
+                .queue_capacity
+                .saturating_mul(nodes)
+                .min(Self::MAX_QUEUE),
+            correlation: Correlation {
+                cache_entries: base
+                    .correlation
+                    .cache_entries
+                    .saturating_mul(nodes)
+                    .min(Self::MAX_CACHE_ENTRIES),
+                ..base.correlation
+            },
+            ..base
+        }
+    }
+}
+
 impl fmt::Debug for EventRecorderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventRecorderConfig")
@@ -339,6 +370,23 @@ mod tests {
         );
         recorder.record(&Source::kubelet("node-1"), &pod(), &started());
         assert_eq!(recorder.stats().dropped, 1);
+    }
+
+    #[test]
+    fn for_nodes_scales_upstreams_per_kubelet_limits_up_to_a_cap() {
+        let one = EventRecorderConfig::for_nodes(1);
+        assert_eq!(one.queue_capacity, 1000);
+        assert_eq!(one.correlation.cache_entries, 4096);
+        let ten = EventRecorderConfig::for_nodes(10);
+        assert_eq!(ten.queue_capacity, 10_000);
+        assert_eq!(ten.correlation.cache_entries, 40_960);
+        let many = EventRecorderConfig::for_nodes(10_000);
+        assert_eq!(many.queue_capacity, EventRecorderConfig::MAX_QUEUE);
+        assert_eq!(
+            many.correlation.cache_entries,
+            EventRecorderConfig::MAX_CACHE_ENTRIES
+        );
+        assert_eq!(many.correlation.spam_burst, 25);
     }
 
     #[test]
