@@ -16,7 +16,7 @@
 //! Windows are in real time (the simulator's clock factor does not touch them), as a kubelet's.
 //! All three caches are bounded LRUs so memory stays flat however long the simulator runs, and
 //! they are keyed by 128-bit hashes of upstream's key strings rather than the strings themselves,
-//! so an entry costs about a hundred bytes whatever the names and messages: one recorder serves
+//! so an entry costs about 200 bytes whatever the names and messages: one recorder serves
 //! thousands of nodes, and its caches are sized for all of them (see
 //! [`super::EventRecorderConfig::for_nodes`]).
 
