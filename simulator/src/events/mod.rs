@@ -2,15 +2,16 @@
 //! simulator.
 //!
 //! ```text
-//!  record() ──try_send──▶ queue (bounded, 1000) ──▶ dispatcher ──▶ writer 0 ─┐
+//!  record() ──try_send──▶ queue (bounded)       ──▶ dispatcher ──▶ writer 0 ─┐
 //!  never blocks; a full        one task: correlates   (correlator.rs)  writer 1 ─┼─▶ Api<Event>
 //!  queue drops and counts      and routes by name                      …        ─┘
 //! ```
 //!
 //! - [`EventRecorder::record`] builds the `core/v1` Event as upstream's `makeEvent` does (name
 //!   `<object>.<hex nanoseconds>`, the object's namespace or `default`, count 1, first and last
-//!   timestamp now, source and reporting fields) and hands it to a bounded queue; when the queue
-//!   is full the event is dropped and counted, as upstream's broadcaster does.
+//!   timestamp now, source and reporting fields) and hands it to a bounded queue (upstream: 1000
+//!   per kubelet); when the queue is full the event is dropped and counted, as upstream's
+//!   broadcaster does.
 //! - One dispatcher task runs the correlator (`correlator.rs`: spam filter, aggregation,
 //!   deduplication) in arrival order, exactly as upstream's single sink goroutine, then routes
 //!   each write to one of a few writer tasks by the Event's name, so a create and the patches that
