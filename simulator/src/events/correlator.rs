@@ -14,8 +14,13 @@
 //!    in the deduplication state and the next admitted patch carries the full count, as upstream.
 //!
 //! Windows are in real time (the simulator's clock factor does not touch them), as a kubelet's.
-//! All three caches are bounded LRUs so memory stays flat however long the simulator runs.
+//! All three caches are bounded LRUs so memory stays flat however long the simulator runs, and
+//! they are keyed by 128-bit hashes of upstream's key strings rather than the strings themselves,
+//! so an entry costs about 200 bytes whatever the names and messages: one recorder serves
+//! thousands of nodes, and its caches are sized for all of them (see
+//! [`super::EventRecorderConfig::for_nodes`]).
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -135,8 +140,8 @@ impl TokenBucket {
 /// Upstream's `aggregateRecord`: the distinct messages seen in a group, and when it last grew.
 #[derive(Clone, Debug)]
 struct AggregateRecord {
-    /// Insertion-ordered set, never above `aggregate_max_events` entries.
-    messages: Vec<String>,
+    /// Hashes of the messages: an insertion-ordered set, never above `aggregate_max_events`.
+    messages: Vec<u64>,
     last: Timestamp,
 }
 
@@ -152,9 +157,9 @@ struct EventLog {
 /// Filters, aggregates and deduplicates events as client-go's `EventCorrelator`.
 pub(crate) struct Correlator {
     config: Correlation,
-    spam: Lru<String, TokenBucket>,
-    aggregates: Lru<String, AggregateRecord>,
-    log: Lru<String, EventLog>,
+    spam: Lru<Key, TokenBucket>,
+    aggregates: Lru<Key, AggregateRecord>,
+    log: Lru<Key, EventLog>,
     stamps: Arc<Stamps>,
 }
 
@@ -196,7 +201,7 @@ impl Correlator {
     }
 
     /// Upstream's `EventAggregate`: the event to write (maybe a combined one) and its cache key.
-    fn aggregate(&mut self, event: Event, now: Timestamp) -> (Event, String) {
+    fn aggregate(&mut self, event: Event, now: Timestamp) -> (Event, Key) {
         let key = event_key(&event);
         let max_events = self.config.aggregate_max_events;
         let interval = self.config.aggregate_interval.as_secs_f64();
@@ -210,8 +215,9 @@ impl Correlator {
             record.messages.clear();
         }
         let message = event.message.as_deref().unwrap_or_default();
-        if !record.messages.iter().any(|m| m == message) {
-            record.messages.push(message.to_owned());
+        let message_hash = hash_key(&[message]) as u64;
+        if !record.messages.contains(&message_hash) {
+            record.messages.push(message_hash);
         }
         record.last = now;
         if record.messages.len() < max_events {
@@ -246,7 +252,7 @@ impl Correlator {
 
     /// Upstream's `eventObserve`: count `event` under `key`, turning a repeat into a patch of the
     /// Event first written for it.
-    fn observe(&mut self, mut event: Event, key: String) -> (Event, Option<Value>) {
+    fn observe(&mut self, mut event: Event, key: Key) -> (Event, Option<Value>) {
         let last = self.log.get_mut(&key).filter(|l| l.count > 0).cloned();
         let patch = last.map(|last| {
             event.metadata.name = last.name;
@@ -298,10 +304,22 @@ fn field(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or_default()
 }
 
-/// Joins key parts with a separator no name or message contains, so that (unlike upstream's
-/// plain concatenation) `("ab", "c")` and `("a", "bc")` stay apart.
-fn join(parts: &[&str]) -> String {
-    parts.join("\u{1f}")
+/// A cache key: 128 bits of SipHash over upstream's key parts. Two different events would share
+/// a key with a probability around 2^-128 per pair, never in practice; and each part is hashed
+/// with its length, so (unlike upstream's plain concatenation) `("ab", "c")` and `("a", "bc")`
+/// stay apart.
+type Key = u128;
+
+fn hash_key(parts: &[&str]) -> Key {
+    // `DefaultHasher::new` is SipHash with fixed keys: the same key for the same parts within a
+    // process, which is all a cache needs. The second half hashes a salted stream.
+    let (mut high, mut low) = (DefaultHasher::new(), DefaultHasher::new());
+    0x9e37_79b9_u32.hash(&mut low);
+    for part in parts {
+        part.hash(&mut high);
+        part.hash(&mut low);
+    }
+    (u128::from(high.finish()) << 64) | u128::from(low.finish())
 }
 
 fn source_parts(event: &Event) -> (&str, &str) {
@@ -313,10 +331,10 @@ fn source_parts(event: &Event) -> (&str, &str) {
 }
 
 /// Upstream's `getSpamKey`: source and involved object, without `fieldPath`.
-fn spam_key(event: &Event) -> String {
+fn spam_key(event: &Event) -> Key {
     let (component, host) = source_parts(event);
     let o = &event.involved_object;
-    join(&[
+    hash_key(&[
         component,
         host,
         field(&o.kind),
@@ -329,10 +347,10 @@ fn spam_key(event: &Event) -> String {
 
 /// Upstream's `EventAggregatorByReasonFunc` group key: everything but the message (and
 /// `fieldPath`, so similar events of different containers of a pod are one group).
-fn aggregate_key(event: &Event) -> String {
+fn aggregate_key(event: &Event) -> Key {
     let (component, host) = source_parts(event);
     let o = &event.involved_object;
-    join(&[
+    hash_key(&[
         component,
         host,
         field(&o.kind),
@@ -348,10 +366,10 @@ fn aggregate_key(event: &Event) -> String {
 }
 
 /// Upstream's `getEventKey`: what makes two events the same one.
-fn event_key(event: &Event) -> String {
+fn event_key(event: &Event) -> Key {
     let (component, host) = source_parts(event);
     let o = &event.involved_object;
-    join(&[
+    hash_key(&[
         component,
         host,
         field(&o.kind),
@@ -388,7 +406,10 @@ mod tests {
     fn event(pod: &str, container: Option<&str>, reason: &str, message: &str) -> Event {
         Event {
             metadata: ObjectMeta {
-                name: Some(format!("{pod}.{:x}", distinct_stamp(pod, container, reason, message))),
+                name: Some(format!(
+                    "{pod}.{:x}",
+                    distinct_stamp(pod, container, reason, message)
+                )),
                 namespace: Some("ns".into()),
                 ..ObjectMeta::default()
             },
@@ -451,7 +472,12 @@ mod tests {
     #[test]
     fn a_repeated_event_patches_the_first_with_its_count() {
         let mut c = correlator();
-        let e = event("web", Some("app"), "BackOff", "Back-off restarting failed container");
+        let e = event(
+            "web",
+            Some("app"),
+            "BackOff",
+            "Back-off restarting failed container",
+        );
         let first = created(c.correlate(stamped(e.clone(), at(0)), at(0)));
         let (second, patch) = patched(c.correlate(stamped(e.clone(), at(10)), at(10)));
         assert_eq!(second.metadata.name, first.metadata.name);
@@ -504,7 +530,12 @@ mod tests {
     ) {
         let mut c = correlator();
         for i in 0..before {
-            let e = event("web", Some("app"), "Unhealthy", &format!("probe failed: {i}"));
+            let e = event(
+                "web",
+                Some("app"),
+                "Unhealthy",
+                &format!("probe failed: {i}"),
+            );
             created(c.correlate(stamped(e, at(i)), at(i)));
         }
         let last = event("web", Some("app"), "Unhealthy", "probe failed: last");
@@ -635,7 +666,7 @@ mod tests {
         let a = stamps.next(at(0));
         let b = stamps.next(at(0));
         let c = stamps.next(at(-5));
-        assert_eq!(a, (T0 as i64) * 1_000_000_000);
+        assert_eq!(a, T0 * 1_000_000_000);
         assert_eq!((b, c), (a + 1, a + 2));
         assert_eq!(event_name("web", a).len(), "web.".len() + 16);
     }
