@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use harness::{Target, TargetOptions};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::json;
 
@@ -96,6 +96,40 @@ async fn nodes_register_ready_and_keep_renewing_their_leases() {
         .collect();
     assert!(times[1] > times[0], "renewTime did not advance: {times:?}");
     assert!(target.simulator().unwrap().stats().heartbeats.renewals >= 2);
+
+    // The kubelet's registration events, about the node, in `default`.
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let params = ListParams::default().fields("involvedObject.name=hollow-node-2");
+    let reasons = tokio::time::timeout(WAIT, async {
+        loop {
+            let listed = events.list(&params).await.unwrap();
+            let reasons: Vec<String> = listed
+                .items
+                .iter()
+                .filter_map(|e| e.reason.clone())
+                .collect();
+            if reasons.iter().any(|r| r == "NodeReady") {
+                return (reasons, listed.items);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the node's events are written");
+    let (reasons, items) = reasons;
+    assert!(reasons.contains(&"Starting".to_owned()), "{reasons:?}");
+    let ready = items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("NodeReady"))
+        .unwrap();
+    assert_eq!(
+        ready.message.as_deref(),
+        Some("Node hollow-node-2 status is now: NodeReady")
+    );
+    let source = ready.source.as_ref().unwrap();
+    assert_eq!(source.component.as_deref(), Some("kubelet"));
+    assert_eq!(source.host.as_deref(), Some("hollow-node-2"));
+    assert_eq!(ready.involved_object.kind.as_deref(), Some("Node"));
     target.shutdown().await;
 }
 
@@ -252,7 +286,11 @@ async fn stopped_heartbeats_make_the_node_unreachable_until_they_resume() {
     .expect("Unknown and tainted within the embedded grace period")
     .unwrap()
     .unwrap();
-    assert!(has_taint(&unknown, "node.kubernetes.io/unreachable", "NoSchedule"));
+    assert!(has_taint(
+        &unknown,
+        "node.kubernetes.io/unreachable",
+        "NoSchedule"
+    ));
     // The other node keeps its heartbeats and stays Ready.
     let other = nodes.get("hollow-node-0").await.unwrap();
     assert_eq!(ready(&other).as_deref(), Some("True"));

@@ -17,7 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::driver::world::Caches;
 use crate::driver::{Command, Driver, NodeMap};
-use crate::events::{EventRecorder, Source};
+use crate::events::{EventRecorder, EventRecorderConfig, Source};
 use crate::faults::{FaultError, NodeControl};
 use crate::node::heartbeat::{self, HeartbeatCounts, Heartbeats};
 use crate::node::{MAX_NODES, NodeState};
@@ -103,7 +103,16 @@ impl Simulator {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let nodes: NodeMap = Arc::new(RwLock::new(BTreeMap::new()));
-        let events = EventRecorder::start(client.clone(), shutdown.clone());
+        // One recorder for every node: sized for the most nodes a simulator runs (its queue and
+        // caches grow on demand up to those bounds), as each kubelet would have its own.
+        let events = EventRecorder::start_with(
+            client.clone(),
+            shutdown.clone(),
+            EventRecorderConfig {
+                writers: profile.max_in_flight,
+                ..EventRecorderConfig::for_nodes(MAX_NODES as usize)
+            },
+        );
         let caches = Caches::start(&client, shutdown.clone(), &tracker);
         let heartbeats = Heartbeats::start(
             client.clone(),
