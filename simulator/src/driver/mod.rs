@@ -242,7 +242,7 @@ impl Task {
             }
             entry.generation = generation;
             entry.deleting = deleting;
-            entry.machine.observe(&pod, Now::now());
+            entry.machine.observe(&pod, Now::current());
             self.step(&uid);
             return;
         }
@@ -293,7 +293,7 @@ impl Task {
                 Behaviour::default()
             }
         };
-        let now = Now::now();
+        let now = Now::current();
         let machine = PodMachine::new(&pod, behaviour, placement, self.profile.clock(), now);
         self.names
             .insert((namespace.clone(), name.clone()), uid.clone());
@@ -363,7 +363,7 @@ impl Task {
             return;
         }
         self.stats.steps.fetch_add(1, Ordering::Relaxed);
-        let now = Now::now();
+        let now = Now::current();
         let world = NodeWorld {
             node: &entry.node,
             caches: &self.caches,
@@ -459,7 +459,7 @@ impl Task {
                 reply,
             } => {
                 let result = self.with_pod(&namespace, &pod, |machine| {
-                    machine.kill_container(&container, Now::now())
+                    machine.kill_container(&container, Now::current())
                 });
                 let _ = reply.send(result.and_then(|(uid, found)| {
                     self.step(&uid);

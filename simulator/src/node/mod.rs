@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use parking_lot::Mutex;
 
-pub use status::{CONDITIONS, is_fault, node_status};
+pub use status::{CONDITIONS, event_reason, is_fault, node_status};
 
 use crate::profile::{NodePool, Profile};
 

@@ -74,6 +74,22 @@ fn wording(condition: &str, faulty: bool) -> (&'static str, &'static str, &'stat
     }
 }
 
+/// The kubelet's event reason when `condition` becomes faulty (or healthy again), as
+/// `pkg/kubelet/nodestatus/setters.go` records them.
+pub fn event_reason(condition: &str, faulty: bool) -> Option<&'static str> {
+    Some(match (condition, faulty) {
+        ("Ready", false) => "NodeReady",
+        ("Ready", true) => "NodeNotReady",
+        ("MemoryPressure", false) => "NodeHasSufficientMemory",
+        ("MemoryPressure", true) => "NodeHasInsufficientMemory",
+        ("DiskPressure", false) => "NodeHasNoDiskPressure",
+        ("DiskPressure", true) => "NodeHasDiskPressure",
+        ("PIDPressure", false) => "NodeHasSufficientPID",
+        ("PIDPressure", true) => "NodeHasInsufficientPID",
+        _ => return None,
+    })
+}
+
 /// Whether a condition's *status* (`True`/`False`) means the fault: for Ready a fault is
 /// `False`, for the others `True`.
 pub fn is_fault(condition: &str, status: bool) -> bool {

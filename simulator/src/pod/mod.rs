@@ -26,7 +26,7 @@ pub struct Now {
 
 impl Now {
     /// The current time.
-    pub fn now() -> Self {
+    pub fn current() -> Self {
         Self {
             at: Instant::now(),
             wall: jiff::Timestamp::now(),
