@@ -13,8 +13,8 @@ use kube::api::PostParams;
 
 use crate::TestContext;
 use crate::support::nodes::{
-    EVICT_KEY, UNREACHABLE, NOT_READY, add_taint, evict_taint, has_taint, own_nodes,
-    remove_taint, wait_node,
+    EVICT_KEY, NOT_READY, UNREACHABLE, add_taint, evict_taint, has_taint, own_nodes, remove_taint,
+    wait_node,
 };
 use crate::support::object_events::{has_event, wait_for_events};
 use crate::support::pods::{
@@ -82,15 +82,20 @@ pub async fn no_execute_taint_evicts_pods_that_do_not_tolerate_it(
     )
     .await?;
     ensure!(
-        has_event(&events, "TaintManagerEviction", Some("Marking for deletion Pod")),
+        has_event(
+            &events,
+            "TaintManagerEviction",
+            Some("Marking for deletion Pod")
+        ),
         "the eviction event does not say \"Marking for deletion Pod …\""
     );
     let last = seen.lock().expect("not poisoned").clone();
     if let Some(last) = last.filter(|p| p.metadata.deletion_timestamp.is_some()) {
         let target = pod_condition(&last, "DisruptionTarget");
         ensure!(
-            target.is_some_and(|c| c.status == "True"
-                && c.reason.as_deref() == Some("DeletionByTaintManager")),
+            target.is_some_and(
+                |c| c.status == "True" && c.reason.as_deref() == Some("DeletionByTaintManager")
+            ),
             "the evicted pod lacks DisruptionTarget=True (DeletionByTaintManager): {target:?}"
         );
     }
@@ -133,9 +138,7 @@ pub async fn pods_are_evicted_after_their_toleration_seconds(
 
 /// Removing the taint before a pod's `tolerationSeconds` run out cancels its eviction. The
 /// clock: the same taint on a second node, kept there, evicts a pod that tolerates it longer.
-pub async fn removing_the_taint_cancels_a_pending_eviction(
-    ctx: TestContext,
-) -> anyhow::Result<()> {
+pub async fn removing_the_taint_cancels_a_pending_eviction(ctx: TestContext) -> anyhow::Result<()> {
     let nodes = own_nodes(&ctx, "removal", 2).await?;
     let (kept_node, cleared_node) = (&nodes[0], &nodes[1]);
     let tolerating = |name: &str, node: &str, seconds: i64| {

@@ -15,7 +15,13 @@ use crate::support::pods::{
 use crate::support::{Condition, kubectl, ns_api, wait_budget, wait_for};
 
 async fn wait_pod_deleted(ctx: &TestContext, name: &str) -> anyhow::Result<()> {
-    wait_for(&ns_api::<Pod>(ctx), name, Condition::deleted(), wait_budget(ctx)).await?;
+    wait_for(
+        &ns_api::<Pod>(ctx),
+        name,
+        Condition::deleted(),
+        wait_budget(ctx),
+    )
+    .await?;
     Ok(())
 }
 
@@ -75,13 +81,24 @@ pub async fn a_partition_holds_pod_updates_back_until_it_ends(
 
     let held = ns_api::<Pod>(&ctx).get("held").await?;
     ensure!(
-        phase(&held) != Some("Running") && held.status.as_ref().and_then(|s| s.host_ip.as_ref()).is_none(),
+        phase(&held) != Some("Running")
+            && held
+                .status
+                .as_ref()
+                .and_then(|s| s.host_ip.as_ref())
+                .is_none(),
         "a pod on a partitioned node had its status written: phase {:?}",
         phase(&held)
     );
 
     ctx.node_control()?.partition(cut, false)?;
-    wait_pod(&ctx, "held", "to be Running once the partition ends", is_running_and_ready).await?;
+    wait_pod(
+        &ctx,
+        "held",
+        "to be Running once the partition ends",
+        is_running_and_ready,
+    )
+    .await?;
     Ok(())
 }
 
@@ -107,6 +124,12 @@ pub async fn a_slowed_down_node_starts_its_pods_later(ctx: TestContext) -> anyho
         "the pod on the node slowed down 20x started before one with a 5x longer start delay \
          on a normal node"
     );
-    wait_pod(&ctx, "sluggish", "to be Running at last", is_running_and_ready).await?;
+    wait_pod(
+        &ctx,
+        "sluggish",
+        "to be Running at last",
+        is_running_and_ready,
+    )
+    .await?;
     Ok(())
 }

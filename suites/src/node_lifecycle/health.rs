@@ -9,12 +9,12 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use crate::TestContext;
+use crate::support::kubectl;
 use crate::support::nodes::{
     MEMORY_PRESSURE, NOT_READY, UNREACHABLE, UNSCHEDULABLE, has_taint, node_condition_status,
     nodes_api, own_node, taint, taint_labels, wait_node,
 };
 use crate::support::pods::{bound_pod, condition_status, create_running, pod_condition, wait_pod};
-use crate::support::kubectl;
 
 fn ready_reason(node: &Node) -> Option<String> {
     node.status
@@ -42,11 +42,16 @@ pub async fn stopped_heartbeats_make_the_node_unknown_tainted_and_its_pods_unrea
     create_running(&ctx, &bound_pod("victim", &node)).await?;
     ctx.node_control()?.stop_heartbeats(&node)?;
 
-    let unknown = wait_node(&ctx, &node, "to have Ready=Unknown and the unreachable taints", |n| {
-        node_condition_status(n, "Ready") == Some("Unknown")
-            && has_taint(n, UNREACHABLE, "NoExecute")
-            && has_taint(n, UNREACHABLE, "NoSchedule")
-    })
+    let unknown = wait_node(
+        &ctx,
+        &node,
+        "to have Ready=Unknown and the unreachable taints",
+        |n| {
+            node_condition_status(n, "Ready") == Some("Unknown")
+                && has_taint(n, UNREACHABLE, "NoExecute")
+                && has_taint(n, UNREACHABLE, "NoSchedule")
+        },
+    )
     .await?;
     ensure!(
         ready_reason(&unknown).as_deref() == Some("NodeStatusUnknown"),
@@ -112,11 +117,16 @@ pub async fn node_reporting_not_ready_gets_the_not_ready_taints(
     let node = own_node(&ctx).await?;
     let control = ctx.node_control()?;
     control.set_condition(&node, "Ready", false)?;
-    let tainted = wait_node(&ctx, &node, "to be NotReady with the not-ready taints", |n| {
-        node_condition_status(n, "Ready") == Some("False")
-            && has_taint(n, NOT_READY, "NoExecute")
-            && has_taint(n, NOT_READY, "NoSchedule")
-    })
+    let tainted = wait_node(
+        &ctx,
+        &node,
+        "to be NotReady with the not-ready taints",
+        |n| {
+            node_condition_status(n, "Ready") == Some("False")
+                && has_taint(n, NOT_READY, "NoExecute")
+                && has_taint(n, NOT_READY, "NoSchedule")
+        },
+    )
     .await?;
     ensure!(
         !has_taint(&tainted, UNREACHABLE, "NoExecute"),

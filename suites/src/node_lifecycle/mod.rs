@@ -17,8 +17,14 @@ pub fn tests() -> Vec<TestDef> {
     vec![
         test!(AREA, registration::hollow_nodes_register_with_the_kubelet_labels_spread_over_zones,
             needs: [NodeControl]),
-        test!(AREA, registration::node_status_reports_capacity_addresses_info_and_conditions),
-        test!(AREA, registration::node_lease_is_held_by_the_node_and_renewed),
+        test!(
+            AREA,
+            registration::node_status_reports_capacity_addresses_info_and_conditions
+        ),
+        test!(
+            AREA,
+            registration::node_lease_is_held_by_the_node_and_renewed
+        ),
         test!(AREA, registration::lease_api_supports_crud_list_and_delete_collection,
             tags: [Conformance], upstream: ["lease API should be available"]),
         test!(AREA, registration::node_resource_lifecycle_create_patch_list_update_delete,
@@ -46,7 +52,10 @@ pub fn tests() -> Vec<TestDef> {
             needs: [NodeControl]),
         test!(AREA, eviction::unreachable_node_evicts_pods_that_do_not_tolerate_it,
             needs: [NodeControl]),
-        test!(AREA, eviction::new_pods_get_default_not_ready_and_unreachable_tolerations),
+        test!(
+            AREA,
+            eviction::new_pods_get_default_not_ready_and_unreachable_tolerations
+        ),
         test!(AREA, faults::kubectl_delete_node_deletes_its_pods, needs: [Kubectl, NodeControl]),
         test!(AREA, faults::a_vanished_node_takes_its_pods_with_it, needs: [NodeControl]),
         test!(AREA, faults::a_partition_holds_pod_updates_back_until_it_ends,

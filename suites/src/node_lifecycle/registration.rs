@@ -163,7 +163,11 @@ pub async fn node_status_reports_capacity_addresses_info_and_conditions(
     let spec = node.spec.clone().unwrap_or_default();
     let cidr = spec.pod_cidr.clone().context("no spec.podCIDR")?;
     ensure!(
-        cidr.contains('/') && cidr.split('/').next().is_some_and(|a| a.parse::<Ipv4Addr>().is_ok()),
+        cidr.contains('/')
+            && cidr
+                .split('/')
+                .next()
+                .is_some_and(|a| a.parse::<Ipv4Addr>().is_ok()),
         "podCIDR {cidr:?} is not an IPv4 CIDR"
     );
     ensure!(
@@ -202,7 +206,10 @@ pub async fn node_lease_is_held_by_the_node_and_renewed(ctx: TestContext) -> any
             && Some(&o.uid) == node.metadata.uid.as_ref()),
         "the lease is not owned by Node {name}: {owners:?}"
     );
-    let first = spec.renew_time.clone().context("the lease has no renewTime")?;
+    let first = spec
+        .renew_time
+        .clone()
+        .context("the lease has no renewTime")?;
     wait_for(
         &leases,
         &name,
@@ -236,7 +243,10 @@ pub async fn lease_api_supports_crud_list_and_delete_collection(
     leases.create(&PostParams::default(), &lease).await?;
     let mut read = leases.get("lease-one").await?;
     ensure!(
-        read.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) == Some("holder-one"),
+        read.spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref())
+            == Some("holder-one"),
         "created lease reads back as {read:?}"
     );
 
@@ -251,12 +261,15 @@ pub async fn lease_api_supports_crud_list_and_delete_collection(
         .patch(
             "lease-one",
             &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"holderIdentity": "holder-three", "leaseTransitions": 2}})),
+            &Patch::Merge(
+                json!({"spec": {"holderIdentity": "holder-three", "leaseTransitions": 2}}),
+            ),
         )
         .await?;
     let spec = patched.spec.clone().unwrap_or_default();
     ensure!(
-        spec.holder_identity.as_deref() == Some("holder-three") && spec.lease_transitions == Some(2),
+        spec.holder_identity.as_deref() == Some("holder-three")
+            && spec.lease_transitions == Some(2),
         "patched lease spec {spec:?}"
     );
 
@@ -288,7 +301,12 @@ pub async fn lease_api_supports_crud_list_and_delete_collection(
 
     leases.create(&PostParams::default(), &lease).await?;
     leases.delete("lease-one", &DeleteParams::default()).await?;
-    expect_status(leases.get("lease-one").await, 404, "NotFound", "get after delete")?;
+    expect_status(
+        leases.get("lease-one").await,
+        404,
+        "NotFound",
+        "get after delete",
+    )?;
     Ok(())
 }
 
@@ -316,15 +334,18 @@ pub async fn node_resource_lifecycle_create_patch_list_update_delete(
     .await?;
     let listed = api.list(&ListParams::default().labels(&label)).await?;
     ensure!(
-        listed.items.len() == 1 && listed.items[0].labels().get("patched").map(String::as_str) == Some("true"),
+        listed.items.len() == 1
+            && listed.items[0].labels().get("patched").map(String::as_str) == Some("true"),
         "list by label found {:?}",
-        listed.items.iter().map(|n| n.labels().clone()).collect::<Vec<_>>()
+        listed
+            .items
+            .iter()
+            .map(|n| n.labels().clone())
+            .collect::<Vec<_>>()
     );
 
     let mut current = api.get(&name).await?;
-    current
-        .labels_mut()
-        .insert("updated".into(), "true".into());
+    current.labels_mut().insert("updated".into(), "true".into());
     api.replace(&name, &PostParams::default(), &current).await?;
     let read = api.get(&name).await?;
     ensure!(
@@ -345,10 +366,7 @@ pub async fn kubectl_get_nodes_shows_the_nodes_ready(ctx: TestContext) -> anyhow
     let out = kubectl(&ctx, &["get", "nodes"]).await?.ok()?;
     let header = out.lines().next().unwrap_or_default();
     for column in ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] {
-        ensure!(
-            header.contains(column),
-            "header {header:?} lacks {column}"
-        );
+        ensure!(header.contains(column), "header {header:?} lacks {column}");
     }
     let line = out
         .lines()

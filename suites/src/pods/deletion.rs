@@ -61,7 +61,12 @@ pub async fn zero_grace_deletion_removes_the_pod_at_once(ctx: TestContext) -> an
     let api = ns_api::<Pod>(&ctx);
     api.delete("forced", &DeleteParams::default().grace_period(0))
         .await?;
-    expect_status(api.get("forced").await, 404, "NotFound", "get after a zero-grace delete")?;
+    expect_status(
+        api.get("forced").await,
+        404,
+        "NotFound",
+        "get after a zero-grace delete",
+    )?;
     ctx.node_control()?.partition(&node, false)?;
     Ok(())
 }

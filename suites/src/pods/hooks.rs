@@ -5,9 +5,7 @@
 //! annotations (`poststart-duration`, `poststart-fail`, `prestop-duration`, `prestop-fail`).
 
 use anyhow::ensure;
-use k8s_openapi::api::core::v1::{
-    ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler, Pod,
-};
+use k8s_openapi::api::core::v1::{ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler, Pod};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::DeleteParams;
 
@@ -114,9 +112,7 @@ pub async fn failing_post_start_hook_kills_and_restarts_the_container(
 /// A preStop hook (exec or HTTP) runs when the pod is deleted, before its container stops: the
 /// pod stays (Terminating) while a pod without a hook, deleted at the same moment, is already
 /// gone; the kubelet records Killing "Stopping container app"; then the pod goes.
-pub async fn pre_stop_hook_runs_before_the_container_stops(
-    ctx: TestContext,
-) -> anyhow::Result<()> {
+pub async fn pre_stop_hook_runs_before_the_container_stops(ctx: TestContext) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
     let hooked = |name: &str, handler: LifecycleHandler| {
         let mut pod = with_behaviour(bound_pod(name, &node), &[("prestop-duration", "30s")]);

@@ -8,7 +8,7 @@ use anyhow::ensure;
 use crate::TestContext;
 use crate::support::object_events::{describe, has_event, wait_for_events};
 use crate::support::pods::{
-    bound_pod, container_mut, container_status, create_pod, create_running, phase,
+    PodTest, bound_pod, container_mut, container_status, create_pod, create_running, phase,
     ready_node_name, wait_pod, wait_pod_through, waiting_reason,
 };
 
@@ -16,7 +16,7 @@ use crate::support::pods::{
 /// pattern matches it.
 const MISSING_IMAGE: &str = "registry.k8s.io/pause:doesnotexist";
 
-fn waiting_in(reason: &'static str) -> Box<dyn Fn(&k8s_openapi::api::core::v1::Pod) -> bool + Send + Sync> {
+fn waiting_in(reason: &'static str) -> PodTest {
     Box::new(move |p| container_status(p, "app").is_some_and(|c| waiting_reason(c) == Some(reason)))
 }
 
@@ -35,7 +35,10 @@ pub async fn unpullable_image_gives_err_image_pull_then_image_pull_back_off(
         "no-image",
         vec![
             ("to wait in ErrImagePull", waiting_in("ErrImagePull")),
-            ("to wait in ImagePullBackOff", waiting_in("ImagePullBackOff")),
+            (
+                "to wait in ImagePullBackOff",
+                waiting_in("ImagePullBackOff"),
+            ),
         ],
     )
     .await?;
@@ -70,7 +73,13 @@ pub async fn pull_policy_never_without_the_image_gives_err_image_never_pull(
     app.image = Some(image.into());
     app.image_pull_policy = Some("Never".into());
     create_pod(&ctx, &pod).await?;
-    wait_pod(&ctx, "never", "to wait in ErrImageNeverPull", waiting_in("ErrImageNeverPull")).await?;
+    wait_pod(
+        &ctx,
+        "never",
+        "to wait in ErrImageNeverPull",
+        waiting_in("ErrImageNeverPull"),
+    )
+    .await?;
     let message = format!("Container image \"{image}\" is not present with pull policy of Never");
     wait_for_events(
         &ctx,
@@ -85,9 +94,7 @@ pub async fn pull_policy_never_without_the_image_gives_err_image_never_pull(
 
 /// Under IfNotPresent, an image the node already holds is not pulled again: the second pod's
 /// Pulled event says it is already present, and it has no Pulling event.
-pub async fn image_already_on_the_node_is_not_pulled_again(
-    ctx: TestContext,
-) -> anyhow::Result<()> {
+pub async fn image_already_on_the_node_is_not_pulled_again(ctx: TestContext) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
     let image = "registry.k8s.io/kubeproof-cached:1.0";
     let with_image = |name: &str| {

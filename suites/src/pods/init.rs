@@ -81,7 +81,13 @@ pub async fn init_containers_run_in_order_before_the_app_under_restart_always(
 ) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
     create_pod(&ctx, &pod_with_inits("inits", &node)).await?;
-    let pod = wait_pod(&ctx, "inits", "to be Running and Ready", is_running_and_ready).await?;
+    let pod = wait_pod(
+        &ctx,
+        "inits",
+        "to be Running and Ready",
+        is_running_and_ready,
+    )
+    .await?;
     check_in_order(&pod)
 }
 
@@ -92,7 +98,10 @@ pub async fn init_containers_then_the_app_run_to_completion_under_restart_never(
 ) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
     let pod = with_restart_policy(
-        with_behaviour(pod_with_inits("inits-once", &node), &[("exit-after.app", "1s")]),
+        with_behaviour(
+            pod_with_inits("inits-once", &node),
+            &[("exit-after.app", "1s")],
+        ),
         "Never",
     );
     create_pod(&ctx, &pod).await?;
@@ -118,7 +127,10 @@ pub async fn failing_init_container_fails_the_pod_under_restart_never(
         "Never",
     );
     create_pod(&ctx, &pod).await?;
-    let pod = wait_pod(&ctx, "init-fails", "to fail", |p| phase(p) == Some("Failed")).await?;
+    let pod = wait_pod(&ctx, "init-fails", "to fail", |p| {
+        phase(p) == Some("Failed")
+    })
+    .await?;
     let one = init_status(&pod, "init-1").context("no status for init-1")?;
     ensure!(
         terminated(one).is_some_and(|(code, _)| code == 1),

@@ -15,8 +15,8 @@ use kube::api::{DeleteParams, PostParams, WatchParams};
 use crate::TestContext;
 use crate::support::pods::{
     bound_pod, condition_status, container_mut, container_status, create_pod, create_running,
-    is_running, is_running_and_ready, phase, pod_condition, ready_node, ready_node_name,
-    waiting_reason, wait_pod, with_behaviour,
+    is_running, is_running_and_ready, phase, pod_condition, ready_node, ready_node_name, wait_pod,
+    waiting_reason, with_behaviour,
 };
 use crate::support::{changes_until, meta, ns_api, unscheduled_pod, wait_budget};
 
@@ -30,13 +30,19 @@ fn internal_ip(node: &Node) -> Option<String> {
 
 /// Whether `ip` lies in the IPv4 CIDR `cidr`.
 fn in_cidr(ip: &str, cidr: &str) -> anyhow::Result<bool> {
-    let ip: Ipv4Addr = ip.parse().with_context(|| format!("{ip:?} is not an IPv4 address"))?;
+    let ip: Ipv4Addr = ip
+        .parse()
+        .with_context(|| format!("{ip:?} is not an IPv4 address"))?;
     let (net, bits) = cidr
         .split_once('/')
         .with_context(|| format!("{cidr:?} is not a CIDR"))?;
     let net: Ipv4Addr = net.parse()?;
     let bits: u32 = bits.parse()?;
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     Ok(u32::from(ip) & mask == u32::from(net) & mask)
 }
 
@@ -56,7 +62,12 @@ pub async fn running_pod_reports_host_ip_pod_ip_from_the_node_cidr_and_start_tim
         internal_ip(&node)
     );
     ensure!(
-        status.host_ips.as_ref().and_then(|v| v.first()).map(|h| &h.ip) == Some(&host_ip),
+        status
+            .host_ips
+            .as_ref()
+            .and_then(|v| v.first())
+            .map(|h| &h.ip)
+            == Some(&host_ip),
         "hostIPs {:?} does not start with hostIP {host_ip}",
         status.host_ips
     );
@@ -71,7 +82,12 @@ pub async fn running_pod_reports_host_ip_pod_ip_from_the_node_cidr_and_start_tim
         "podIP {pod_ip} is outside the node's podCIDR {cidr}"
     );
     ensure!(
-        status.pod_ips.as_ref().and_then(|v| v.first()).map(|p| &p.ip) == Some(&pod_ip),
+        status
+            .pod_ips
+            .as_ref()
+            .and_then(|v| v.first())
+            .map(|p| &p.ip)
+            == Some(&pod_ip),
         "podIPs {:?} does not start with podIP {pod_ip}",
         status.pod_ips
     );
@@ -115,7 +131,10 @@ pub async fn running_pod_reports_its_conditions_and_container_state(
         .as_ref()
         .and_then(|s| s.running.as_ref())
         .and_then(|r| r.started_at.as_ref());
-    ensure!(started_at.is_some(), "container app is not running with a startedAt: {app:?}");
+    ensure!(
+        started_at.is_some(),
+        "container app is not running with a startedAt: {app:?}"
+    );
     ensure!(
         app.started == Some(true) && app.ready && app.restart_count == 0,
         "container app started={:?} ready={} restartCount={}",
@@ -123,7 +142,10 @@ pub async fn running_pod_reports_its_conditions_and_container_state(
         app.ready,
         app.restart_count
     );
-    let spec_image = pod.spec.as_ref().and_then(|s| s.containers[0].image.clone());
+    let spec_image = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers[0].image.clone());
     ensure!(
         Some(&app.image) == spec_image.as_ref(),
         "status image {:?}, spec image {spec_image:?}",
@@ -132,7 +154,8 @@ pub async fn running_pod_reports_its_conditions_and_container_state(
     ensure!(!app.image_id.is_empty(), "no imageID");
     let id = app.container_id.as_deref().unwrap_or("");
     ensure!(
-        id.split_once("://").is_some_and(|(runtime, hash)| !runtime.is_empty() && !hash.is_empty()),
+        id.split_once("://")
+            .is_some_and(|(runtime, hash)| !runtime.is_empty() && !hash.is_empty()),
         "containerID {id:?} is not <runtime>://<id>"
     );
     Ok(())
@@ -177,7 +200,10 @@ pub async fn starting_pod_is_pending_with_its_container_creating(
         );
     }
     ensure!(
-        pod.status.as_ref().and_then(|s| s.host_ip.as_ref()).is_some(),
+        pod.status
+            .as_ref()
+            .and_then(|s| s.host_ip.as_ref())
+            .is_some(),
         "a pod the node has accepted reports its hostIP"
     );
     Ok(())
@@ -207,10 +233,15 @@ pub async fn binding_subresource_binds_a_pod_the_node_then_runs(
         &PostParams::default(),
         &binding,
     )
-        .await
-        .context("POST pods/bind-me/binding")?;
-    let pod = wait_pod(&ctx, "bind-me", "to run on the node it was bound to", is_running_and_ready)
-        .await?;
+    .await
+    .context("POST pods/bind-me/binding")?;
+    let pod = wait_pod(
+        &ctx,
+        "bind-me",
+        "to run on the node it was bound to",
+        is_running_and_ready,
+    )
+    .await?;
     ensure!(
         pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node.as_str()),
         "spec.nodeName {:?}, want {node}",

@@ -9,9 +9,7 @@
 //! something has *not* happened yet, a sibling container with a quicker setting is the clock.
 
 use anyhow::{Context, ensure};
-use k8s_openapi::api::core::v1::{
-    GRPCAction, HTTPGetAction, Pod, Probe, TCPSocketAction,
-};
+use k8s_openapi::api::core::v1::{GRPCAction, HTTPGetAction, Pod, Probe, TCPSocketAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::TestContext;
@@ -19,8 +17,8 @@ use crate::support::container;
 use crate::support::object_events::{describe, event_with, has_event, wait_for_events};
 use crate::support::pods::{
     bound_pod, condition_status, container_mut, container_status, create_pod, create_running,
-    exec_probe, is_running, phase, ready_node_name, restarts, spec_mut, wait_pod,
-    wait_pod_through, with_behaviour,
+    exec_probe, is_running, phase, ready_node_name, restarts, spec_mut, wait_pod, wait_pod_through,
+    with_behaviour,
 };
 
 /// An HTTP GET probe of `/healthz` on 8080.
@@ -100,7 +98,10 @@ async fn failing_liveness_restarts(
     );
     let app = container_status(&restarted, "app").expect("waited for it");
     ensure!(
-        app.last_state.as_ref().and_then(|s| s.terminated.as_ref()).is_some(),
+        app.last_state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .is_some(),
         "lastState of the restarted container is not terminated: {:?}",
         app.last_state
     );
@@ -113,10 +114,20 @@ async fn failing_liveness_restarts(
         first_id.is_some() && last_id == first_id,
         "lastState.terminated.containerID {last_id:?} is not the first container's {first_id:?}"
     );
-    let events = wait_for_events(ctx, &ctx.namespace, name, "to include Unhealthy and Killing", |e| {
-        has_event(e, "Unhealthy", Some("Liveness probe failed:"))
-            && has_event(e, "Killing", Some("failed liveness probe, will be restarted"))
-    })
+    let events = wait_for_events(
+        ctx,
+        &ctx.namespace,
+        name,
+        "to include Unhealthy and Killing",
+        |e| {
+            has_event(e, "Unhealthy", Some("Liveness probe failed:"))
+                && has_event(
+                    e,
+                    "Killing",
+                    Some("failed liveness probe, will be restarted"),
+                )
+        },
+    )
     .await?;
     ensure!(
         has_event(&events, "Unhealthy", Some(shape)),
@@ -137,7 +148,13 @@ async fn failing_liveness_restarts(
 pub async fn failing_exec_liveness_probe_restarts_the_container_not_the_pod(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    failing_liveness_restarts(&ctx, "live-exec", exec_probe(1, 1), "Liveness probe failed:").await
+    failing_liveness_restarts(
+        &ctx,
+        "live-exec",
+        exec_probe(1, 1),
+        "Liveness probe failed:",
+    )
+    .await
 }
 
 /// A failing HTTP liveness probe restarts the container; the event gives the status code.
@@ -158,7 +175,13 @@ pub async fn failing_tcp_liveness_probe_restarts_the_container(
 pub async fn failing_grpc_liveness_probe_restarts_the_container(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    failing_liveness_restarts(&ctx, "live-grpc", grpc_probe(1, 1), "Liveness probe failed:").await
+    failing_liveness_restarts(
+        &ctx,
+        "live-grpc",
+        grpc_probe(1, 1),
+        "Liveness probe failed:",
+    )
+    .await
 }
 
 /// Passing liveness probes of every kind never restart their containers — shown while a
@@ -187,9 +210,12 @@ pub async fn passing_liveness_probes_of_every_kind_cause_no_restarts(
     spec_mut(&mut pod).containers.push(clock);
     let pod = with_behaviour(pod, &[("liveness-fail-after.clock", "2s")]);
     create_pod(&ctx, &pod).await?;
-    let pod = wait_pod(&ctx, "live-ok", "to restart the clock container twice", |p| {
-        restarts(p, "clock") >= 2
-    })
+    let pod = wait_pod(
+        &ctx,
+        "live-ok",
+        "to restart the clock container twice",
+        |p| restarts(p, "clock") >= 2,
+    )
     .await?;
     for (name, _) in kinds {
         ensure!(
@@ -204,9 +230,7 @@ pub async fn passing_liveness_probes_of_every_kind_cause_no_restarts(
 /// `failureThreshold` counts consecutive failures before a restart: of two containers whose
 /// liveness probes fail from the same moment, the one with threshold 1 restarts first, the
 /// one with threshold 8 only later.
-pub async fn liveness_failure_threshold_delays_the_restart(
-    ctx: TestContext,
-) -> anyhow::Result<()> {
+pub async fn liveness_failure_threshold_delays_the_restart(ctx: TestContext) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
     let mut pod = bound_pod("threshold", &node);
     let mut quick = container("quick");
@@ -299,7 +323,10 @@ pub async fn readiness_success_threshold_needs_consecutive_successes(
                 "eager ready while demanding is not",
                 Box::new(|p: &Pod| ready(p, "eager") && !ready(p, "demanding")),
             ),
-            ("demanding ready too", Box::new(|p: &Pod| ready(p, "demanding"))),
+            (
+                "demanding ready too",
+                Box::new(|p: &Pod| ready(p, "demanding")),
+            ),
         ],
     )
     .await?;
@@ -323,13 +350,18 @@ pub async fn always_failing_readiness_keeps_the_pod_unready_without_restarts(
         |e| {
             e.iter().any(|e| {
                 e.reason.as_deref() == Some("Unhealthy")
-                    && e.message.as_deref().is_some_and(|m| m.starts_with("Readiness probe failed:"))
+                    && e.message
+                        .as_deref()
+                        .is_some_and(|m| m.starts_with("Readiness probe failed:"))
                     && e.count.unwrap_or(1) >= 3
             })
         },
     )
     .await?;
-    let pod = wait_pod(&ctx, "never-ready", "to run", |p| phase(p) == Some("Running")).await?;
+    let pod = wait_pod(&ctx, "never-ready", "to run", |p| {
+        phase(p) == Some("Running")
+    })
+    .await?;
     for type_ in ["Ready", "ContainersReady"] {
         ensure!(
             condition_status(&pod, type_) == Some("False"),
@@ -348,10 +380,7 @@ pub async fn always_failing_readiness_keeps_the_pod_unready_without_restarts(
 /// the same container, no restart.
 pub async fn readiness_failure_only_flips_ready(ctx: TestContext) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
-    let mut pod = with_behaviour(
-        bound_pod("flip", &node),
-        &[("readiness-fail-after", "5s")],
-    );
+    let mut pod = with_behaviour(bound_pod("flip", &node), &[("readiness-fail-after", "5s")]);
     container_mut(&mut pod, "app").readiness_probe = Some(exec_probe(1, 1));
     create_pod(&ctx, &pod).await?;
     let first = wait_pod(&ctx, "flip", "to be Ready", |p| {
@@ -411,9 +440,7 @@ pub async fn startup_probe_gates_readiness_until_it_succeeds(
 
 /// A startup probe that fails past its `failureThreshold` kills the container, which restarts;
 /// the Unhealthy event names the startup probe.
-pub async fn failing_startup_probe_restarts_the_container(
-    ctx: TestContext,
-) -> anyhow::Result<()> {
+pub async fn failing_startup_probe_restarts_the_container(ctx: TestContext) -> anyhow::Result<()> {
     let node = ready_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("never-starts", &node), &[("startup-after", "1h")]);
     container_mut(&mut pod, "app").startup_probe = Some(exec_probe(1, 3));
@@ -496,6 +523,10 @@ pub async fn pod_with_passing_probes_of_each_type_becomes_ready(
     app.readiness_probe = Some(http_probe(1, 3));
     app.liveness_probe = Some(tcp_probe(1, 3));
     let pod = create_running(&ctx, &pod).await?;
-    ensure!(restarts(&pod, "app") == 0, "restartCount {}", restarts(&pod, "app"));
+    ensure!(
+        restarts(&pod, "app") == 0,
+        "restartCount {}",
+        restarts(&pod, "app")
+    );
     Ok(())
 }

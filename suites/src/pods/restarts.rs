@@ -122,7 +122,11 @@ pub async fn zero_exit_with_restart_on_failure_ends_the_pod_succeeded(
     exiting_pod(&ctx, "once", "OnFailure", 0).await?;
     let pod = wait_pod(&ctx, "once", "to finish", is_finished).await?;
     ensure!(phase(&pod) == Some("Succeeded"), "phase {:?}", phase(&pod));
-    ensure!(restarts(&pod, "app") == 0, "restartCount {}", restarts(&pod, "app"));
+    ensure!(
+        restarts(&pod, "app") == 0,
+        "restartCount {}",
+        restarts(&pod, "app")
+    );
     Ok(())
 }
 
@@ -181,10 +185,9 @@ pub async fn crash_looping_container_waits_in_crash_loop_back_off(
     let backoff = event_with(&events, "BackOff").expect("waited for it");
     ensure!(
         backoff.type_.as_deref() == Some("Warning")
-            && backoff
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with("Back-off restarting failed container app in pod crashy_")),
+            && backoff.message.as_deref().is_some_and(
+                |m| m.starts_with("Back-off restarting failed container app in pod crashy_")
+            ),
         "BackOff event {:?} {:?}",
         backoff.type_,
         backoff.message
@@ -246,17 +249,13 @@ pub async fn restart_never_pod_with_mixed_exits_fails_and_keeps_each_exit(
         "Never",
     );
     create_pod(&ctx, &pod).await?;
-    let done = wait_pod_through(
-        &ctx,
-        "mixed",
-        vec![("to finish", Box::new(is_finished))],
-    )
-    .await?;
+    let done = wait_pod_through(&ctx, "mixed", vec![("to finish", Box::new(is_finished))]).await?;
     ensure!(phase(&done) == Some("Failed"), "phase {:?}", phase(&done));
     let app = container_status(&done, "app").context("no status for app")?;
     let bad = container_status(&done, "bad").context("no status for bad")?;
     ensure!(
-        terminated(app) == Some((0, Some("Completed"))) && terminated(bad) == Some((7, Some("Error"))),
+        terminated(app) == Some((0, Some("Completed")))
+            && terminated(bad) == Some((7, Some("Error"))),
         "app {:?}, bad {:?}",
         terminated(app),
         terminated(bad)

@@ -31,9 +31,17 @@ pub fn own_node_prefix(namespace: &str, tag: &str) -> String {
     let hash = namespace.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let base: String = namespace.trim_start_matches("kp-").chars().take(24).collect();
+    let base: String = namespace
+        .trim_start_matches("kp-")
+        .chars()
+        .take(24)
+        .collect();
     let tag: String = tag.chars().take(10).collect();
-    format!("kp-{}-{:08x}-{tag}", base.trim_end_matches('-'), hash as u32)
+    format!(
+        "kp-{}-{:08x}-{tag}",
+        base.trim_end_matches('-'),
+        hash as u32
+    )
 }
 
 /// Registers `count` hollow nodes of this test's own, named [`own_node_prefix`]`-<i>`, and
@@ -213,7 +221,10 @@ mod tests {
     fn quantities_parse_with_binary_and_decimal_suffixes() {
         assert_eq!(quantity_value("8"), Some(8.0));
         assert_eq!(quantity_value("7900m"), Some(7.9));
-        assert_eq!(quantity_value("32Gi"), Some(32.0 * 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(
+            quantity_value("32Gi"),
+            Some(32.0 * 1024.0 * 1024.0 * 1024.0)
+        );
         assert_eq!(quantity_value("2k"), Some(2000.0));
         assert_eq!(quantity_value("lots"), None);
     }

@@ -53,7 +53,10 @@ pub async fn wait_for_events(
             }
             let version = list.metadata.resource_version.unwrap_or_default();
             let mut events = api
-                .watch(&WatchParams::default().fields(&by_object).timeout(60), &version)
+                .watch(
+                    &WatchParams::default().fields(&by_object).timeout(60),
+                    &version,
+                )
                 .await?
                 .boxed();
             while let Some(event) = events.try_next().await? {

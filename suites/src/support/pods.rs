@@ -5,9 +5,7 @@
 use std::sync::Mutex;
 
 use anyhow::Context;
-use k8s_openapi::api::core::v1::{
-    ContainerStatus, Node, Pod, PodCondition, Probe, Toleration,
-};
+use k8s_openapi::api::core::v1::{ContainerStatus, Node, Pod, PodCondition, Probe, Toleration};
 use kube::api::{Api, ListParams, PostParams};
 
 use crate::TestContext;
@@ -29,13 +27,19 @@ pub fn bound_pod(name: &str, node: &str) -> Pod {
         ..Pod::default()
     };
     // A short grace keeps deletions in tests quick on real nodes too.
-    pod.spec.as_mut().expect("set above").termination_grace_period_seconds = Some(5);
+    pod.spec
+        .as_mut()
+        .expect("set above")
+        .termination_grace_period_seconds = Some(5);
     pod
 }
 
 /// `pod` with hollow behaviour `knobs` (`("exit-after", "1s")`, `("exit-code.web", "3")`).
 pub fn with_behaviour(mut pod: Pod, knobs: &[(&str, &str)]) -> Pod {
-    let annotations = pod.metadata.annotations.get_or_insert_with(Default::default);
+    let annotations = pod
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default);
     for (knob, value) in knobs {
         annotations.insert(format!("{BEHAVIOUR_PREFIX}{knob}"), value.to_string());
     }
@@ -201,13 +205,19 @@ pub async fn wait_pod(
     pod.with_context(|| format!("pod {name} vanished"))
 }
 
+/// A test of a pod's state, for [`wait_pod_through`].
+pub type PodTest = Box<dyn Fn(&Pod) -> bool + Send + Sync>;
+
+/// One step of [`wait_pod_through`]: what the state should be ("both ready"), and the test.
+pub type Step = (&'static str, PodTest);
+
 /// Waits until pod `name` goes through every state in `steps`, in order (a state may satisfy
 /// several steps in a row); returns the pod as it was when the last step held. This is how a
 /// test shows an intermediate state existed ("b ready while a is not yet") without timing it.
 pub async fn wait_pod_through(
     ctx: &TestContext,
     name: &str,
-    steps: Vec<(&'static str, Box<dyn Fn(&Pod) -> bool + Send + Sync>)>,
+    steps: Vec<Step>,
 ) -> anyhow::Result<Pod> {
     let what = steps
         .iter()
@@ -255,7 +265,11 @@ pub async fn ready_node(ctx: &TestContext) -> anyhow::Result<Node> {
     list.into_iter()
         .find(|n| {
             super::nodes::node_condition_status(n, "Ready") == Some("True")
-                && !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
+                && !n
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.unschedulable)
+                    .unwrap_or(false)
         })
         .context("the target has no Ready, schedulable node to run pods on")
 }
