@@ -18,7 +18,8 @@ use crate::support::pods::{
 const START_REASONS: [&str; 4] = ["Pulling", "Pulled", "Created", "Started"];
 
 /// A pod's start is recorded as Pulling, Pulled, Created and Started events, in that order,
-/// each Normal, from the kubelet on the pod's node, about `spec.containers{app}` of the pod.
+/// each Normal, from the kubelet on the pod's node, about `spec.containers{app}` of the pod,
+/// worded as the current kubelet words them ("Container created", "Container started").
 pub async fn starting_a_pod_records_pulling_pulled_created_started(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
@@ -52,13 +53,13 @@ pub async fn starting_a_pod_records_pulling_pulled_created_started(
     }
     let created = event_with(&events, "Created").expect("waited for it");
     ensure!(
-        created.message.as_deref() == Some("Created container: app"),
+        created.message.as_deref() == Some("Container created"),
         "Created message {:?}",
         created.message
     );
     let started = event_with(&events, "Started").expect("waited for it");
     ensure!(
-        started.message.as_deref() == Some("Started container app"),
+        started.message.as_deref() == Some("Container started"),
         "Started message {:?}",
         started.message
     );

@@ -496,7 +496,10 @@ pub async fn probe_slower_than_its_timeout_fails(ctx: TestContext) -> anyhow::Re
     .await?;
     let unhealthy = events
         .iter()
-        .find(|e| e.involved_object.field_path.as_deref() == Some("spec.containers{slow}"))
+        .find(|e| {
+            e.reason.as_deref() == Some("Unhealthy")
+                && e.involved_object.field_path.as_deref() == Some("spec.containers{slow}")
+        })
         .context("waited for it")?;
     ensure!(
         unhealthy
