@@ -5,7 +5,10 @@
 //!
 //! One machine per pod bound to one of our nodes. See `machine.rs` for the states.
 
+mod backoff;
 mod machine;
+mod probes;
+mod status;
 
 use std::net::Ipv4Addr;
 
