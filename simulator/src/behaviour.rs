@@ -379,7 +379,10 @@ impl Behaviour {
             if !KNOBS.contains(&knob) {
                 errors.push(BehaviourError {
                     annotation: key.clone(),
-                    message: format!("unknown behaviour knob {knob:?}; known: {}", KNOBS.join(", ")),
+                    message: format!(
+                        "unknown behaviour knob {knob:?}; known: {}",
+                        KNOBS.join(", ")
+                    ),
                 });
                 continue;
             }
@@ -577,7 +580,10 @@ fn apply(
         "exit-after" => b.exit_after = optional(errors).unwrap_or(b.exit_after),
         "exit-code" => match value.trim().parse::<i32>() {
             Ok(c) if (0..=255).contains(&c) => b.exit_code = c,
-            _ => errors.push(err(key, format!("{value:?} is not an exit code in 0..=255"))),
+            _ => errors.push(err(
+                key,
+                format!("{value:?} is not an exit code in 0..=255"),
+            )),
         },
         "ready-after" => b.ready_after = duration(errors).unwrap_or(b.ready_after),
         "readiness-fail-after" => {
@@ -597,7 +603,10 @@ fn apply(
         "ignore-sigterm" => b.ignore_sigterm = boolean(errors).unwrap_or(b.ignore_sigterm),
         "cpu-usage" => match parse_cpu(value) {
             Some(m) => b.cpu_millicores = m,
-            None => errors.push(err(key, format!("{value:?} is not a CPU quantity such as 250m or 1"))),
+            None => errors.push(err(
+                key,
+                format!("{value:?} is not a CPU quantity such as 250m or 1"),
+            )),
         },
         "memory-usage" => match parse_memory(value) {
             Some(m) => b.memory_bytes = m,
@@ -737,8 +746,14 @@ mod tests {
         assert_eq!(web.exit_after, None);
         assert_eq!(web.pull_delay, Duration::from_secs(1));
         assert!(!web.pull_fails);
-        assert!(b.container("side").pull_fails, "invalid/ matches the pattern");
-        assert_eq!(b.container("setup").exit_after, Some(Duration::from_secs(1)));
+        assert!(
+            b.container("side").pull_fails,
+            "invalid/ matches the pattern"
+        );
+        assert_eq!(
+            b.container("setup").exit_after,
+            Some(Duration::from_secs(1))
+        );
         assert_eq!(b.sandbox_delay, Duration::from_millis(500));
     }
 
@@ -769,7 +784,10 @@ mod tests {
         assert!(!side.pull_fails);
         // Pod-wide exits are for the app: the init container still exits 0 after a second.
         let setup = b.container("setup");
-        assert_eq!((setup.exit_after, setup.exit_code), (Some(Duration::from_secs(1)), 0));
+        assert_eq!(
+            (setup.exit_after, setup.exit_code),
+            (Some(Duration::from_secs(1)), 0)
+        );
         assert_eq!(b.usage(["web", "side"]), (260, 2 << 30));
     }
 
@@ -808,9 +826,16 @@ mod tests {
         assert_ne!(a, c);
         let exit = a.container("web").exit_after.unwrap().as_secs_f64();
         assert!((8.0..12.0).contains(&exit), "{exit}");
-        let none = Behaviour::resolve(&defaults, &pod(&[("jitter", "0"), ("exit-after", "10s")]), 7)
-            .unwrap();
-        assert_eq!(none.container("web").exit_after, Some(Duration::from_secs(10)));
+        let none = Behaviour::resolve(
+            &defaults,
+            &pod(&[("jitter", "0"), ("exit-after", "10s")]),
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            none.container("web").exit_after,
+            Some(Duration::from_secs(10))
+        );
     }
 
     #[test]

@@ -75,6 +75,11 @@ impl Backoff {
         });
     }
 
+    /// When the back-off counted from the last failure ends (real time).
+    pub fn update_ends(&self, clock: &SimClock) -> Option<Instant> {
+        self.entry.map(|e| e.last_update + clock.real(e.backoff))
+    }
+
     /// When the back-off counted from `from` ends (real time).
     pub fn ends(&self, clock: &SimClock, from: Instant) -> Instant {
         from + clock.real(self.get())
@@ -148,7 +153,9 @@ mod tests {
         let got: Vec<u128> = (0..10).map(|_| m.next().as_millis()).collect();
         assert_eq!(
             got,
-            [500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 122000, 122000]
+            [
+                500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 122000, 122000
+            ]
         );
     }
 }

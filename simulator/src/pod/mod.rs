@@ -6,6 +6,8 @@
 //! One machine per pod bound to one of our nodes. See `machine.rs` for the states.
 
 mod backoff;
+mod containers;
+mod ids;
 mod machine;
 mod probes;
 mod status;

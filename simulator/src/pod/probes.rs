@@ -94,7 +94,8 @@ impl ProbeSpec {
                     .unwrap_or_default(),
             }
         };
-        let secs = |v: Option<i32>, default: i32| Duration::from_secs(v.unwrap_or(default).max(0) as u64);
+        let secs =
+            |v: Option<i32>, default: i32| Duration::from_secs(v.unwrap_or(default).max(0) as u64);
         let default_success = 1;
         Some(Self {
             kind,
@@ -271,7 +272,12 @@ impl Worker {
     }
 
     /// The first probe at or after `t` on this worker's grid.
-    pub fn grid_at_or_after(&self, spec: &ProbeSpec, clock: &SimClock, t: Instant) -> Option<Instant> {
+    pub fn grid_at_or_after(
+        &self,
+        spec: &ProbeSpec,
+        clock: &SimClock,
+        t: Instant,
+    ) -> Option<Instant> {
         let origin = self.origin?;
         if t <= origin {
             return Some(origin);

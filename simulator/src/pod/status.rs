@@ -149,7 +149,11 @@ fn names(list: &[&str]) -> String {
 }
 
 /// `GenerateContainersReadyCondition`.
-pub(crate) fn containers_ready(spec: &PodSpec, all: &[ContainerStatus], phase: &str) -> PodCondition {
+pub(crate) fn containers_ready(
+    spec: &PodSpec,
+    all: &[ContainerStatus],
+    phase: &str,
+) -> PodCondition {
     let mut unknown = Vec::new();
     let mut unready = Vec::new();
     let sidecars = spec
@@ -174,10 +178,16 @@ pub(crate) fn containers_ready(spec: &PodSpec, all: &[ContainerStatus], phase: &
     }
     let mut messages = Vec::new();
     if !unknown.is_empty() {
-        messages.push(format!("containers with unknown status: {}", names(&unknown)));
+        messages.push(format!(
+            "containers with unknown status: {}",
+            names(&unknown)
+        ));
     }
     if !unready.is_empty() {
-        messages.push(format!("containers with unready status: {}", names(&unready)));
+        messages.push(format!(
+            "containers with unready status: {}",
+            names(&unready)
+        ));
     }
     if messages.is_empty() {
         condition("ContainersReady", true, None, None)
@@ -262,7 +272,10 @@ pub(crate) fn initialized(spec: &PodSpec, all: &[ContainerStatus], phase: &str) 
     }
     let mut messages = Vec::new();
     if !unknown.is_empty() {
-        messages.push(format!("containers with unknown status: {}", names(&unknown)));
+        messages.push(format!(
+            "containers with unknown status: {}",
+            names(&unknown)
+        ));
     }
     if !incomplete.is_empty() {
         messages.push(format!(
@@ -305,7 +318,8 @@ impl Conditions {
             if let Some(t) = &c.last_transition_time
                 && !self.seen.iter().any(|(ty, _, _)| *ty == c.type_)
             {
-                self.seen.push((c.type_.clone(), c.status.clone(), t.clone()));
+                self.seen
+                    .push((c.type_.clone(), c.status.clone(), t.clone()));
             }
         }
     }
@@ -321,7 +335,8 @@ impl Conditions {
                 c.last_transition_time = Some(time.clone());
             }
             None => {
-                self.seen.push((c.type_.clone(), c.status.clone(), now.clone()));
+                self.seen
+                    .push((c.type_.clone(), c.status.clone(), now.clone()));
                 c.last_transition_time = Some(now.clone());
             }
         }
@@ -416,7 +431,10 @@ mod tests {
     ) {
         let names: Vec<&str> = statuses.iter().map(|(n, _)| *n).collect();
         let all: Vec<ContainerStatus> = statuses.iter().map(|(n, c)| st(n, c)).collect();
-        assert_eq!(phase(&spec(policy, &[], &names), &all, terminal, false), want);
+        assert_eq!(
+            phase(&spec(policy, &[], &names), &all, terminal, false),
+            want
+        );
     }
 
     #[rstest]
@@ -429,7 +447,10 @@ mod tests {
         #[case] want: &str,
     ) {
         let all = vec![st("init", init), st("web", "w")];
-        assert_eq!(phase(&spec(policy, &["init"], &["web"]), &all, false, false), want);
+        assert_eq!(
+            phase(&spec(policy, &["init"], &["web"]), &all, false, false),
+            want
+        );
     }
 
     #[test]
@@ -438,9 +459,15 @@ mod tests {
         let all = vec![st("init", "t0"), st("web", "r"), st("db", "w")];
         let cr = containers_ready(&s, &all, "Pending");
         assert_eq!(cr.reason.as_deref(), Some("ContainersNotReady"));
-        assert_eq!(cr.message.as_deref(), Some("containers with unready status: [db]"));
+        assert_eq!(
+            cr.message.as_deref(),
+            Some("containers with unready status: [db]")
+        );
         let ready = pod_ready(&s, &[], &all, "Pending");
-        assert_eq!((ready.type_.as_str(), ready.status.as_str()), ("Ready", "False"));
+        assert_eq!(
+            (ready.type_.as_str(), ready.status.as_str()),
+            ("Ready", "False")
+        );
         let init = initialized(&s, &[st("init", "w"), st("web", "w")], "Pending");
         assert_eq!(
             init.message.as_deref(),
