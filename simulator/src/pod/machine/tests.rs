@@ -282,3 +282,203 @@ fn a_plain_pod_goes_from_pending_to_running_with_status_events_and_ips() {
     );
     assert!(h.step(100.0).status.is_none(), "nothing changed");
 }
+
+fn times(h: &Harness, reason: &str) -> Vec<f64> {
+    h.event(reason).iter().map(|(t, _)| *t).collect()
+}
+
+fn with_policy(policy: &str) -> PodSpec {
+    PodSpec {
+        restart_policy: Some(policy.into()),
+        ..web()
+    }
+}
+
+/// A harness whose node already holds nginx:1.27, so starts skip the pull.
+fn cached(pod: &Pod) -> Harness {
+    let h = Harness::new(pod);
+    h.world.images.borrow_mut().insert("nginx:1.27".into());
+    h
+}
+
+#[test]
+fn a_failing_pull_backs_off_from_10s_doubling_to_300s() {
+    let spec = PodSpec {
+        containers: vec![container("web", "nginx:doesnotexist")],
+        ..Default::default()
+    };
+    let mut h = Harness::new(&pod(&[], spec));
+    h.run_until(2.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("ErrImagePull"));
+    let failed: Vec<&str> = h.event("Failed").iter().map(|(_, e)| e.message.as_str()).collect();
+    assert_eq!(
+        failed[0],
+        "Failed to pull image \"nginx:doesnotexist\": rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/nginx:doesnotexist\": failed to resolve reference \"docker.io/library/nginx:doesnotexist\": docker.io/library/nginx:doesnotexist: not found"
+    );
+    assert_eq!(failed[1], "Error: ErrImagePull");
+    h.run_until(3.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("ImagePullBackOff"));
+    let backoff = h.event("BackOff");
+    assert_eq!(backoff[0].1.message, "Back-off pulling image \"nginx:doesnotexist\"");
+    assert_eq!(backoff[0].1.kind, EventKind::Normal);
+    assert!(h.event("Failed").iter().any(|(_, e)| e.message == "Error: ImagePullBackOff"));
+    let msg = h.container("web").state.unwrap().waiting.unwrap().message.unwrap();
+    assert!(msg.starts_with("Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: rpc error"), "{msg}");
+    h.run_until(1500.0);
+    // Each pull fails 1 s after it begins; the next one comes when the back-off since that
+    // failure ends.
+    let pulls = times(&h, "Pulling");
+    let gaps: Vec<f64> = pulls.windows(2).map(|w| w[1] - w[0] - 1.0).collect();
+    assert_eq!(gaps[..7], [10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]);
+    assert_eq!(h.phase(), "Pending");
+}
+
+#[test]
+fn never_pull_policy_without_the_image_waits_with_err_image_never_pull() {
+    let mut spec = web();
+    spec.containers[0].image_pull_policy = Some("Never".into());
+    let mut h = Harness::new(&pod(&[], spec));
+    h.run_until(2.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("ErrImageNeverPull"));
+    assert_eq!(
+        h.event("ErrImageNeverPull")[0].1.message,
+        "Container image \"nginx:1.27\" is not present with pull policy of Never"
+    );
+    // The image shows up on the node: the next sync starts the container.
+    h.world.images.borrow_mut().insert("nginx:1.27".into());
+    h.run_until(12.0);
+    assert_eq!(h.phase(), "Running");
+    assert_eq!(
+        h.event("Pulled")[0].1.message,
+        "Container image \"nginx:1.27\" already present on machine"
+    );
+}
+
+#[test]
+fn init_containers_run_in_order_before_the_app() {
+    let spec = PodSpec {
+        init_containers: Some(vec![container("init-a", "busybox:1.36"), container("init-b", "busybox:1.36")]),
+        ..web()
+    };
+    let mut h = Harness::new(&pod(&[], spec));
+    h.step(0.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("PodInitializing"));
+    assert_eq!(h.waiting_reason("init-a").as_deref(), Some("PodInitializing"));
+    let init = h.condition("Initialized");
+    assert_eq!(init.reason.as_deref(), Some("ContainersNotInitialized"));
+    assert_eq!(init.message.as_deref(), Some("containers with incomplete status: [init-a init-b]"));
+    h.run_until(2.0);
+    assert_eq!(h.phase(), "Pending");
+    assert!(h.container("init-a").state.unwrap().running.is_some());
+    h.run_until(20.0);
+    assert_eq!(h.phase(), "Running");
+    let started: Vec<&str> = h.event("Started").iter().map(|(_, e)| e.message.as_str()).collect();
+    assert_eq!(started, ["Started container init-a", "Started container init-b", "Started container web"]);
+    assert_eq!(h.event("Started")[0].1.field_path.as_deref(), Some("spec.initContainers{init-a}"));
+    let a = h.container("init-a");
+    let term = a.state.clone().unwrap().terminated.unwrap();
+    assert_eq!((term.exit_code, term.reason.as_deref()), (0, Some("Completed")));
+    assert!(a.ready, "a completed init container is ready");
+    assert_eq!(h.condition("Initialized").status, "True");
+}
+
+#[test]
+fn a_failing_init_container_fails_a_never_pod() {
+    let spec = PodSpec {
+        restart_policy: Some("Never".into()),
+        init_containers: Some(vec![container("init", "busybox:1.36")]),
+        ..web()
+    };
+    let mut h = Harness::new(&pod(&[("exit-code.init", "2")], spec));
+    h.run_until(60.0);
+    assert_eq!(h.phase(), "Failed");
+    let term = h.container("init").state.unwrap().terminated.unwrap();
+    assert_eq!((term.exit_code, term.reason.as_deref()), (2, Some("Error")));
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("PodInitializing"));
+    assert!(h.event("Started").iter().all(|(_, e)| e.message != "Started container web"));
+    assert_eq!(h.next, None);
+}
+
+#[test]
+fn a_failing_init_container_restarts_with_back_off_under_always() {
+    let spec = PodSpec {
+        init_containers: Some(vec![container("init", "busybox:1.36")]),
+        ..web()
+    };
+    let mut h = Harness::new(&pod(&[("exit-code.init", "1")], spec));
+    h.world.images.borrow_mut().insert("busybox:1.36".into());
+    h.run_until(60.0);
+    assert_eq!(h.phase(), "Pending");
+    let init = h.container("init");
+    assert!(init.restart_count >= 2, "{init:?}");
+    assert_eq!(h.waiting_reason("init").as_deref(), Some("CrashLoopBackOff"));
+    assert_eq!(h.condition("Initialized").status, "False");
+}
+
+#[rstest::rstest]
+#[case("Always", 0, "Running", 1)]
+#[case("Always", 1, "Running", 1)]
+#[case("OnFailure", 0, "Succeeded", 0)]
+#[case("OnFailure", 1, "Running", 1)]
+#[case("Never", 0, "Succeeded", 0)]
+#[case("Never", 1, "Failed", 0)]
+fn an_exit_follows_the_restart_policy(
+    #[case] policy: &str,
+    #[case] code: i32,
+    #[case] phase: &str,
+    #[case] restarts: i32,
+) {
+    let code_s = code.to_string();
+    let mut h = cached(&pod(&[("exit-after", "5s"), ("exit-code", &code_s)], with_policy(policy)));
+    h.run_until(8.0);
+    assert_eq!(h.phase(), phase);
+    let web = h.container("web");
+    assert_eq!(web.restart_count, restarts);
+    let reason = if code == 0 { "Completed" } else { "Error" };
+    let term = if restarts > 0 {
+        web.last_state.unwrap().terminated.unwrap()
+    } else {
+        web.state.unwrap().terminated.unwrap()
+    };
+    assert_eq!((term.exit_code, term.reason.as_deref()), (code, Some(reason)));
+    assert!(term.container_id.unwrap().starts_with("containerd://"));
+    if phase == "Succeeded" {
+        let ready = h.condition("Ready");
+        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("False", Some("PodCompleted")));
+        assert_eq!(h.next, None);
+    }
+}
+
+#[test]
+fn crash_loop_back_off_doubles_to_five_minutes() {
+    let mut h = cached(&pod(&[("exit-after", "1s"), ("exit-code", "1")], web()));
+    h.run_until(3.0);
+    assert_eq!(h.container("web").restart_count, 1, "the first restart is immediate");
+    h.run_until(4.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("CrashLoopBackOff"));
+    let waiting = h.container("web").state.unwrap().waiting.unwrap();
+    assert_eq!(
+        waiting.message.as_deref(),
+        Some("back-off 10s restarting failed container=web pod=web-1_default(uid-1)")
+    );
+    let backoff = h.event("BackOff");
+    assert_eq!(backoff[0].1.kind, EventKind::Warning);
+    assert_eq!(
+        backoff[0].1.message,
+        "Back-off restarting failed container web in pod web-1_default(uid-1)"
+    );
+    h.run_until(2000.0);
+    // Each run lasts 1 s and starts 0.2 s after the back-off ends.
+    let starts = times(&h, "Started");
+    let gaps: Vec<f64> = starts.windows(2).map(|w| ((w[1] - w[0] - 1.2) * 10.0).round() / 10.0).collect();
+    assert_eq!(gaps[..8], [0.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]);
+    assert_eq!(h.phase(), "Running");
+}
+
+#[test]
+fn crash_loop_back_off_resets_after_ten_minutes_of_running() {
+    let mut h = cached(&pod(&[("exit-after", "11m"), ("exit-code", "1")], web()));
+    h.run_until(4.0 * 660.0 + 10.0);
+    assert!(h.container("web").restart_count >= 3);
+    assert!(h.event("BackOff").is_empty(), "{:?}", h.event("BackOff"));
+}
