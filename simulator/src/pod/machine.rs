@@ -855,7 +855,7 @@ impl PodMachine {
                     continue;
                 }
                 if let Some(spec) = c.probes.iter().find(|p| p.kind == w.kind) {
-                    if w.kind == ProbeKind::Startup && w.result {
+                    if w.kind == ProbeKind::Startup && w.result == Some(true) {
                         continue;
                     }
                     w.next = w.grid_at_or_after(spec, &clock, t);

@@ -236,8 +236,8 @@ pub(crate) struct Worker {
     pub next: Option<Instant>,
     last: Option<bool>,
     run: u32,
-    /// The published result: readiness starts failed, liveness succeeded, startup failed.
-    pub result: bool,
+    /// The published result: readiness starts failed, liveness succeeded, startup unknown.
+    pub result: Option<bool>,
     /// After a liveness or startup failure, the worker waits for a new container.
     pub on_hold: bool,
 }
@@ -260,7 +260,11 @@ impl Worker {
             next: None,
             last: None,
             run: 0,
-            result: kind == ProbeKind::Liveness,
+            result: match kind {
+                ProbeKind::Startup => None,
+                ProbeKind::Readiness => Some(false),
+                ProbeKind::Liveness => Some(true),
+            },
             on_hold: false,
         }
     }
@@ -318,11 +322,11 @@ impl Worker {
         } else {
             spec.failure_threshold
         };
-        if self.run >= threshold && self.result != ok {
-            self.result = ok;
+        if self.run >= threshold && self.result != Some(ok) {
+            self.result = Some(ok);
             tick.published = Some(ok);
         }
-        if !ok && self.result == ok && self.kind != ProbeKind::Readiness {
+        if !ok && self.result == Some(false) && self.kind != ProbeKind::Readiness {
             // Liveness and startup failures stop the worker until a new container runs.
             self.on_hold = true;
             self.run = 0;
@@ -341,12 +345,14 @@ impl Worker {
         t: Instant,
         forced: bool,
     ) {
-        if self.on_hold || (self.kind == ProbeKind::Startup && self.result) {
+        if self.on_hold || (self.kind == ProbeKind::Startup && self.result == Some(true)) {
             self.next = None;
             return;
         }
         let period = clock.real(spec.period);
-        let settled = self.last == Some(true) && self.result && self.run >= spec.success_threshold;
+        let settled = self.last == Some(true)
+            && self.result == Some(true)
+            && self.run >= spec.success_threshold;
         self.next = if settled {
             // Healthy and published: nothing changes before the behaviour does.
             next_change(self.kind, b, clock, start, t, forced)

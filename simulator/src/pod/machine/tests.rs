@@ -310,7 +310,11 @@ fn a_failing_pull_backs_off_from_10s_doubling_to_300s() {
     let mut h = Harness::new(&pod(&[], spec));
     h.run_until(2.0);
     assert_eq!(h.waiting_reason("web").as_deref(), Some("ErrImagePull"));
-    let failed: Vec<&str> = h.event("Failed").iter().map(|(_, e)| e.message.as_str()).collect();
+    let failed: Vec<&str> = h
+        .event("Failed")
+        .iter()
+        .map(|(_, e)| e.message.as_str())
+        .collect();
     assert_eq!(
         failed[0],
         "Failed to pull image \"nginx:doesnotexist\": rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/nginx:doesnotexist\": failed to resolve reference \"docker.io/library/nginx:doesnotexist\": docker.io/library/nginx:doesnotexist: not found"
@@ -319,11 +323,28 @@ fn a_failing_pull_backs_off_from_10s_doubling_to_300s() {
     h.run_until(3.0);
     assert_eq!(h.waiting_reason("web").as_deref(), Some("ImagePullBackOff"));
     let backoff = h.event("BackOff");
-    assert_eq!(backoff[0].1.message, "Back-off pulling image \"nginx:doesnotexist\"");
+    assert_eq!(
+        backoff[0].1.message,
+        "Back-off pulling image \"nginx:doesnotexist\""
+    );
     assert_eq!(backoff[0].1.kind, EventKind::Normal);
-    assert!(h.event("Failed").iter().any(|(_, e)| e.message == "Error: ImagePullBackOff"));
-    let msg = h.container("web").state.unwrap().waiting.unwrap().message.unwrap();
-    assert!(msg.starts_with("Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: rpc error"), "{msg}");
+    assert!(
+        h.event("Failed")
+            .iter()
+            .any(|(_, e)| e.message == "Error: ImagePullBackOff")
+    );
+    let msg = h
+        .container("web")
+        .state
+        .unwrap()
+        .waiting
+        .unwrap()
+        .message
+        .unwrap();
+    assert!(
+        msg.starts_with("Back-off pulling image \"nginx:doesnotexist\": ErrImagePull: rpc error"),
+        "{msg}"
+    );
     h.run_until(1500.0);
     // Each pull fails 1 s after it begins; the next one comes when the back-off since that
     // failure ends.
@@ -339,7 +360,10 @@ fn never_pull_policy_without_the_image_waits_with_err_image_never_pull() {
     spec.containers[0].image_pull_policy = Some("Never".into());
     let mut h = Harness::new(&pod(&[], spec));
     h.run_until(2.0);
-    assert_eq!(h.waiting_reason("web").as_deref(), Some("ErrImageNeverPull"));
+    assert_eq!(
+        h.waiting_reason("web").as_deref(),
+        Some("ErrImageNeverPull")
+    );
     assert_eq!(
         h.event("ErrImageNeverPull")[0].1.message,
         "Container image \"nginx:1.27\" is not present with pull policy of Never"
@@ -357,27 +381,53 @@ fn never_pull_policy_without_the_image_waits_with_err_image_never_pull() {
 #[test]
 fn init_containers_run_in_order_before_the_app() {
     let spec = PodSpec {
-        init_containers: Some(vec![container("init-a", "busybox:1.36"), container("init-b", "busybox:1.36")]),
+        init_containers: Some(vec![
+            container("init-a", "busybox:1.36"),
+            container("init-b", "busybox:1.36"),
+        ]),
         ..web()
     };
     let mut h = Harness::new(&pod(&[], spec));
     h.step(0.0);
     assert_eq!(h.waiting_reason("web").as_deref(), Some("PodInitializing"));
-    assert_eq!(h.waiting_reason("init-a").as_deref(), Some("PodInitializing"));
+    assert_eq!(
+        h.waiting_reason("init-a").as_deref(),
+        Some("PodInitializing")
+    );
     let init = h.condition("Initialized");
     assert_eq!(init.reason.as_deref(), Some("ContainersNotInitialized"));
-    assert_eq!(init.message.as_deref(), Some("containers with incomplete status: [init-a init-b]"));
+    assert_eq!(
+        init.message.as_deref(),
+        Some("containers with incomplete status: [init-a init-b]")
+    );
     h.run_until(2.0);
     assert_eq!(h.phase(), "Pending");
     assert!(h.container("init-a").state.unwrap().running.is_some());
     h.run_until(20.0);
     assert_eq!(h.phase(), "Running");
-    let started: Vec<&str> = h.event("Started").iter().map(|(_, e)| e.message.as_str()).collect();
-    assert_eq!(started, ["Started container init-a", "Started container init-b", "Started container web"]);
-    assert_eq!(h.event("Started")[0].1.field_path.as_deref(), Some("spec.initContainers{init-a}"));
+    let started: Vec<&str> = h
+        .event("Started")
+        .iter()
+        .map(|(_, e)| e.message.as_str())
+        .collect();
+    assert_eq!(
+        started,
+        [
+            "Started container init-a",
+            "Started container init-b",
+            "Started container web"
+        ]
+    );
+    assert_eq!(
+        h.event("Started")[0].1.field_path.as_deref(),
+        Some("spec.initContainers{init-a}")
+    );
     let a = h.container("init-a");
     let term = a.state.clone().unwrap().terminated.unwrap();
-    assert_eq!((term.exit_code, term.reason.as_deref()), (0, Some("Completed")));
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (0, Some("Completed"))
+    );
     assert!(a.ready, "a completed init container is ready");
     assert_eq!(h.condition("Initialized").status, "True");
 }
@@ -395,7 +445,11 @@ fn a_failing_init_container_fails_a_never_pod() {
     let term = h.container("init").state.unwrap().terminated.unwrap();
     assert_eq!((term.exit_code, term.reason.as_deref()), (2, Some("Error")));
     assert_eq!(h.waiting_reason("web").as_deref(), Some("PodInitializing"));
-    assert!(h.event("Started").iter().all(|(_, e)| e.message != "Started container web"));
+    assert!(
+        h.event("Started")
+            .iter()
+            .all(|(_, e)| e.message != "Started container web")
+    );
     assert_eq!(h.next, None);
 }
 
@@ -411,7 +465,10 @@ fn a_failing_init_container_restarts_with_back_off_under_always() {
     assert_eq!(h.phase(), "Pending");
     let init = h.container("init");
     assert!(init.restart_count >= 2, "{init:?}");
-    assert_eq!(h.waiting_reason("init").as_deref(), Some("CrashLoopBackOff"));
+    assert_eq!(
+        h.waiting_reason("init").as_deref(),
+        Some("CrashLoopBackOff")
+    );
     assert_eq!(h.condition("Initialized").status, "False");
 }
 
@@ -429,7 +486,10 @@ fn an_exit_follows_the_restart_policy(
     #[case] restarts: i32,
 ) {
     let code_s = code.to_string();
-    let mut h = cached(&pod(&[("exit-after", "5s"), ("exit-code", &code_s)], with_policy(policy)));
+    let mut h = cached(&pod(
+        &[("exit-after", "5s"), ("exit-code", &code_s)],
+        with_policy(policy),
+    ));
     h.run_until(8.0);
     assert_eq!(h.phase(), phase);
     let web = h.container("web");
@@ -440,11 +500,17 @@ fn an_exit_follows_the_restart_policy(
     } else {
         web.state.unwrap().terminated.unwrap()
     };
-    assert_eq!((term.exit_code, term.reason.as_deref()), (code, Some(reason)));
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (code, Some(reason))
+    );
     assert!(term.container_id.unwrap().starts_with("containerd://"));
     if phase == "Succeeded" {
         let ready = h.condition("Ready");
-        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("False", Some("PodCompleted")));
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_deref()),
+            ("False", Some("PodCompleted"))
+        );
         assert_eq!(h.next, None);
     }
 }
@@ -453,7 +519,11 @@ fn an_exit_follows_the_restart_policy(
 fn crash_loop_back_off_doubles_to_five_minutes() {
     let mut h = cached(&pod(&[("exit-after", "1s"), ("exit-code", "1")], web()));
     h.run_until(3.0);
-    assert_eq!(h.container("web").restart_count, 1, "the first restart is immediate");
+    assert_eq!(
+        h.container("web").restart_count,
+        1,
+        "the first restart is immediate"
+    );
     h.run_until(4.0);
     assert_eq!(h.waiting_reason("web").as_deref(), Some("CrashLoopBackOff"));
     let waiting = h.container("web").state.unwrap().waiting.unwrap();
@@ -470,8 +540,14 @@ fn crash_loop_back_off_doubles_to_five_minutes() {
     h.run_until(2000.0);
     // Each run lasts 1 s and starts 0.2 s after the back-off ends.
     let starts = times(&h, "Started");
-    let gaps: Vec<f64> = starts.windows(2).map(|w| ((w[1] - w[0] - 1.2) * 10.0).round() / 10.0).collect();
-    assert_eq!(gaps[..8], [0.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]);
+    let gaps: Vec<f64> = starts
+        .windows(2)
+        .map(|w| ((w[1] - w[0] - 1.2) * 10.0).round() / 10.0)
+        .collect();
+    assert_eq!(
+        gaps[..8],
+        [0.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
+    );
     assert_eq!(h.phase(), "Running");
 }
 
@@ -481,4 +557,512 @@ fn crash_loop_back_off_resets_after_ten_minutes_of_running() {
     h.run_until(4.0 * 660.0 + 10.0);
     assert!(h.container("web").restart_count >= 3);
     assert!(h.event("BackOff").is_empty(), "{:?}", h.event("BackOff"));
+}
+
+fn http_probe(
+    period: i32,
+    initial: i32,
+    success: i32,
+    failure: i32,
+) -> k8s_openapi::api::core::v1::Probe {
+    use k8s_openapi::api::core::v1::{HTTPGetAction, Probe};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/healthz".into()),
+            port: IntOrString::Int(8080),
+            scheme: Some("HTTP".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        initial_delay_seconds: Some(initial),
+        success_threshold: Some(success),
+        failure_threshold: Some(failure),
+        timeout_seconds: Some(1),
+        ..Default::default()
+    }
+}
+
+fn probed(
+    readiness: Option<k8s_openapi::api::core::v1::Probe>,
+    liveness: Option<k8s_openapi::api::core::v1::Probe>,
+    startup: Option<k8s_openapi::api::core::v1::Probe>,
+) -> PodSpec {
+    let mut spec = web();
+    spec.containers[0].readiness_probe = readiness;
+    spec.containers[0].liveness_probe = liveness;
+    spec.containers[0].startup_probe = startup;
+    spec
+}
+
+/// Seconds after the container started (it starts at 0.7 s with a cached image).
+const START: f64 = 0.7;
+
+fn unhealthy(h: &Harness) -> Vec<(f64, String)> {
+    h.event("Unhealthy")
+        .iter()
+        .map(|(t, e)| (((t - START) * 10.0).round() / 10.0, e.message.clone()))
+        .collect()
+}
+
+#[test]
+fn readiness_honours_initial_delay_period_and_success_threshold() {
+    let spec = probed(Some(http_probe(2, 1, 2, 3)), None, None);
+    let mut h = cached(&pod(&[("ready-after", "5s")], spec));
+    h.run_until(START + 6.9);
+    assert_eq!(h.phase(), "Running");
+    assert!(!h.container("web").ready);
+    assert_eq!(
+        h.condition("Ready").message.as_deref(),
+        Some("containers with unready status: [web]")
+    );
+    let fails = unhealthy(&h);
+    assert_eq!(
+        fails,
+        [
+            (
+                1.0,
+                "Readiness probe failed: HTTP probe failed with statuscode: 500".to_owned()
+            ),
+            (
+                3.0,
+                "Readiness probe failed: HTTP probe failed with statuscode: 500".to_owned()
+            )
+        ]
+    );
+    // Successes at 5 s and 7 s: the second reaches the threshold.
+    h.run_until(START + 7.0);
+    assert!(h.container("web").ready);
+    assert_eq!(h.condition("Ready").status, "True");
+    let ready_at = h.condition("Ready").last_transition_time.unwrap().0;
+    assert_eq!(
+        ready_at,
+        h.wall0.checked_add(Duration::from_secs(7)).unwrap()
+    );
+    assert_eq!(h.next, None, "ready and healthy for good: no more wake-ups");
+}
+
+#[test]
+fn readiness_failure_flips_ready_without_a_restart() {
+    let spec = probed(Some(http_probe(1, 0, 1, 3)), None, None);
+    let mut h = cached(&pod(&[("readiness-fail-after", "10s")], spec));
+    h.run_until(START + 9.5);
+    assert!(h.container("web").ready);
+    h.run_until(START + 11.5);
+    assert!(
+        h.container("web").ready,
+        "two failures are below the threshold"
+    );
+    h.run_until(START + 12.0);
+    let web = h.container("web");
+    assert!(!web.ready);
+    assert_eq!(web.restart_count, 0);
+    assert_eq!(h.phase(), "Running");
+    assert_eq!(h.condition("ContainersReady").status, "False");
+    assert!(h.event("Killing").is_empty());
+    // A failing readiness probe keeps probing (and reporting) every period.
+    assert_eq!(h.secs(h.next.unwrap()), START + 13.0);
+}
+
+#[test]
+fn liveness_failure_restarts_the_container_not_the_pod() {
+    let spec = probed(None, Some(http_probe(3, 0, 1, 2)), None);
+    let mut h = cached(&pod(&[("liveness-fail-after", "10s")], spec));
+    h.run_until(START + 14.0);
+    assert!(h.event("Killing").is_empty());
+    h.run_until(START + 15.5);
+    let fails = unhealthy(&h);
+    assert_eq!(fails.iter().map(|f| f.0).collect::<Vec<_>>(), [12.0, 15.0]);
+    assert_eq!(
+        fails[0].1,
+        "Liveness probe failed: HTTP probe failed with statuscode: 500"
+    );
+    let killing = h.event("Killing");
+    assert_eq!(
+        killing[0].1.message,
+        "Container web failed liveness probe, will be restarted"
+    );
+    let web = h.container("web");
+    assert_eq!(web.restart_count, 1);
+    let last = web.last_state.unwrap().terminated.unwrap();
+    assert_eq!(
+        (last.exit_code, last.reason.as_deref()),
+        (0, Some("Completed"))
+    );
+    assert_eq!(h.phase(), "Running");
+}
+
+#[test]
+fn a_liveness_kill_of_a_container_ignoring_sigterm_waits_for_the_grace_period() {
+    let mut spec = probed(None, Some(http_probe(1, 0, 1, 1)), None);
+    spec.termination_grace_period_seconds = Some(5);
+    let mut h = cached(&pod(
+        &[("liveness-fail-after", "2s"), ("ignore-sigterm", "true")],
+        spec,
+    ));
+    h.run_until(START + 6.9);
+    assert_eq!(
+        h.container("web").restart_count,
+        0,
+        "still running during the grace"
+    );
+    h.run_until(START + 8.0);
+    let web = h.container("web");
+    assert_eq!(web.restart_count, 1);
+    let last = web.last_state.unwrap().terminated.unwrap();
+    assert_eq!(
+        (last.exit_code, last.reason.as_deref()),
+        (137, Some("Error"))
+    );
+}
+
+#[rstest::rstest]
+#[case(1, true)]
+#[case(3, false)]
+fn a_probe_slower_than_its_timeout_fails(#[case] timeout: i32, #[case] fails: bool) {
+    let mut probe = http_probe(1, 0, 1, 1);
+    probe.timeout_seconds = Some(timeout);
+    let mut h = cached(&pod(
+        &[("probe-latency", "2s")],
+        probed(Some(probe), None, None),
+    ));
+    h.run_until(START + 3.0);
+    assert_eq!(h.container("web").ready, !fails);
+    if fails {
+        assert_eq!(
+            unhealthy(&h)[0].1,
+            "Readiness probe failed: Get \"http://10.244.1.5:8080/healthz\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+        );
+    }
+}
+
+#[test]
+fn the_startup_probe_gates_readiness_and_liveness() {
+    let spec = probed(
+        Some(http_probe(1, 0, 1, 3)),
+        Some(http_probe(1, 0, 1, 1)),
+        Some(http_probe(2, 0, 1, 30)),
+    );
+    let mut h = cached(&pod(
+        &[("startup-after", "7s"), ("liveness-fail-after", "3s")],
+        spec,
+    ));
+    h.run_until(START + 7.5);
+    let web = h.container("web");
+    assert_eq!(web.started, Some(false));
+    assert!(!web.ready);
+    assert!(
+        h.event("Killing").is_empty(),
+        "liveness does not run before startup passes"
+    );
+    let kinds: BTreeSet<String> = unhealthy(&h)
+        .iter()
+        .map(|(_, m)| m.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, BTreeSet::from(["Startup".to_owned()]));
+    // Startup probes at 0, 2, 4, 6 fail and at 8 succeeds; liveness (failing since 3 s) then
+    // kills the container at once.
+    h.run_until(START + 8.5);
+    let killing = h.event("Killing");
+    assert_eq!(killing.len(), 1);
+    assert_eq!(killing[0].0, START + 8.0);
+}
+
+#[test]
+fn a_failing_startup_probe_restarts_the_container() {
+    let spec = probed(None, None, Some(http_probe(1, 0, 1, 3)));
+    let mut h = cached(&pod(&[("startup-after", "1h")], spec));
+    h.run_until(START + 3.0);
+    assert_eq!(
+        h.event("Killing")[0].1.message,
+        "Container web failed startup probe, will be restarted"
+    );
+    assert_eq!(h.container("web").restart_count, 1);
+}
+
+#[rstest::rstest]
+#[case(
+    "tcp",
+    "Liveness probe failed: dial tcp 10.244.1.5:8080: connect: connection refused"
+)]
+#[case("exec", "Liveness probe failed: ")]
+#[case(
+    "grpc",
+    "Liveness probe failed: service unhealthy (responded with \"NOT_SERVING\")"
+)]
+fn probe_failures_are_worded_by_probe_type(#[case] kind: &str, #[case] want: &str) {
+    use k8s_openapi::api::core::v1::{ExecAction, GRPCAction, Probe, TCPSocketAction};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let mut probe = Probe {
+        period_seconds: Some(1),
+        failure_threshold: Some(5),
+        ..Default::default()
+    };
+    match kind {
+        "tcp" => {
+            probe.tcp_socket = Some(TCPSocketAction {
+                port: IntOrString::String("http".into()),
+                ..Default::default()
+            })
+        }
+        "exec" => {
+            probe.exec = Some(ExecAction {
+                command: Some(vec!["cat".into(), "/tmp/healthy".into()]),
+            })
+        }
+        _ => {
+            probe.grpc = Some(GRPCAction {
+                port: 9090,
+                ..Default::default()
+            })
+        }
+    }
+    let mut spec = probed(None, Some(probe), None);
+    spec.containers[0].ports = Some(vec![k8s_openapi::api::core::v1::ContainerPort {
+        name: Some("http".into()),
+        container_port: 8080,
+        ..Default::default()
+    }]);
+    let mut h = cached(&pod(&[("liveness-fail-after", "0s")], spec));
+    h.run_until(START + 0.5);
+    assert_eq!(unhealthy(&h)[0].1, want);
+}
+
+#[test]
+fn override_probe_forces_an_outcome_and_none_returns_to_the_model() {
+    let spec = probed(Some(http_probe(1, 0, 1, 1)), None, None);
+    let mut h = cached(&pod(&[], spec));
+    h.run_until(START + 5.0);
+    assert!(h.container("web").ready);
+    assert_eq!(h.next, None);
+    assert!(h.m.override_probe("web", ProbeKind::Readiness, Some(true)));
+    assert!(!h.m.override_probe("nope", ProbeKind::Readiness, Some(true)));
+    h.run_until(START + 7.0);
+    assert!(!h.container("web").ready);
+    assert!(h.m.override_probe("web", ProbeKind::Readiness, None));
+    h.run_until(START + 9.0);
+    assert!(h.container("web").ready);
+    assert_eq!(h.next, None);
+}
+
+#[test]
+fn kill_container_ends_it_with_137_and_restarts_it() {
+    let mut h = cached(&pod(&[], web()));
+    h.run_until(5.0);
+    assert!(h.m.kill_container("web", h.now(5.0)));
+    assert!(!h.m.kill_container("db", h.now(5.0)));
+    h.run_until(5.5);
+    let web = h.container("web");
+    assert_eq!(web.restart_count, 1);
+    let last = web.last_state.unwrap().terminated.unwrap();
+    assert_eq!(
+        (last.exit_code, last.reason.as_deref()),
+        (137, Some("Error"))
+    );
+    assert_ne!(
+        last.container_id, web.container_id,
+        "a new container per restart"
+    );
+    assert_eq!(h.phase(), "Running");
+}
+
+#[test]
+fn post_start_holds_the_container_until_it_finishes() {
+    use k8s_openapi::api::core::v1::{ExecAction, Lifecycle, LifecycleHandler};
+    let mut spec = web();
+    spec.containers[0].lifecycle = Some(Lifecycle {
+        post_start: Some(LifecycleHandler {
+            exec: Some(ExecAction {
+                command: Some(vec!["true".into()]),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let mut h = cached(&pod(&[("poststart-duration", "3s")], spec.clone()));
+    h.run_until(START + 2.0);
+    assert_eq!(
+        h.waiting_reason("web").as_deref(),
+        Some("ContainerCreating")
+    );
+    assert_eq!(h.phase(), "Pending");
+    h.run_until(START + 3.0);
+    assert_eq!(h.phase(), "Running");
+    assert!(h.container("web").ready);
+
+    let mut h = cached(&pod(&[("poststart-fail", "true")], spec));
+    h.run_until(START + 0.5);
+    assert_eq!(
+        h.event("FailedPostStartHook")[0].1.message,
+        "PostStartHook failed"
+    );
+    assert_eq!(h.event("Killing")[0].1.message, "FailedPostStartHook");
+    assert!(h.container("web").restart_count >= 1);
+}
+
+fn pre_stop(spec: &mut PodSpec) {
+    use k8s_openapi::api::core::v1::{ExecAction, Lifecycle, LifecycleHandler};
+    spec.containers[0].lifecycle = Some(Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            exec: Some(ExecAction {
+                command: Some(vec!["sleep".into(), "2".into()]),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+}
+
+fn delete(h: &mut Harness, at: f64, grace: i64) {
+    let mut p = pod(&[], web());
+    p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        h.now(at).wall,
+    ));
+    p.metadata.deletion_grace_period_seconds = Some(grace);
+    p.status = Some(h.status.clone());
+    h.m.observe(&p, h.now(at));
+}
+
+#[test]
+fn graceful_deletion_runs_pre_stop_then_stops_and_confirms() {
+    let mut spec = web();
+    pre_stop(&mut spec);
+    let mut h = cached(&pod(&[("prestop-duration", "2s")], spec));
+    h.run_until(5.0);
+    delete(&mut h, 5.0, 30);
+    h.run_until(6.9);
+    assert!(!h.confirmed);
+    assert_eq!(h.event("Killing")[0].1.message, "Stopping container web");
+    h.run_until(7.0);
+    assert!(h.confirmed);
+    let term = h.container("web").state.unwrap().terminated.unwrap();
+    assert_eq!(term.exit_code, 0);
+    assert_eq!(h.phase(), "Succeeded");
+    assert_eq!(h.next, None);
+}
+
+#[test]
+fn a_container_ignoring_sigterm_is_killed_at_the_end_of_the_grace_period() {
+    let mut spec = web();
+    pre_stop(&mut spec);
+    let mut h = cached(&pod(
+        &[
+            ("prestop-duration", "2s"),
+            ("prestop-fail", "true"),
+            ("ignore-sigterm", "true"),
+        ],
+        spec,
+    ));
+    h.run_until(5.0);
+    delete(&mut h, 5.0, 10);
+    h.run_until(14.9);
+    assert!(!h.confirmed);
+    assert_eq!(h.event("FailedPreStopHook")[0].0, 7.0);
+    assert_eq!(
+        h.event("FailedPreStopHook")[0].1.message,
+        "PreStopHook failed"
+    );
+    h.run_until(15.0);
+    assert!(h.confirmed);
+    let term = h.container("web").state.unwrap().terminated.unwrap();
+    assert_eq!(
+        (term.exit_code, term.reason.as_deref()),
+        (137, Some("Error"))
+    );
+    assert_eq!(h.phase(), "Failed");
+}
+
+#[test]
+fn deleting_a_pending_pod_confirms_at_once() {
+    let mut h = Harness::new(&pod(&[], web()));
+    h.step(0.0);
+    delete(&mut h, 0.1, 30);
+    h.run_until(0.2);
+    assert!(h.confirmed);
+    let term = h.container("web").state.unwrap().terminated.unwrap();
+    assert_eq!(term.reason.as_deref(), Some("ContainerStatusUnknown"));
+    assert_eq!(h.phase(), "Failed");
+}
+
+#[test]
+fn failed_mounts_retry_with_back_off_until_the_volume_appears() {
+    let mut spec = web();
+    spec.volumes = Some(vec![Volume {
+        name: "cfg".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: "app-config".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]);
+    let mut h = Harness::new(&pod(&[], spec));
+    h.world.missing.borrow_mut().insert("app-config".into());
+    h.run_until(5.0);
+    let mounts = h.event("FailedMount");
+    assert_eq!(
+        mounts[0].1.message,
+        "MountVolume.SetUp failed for volume \"cfg\" : configmap \"app-config\" not found"
+    );
+    assert_eq!(mounts[0].1.kind, EventKind::Warning);
+    assert_eq!(times(&h, "FailedMount"), [0.0, 0.5, 1.5, 3.5]);
+    assert_eq!(h.phase(), "Pending");
+    assert_eq!(
+        h.waiting_reason("web").as_deref(),
+        Some("ContainerCreating")
+    );
+    h.world.missing.borrow_mut().clear();
+    h.run_until(7.4);
+    assert_eq!(h.phase(), "Pending");
+    h.run_until(12.0);
+    assert_eq!(h.phase(), "Running", "mounted at the retry at 7.5 s");
+    assert_eq!(times(&h, "FailedMount").len(), 4);
+}
+
+#[test]
+fn host_network_pods_get_the_host_ip() {
+    let spec = PodSpec {
+        host_network: Some(true),
+        ..web()
+    };
+    let mut h = cached(&pod(&[], spec));
+    h.run_until(5.0);
+    assert_eq!(h.status.pod_ip.as_deref(), Some("10.0.0.1"));
+}
+
+#[test]
+fn the_same_seed_replays_the_same_run() {
+    let run = |seed: u64| {
+        let mut p = pod(&[("exit-after", "30s"), ("exit-code", "1")], web());
+        p.metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .remove("kubeproof.io/jitter");
+        let mut h = Harness::with(&p, SimClock::default(), seed);
+        h.run_until(300.0);
+        (h.events.clone(), h.statuses.clone())
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7), run(8));
+}
+
+#[test]
+fn advance_is_idempotent_at_the_same_instant() {
+    let mut h = cached(&pod(&[("exit-after", "3s")], web()));
+    h.run_until(4.0);
+    let again = h.step(4.0);
+    assert!(again.status.is_none() && again.events.is_empty());
+}
+
+#[test]
+fn a_faster_clock_runs_the_model_faster() {
+    let mut h = Harness::with(
+        &pod(&[("exit-after", "1s"), ("exit-code", "1")], web()),
+        SimClock::new(10.0),
+        1,
+    );
+    h.world.images.borrow_mut().insert("nginx:1.27".into());
+    h.run_until(10.0);
+    // Model time 100 s: restarts at about 0, 10, 20, 40 s of model time.
+    assert_eq!(h.container("web").restart_count, 4);
 }
