@@ -230,6 +230,12 @@ impl PodMachine {
             now,
             events: Vec::new(),
         };
+        if let Some((reason, message)) = &self.rejection
+            && self.last_status.is_none()
+        {
+            // `rejectPod`: the event carries the bare message, the status the prefixed one.
+            cx.event(EventKind::Warning, reason, message.clone(), None);
+        }
         if self.rejection.is_none() && !self.confirmed {
             if std::mem::take(&mut self.reprobe) {
                 self.reschedule_probes(now.at.max(self.t));

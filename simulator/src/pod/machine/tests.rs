@@ -1066,3 +1066,34 @@ fn a_faster_clock_runs_the_model_faster() {
     // Model time 100 s: restarts at about 0, 10, 20, 40 s of model time.
     assert_eq!(h.container("web").restart_count, 4);
 }
+
+#[test]
+fn a_rejected_pod_reports_failed_once_and_never_wakes() {
+    let p = pod(&[], web());
+    let h = Harness::new(&p);
+    let placement = h.m.placement.clone();
+    let mut m = PodMachine::rejected(
+        &p,
+        placement,
+        SimClock::default(),
+        h.now(0.0),
+        "OutOfcpu",
+        "Node didn't have enough resource: cpu, requested: 2000, used: 7100, capacity: 8000",
+    );
+    let out = m.advance(h.now(0.0), &h.world);
+    let status = out.status.unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(status.reason.as_deref(), Some("OutOfcpu"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some(
+            "Pod was rejected: Node didn't have enough resource: cpu, requested: 2000, used: 7100, capacity: 8000"
+        )
+    );
+    assert_eq!(out.events.len(), 1);
+    assert_eq!(out.events[0].kind, EventKind::Warning);
+    assert_eq!(out.events[0].reason, "OutOfcpu");
+    assert_eq!(out.next_wake, None);
+    let again = m.advance(h.now(10.0), &h.world);
+    assert!(again.status.is_none() && again.events.is_empty() && again.next_wake.is_none());
+}
