@@ -797,7 +797,7 @@ impl PodMachine {
         let Some(run) = c.run.as_mut() else { return };
         let mut kill: Option<(ProbeKind, Option<i64>)> = None;
         for w in run.workers.iter_mut() {
-            if !w.next.is_some_and(|n| n <= t) {
+            if w.next.is_none_or(|n| n > t) {
                 continue;
             }
             let Some(spec) = c.probes.iter().find(|p| p.kind == w.kind) else {
