@@ -1,0 +1,137 @@
+//! The pod's status as `generateAPIPodStatus` writes it: phase, kubelet-owned conditions with
+//! their transition times, IPs, container statuses.
+
+use super::*;
+
+impl PodMachine {
+    // ----- status -----
+
+    pub(super) fn restart_policy(&self) -> &str {
+        self.spec.restart_policy.as_deref().unwrap_or("Always")
+    }
+
+    pub(super) fn host_network(&self) -> bool {
+        self.spec.host_network == Some(true)
+    }
+
+    pub(super) fn pod_ip(&self) -> String {
+        if self.host_network() {
+            self.placement.host_ip.to_string()
+        } else {
+            self.placement.pod_ip.to_string()
+        }
+    }
+
+    /// The whole status as the kubelet would write it now.
+    pub(super) fn render(&mut self, now: &Now, deleted: bool) -> PodStatus {
+        let wall = truncated(now.wall);
+        let start_time = self.start_time.get_or_insert_with(|| wall.clone()).clone();
+        if let Some((reason, message)) = &self.rejection {
+            return PodStatus {
+                phase: Some("Failed".into()),
+                reason: Some(reason.clone()),
+                message: Some(format!("Pod was rejected: {message}")),
+                qos_class: self.api_status.qos_class.clone(),
+                start_time: Some(start_time),
+                ..Default::default()
+            };
+        }
+        let pod_terminal = deleted;
+        let default_reason = if self
+            .spec
+            .init_containers
+            .as_ref()
+            .is_some_and(|v| !v.is_empty())
+        {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
+        let mut init_statuses = Vec::new();
+        let mut statuses = Vec::new();
+        for c in &self.containers {
+            let s = c.status(default_reason, pod_terminal);
+            if c.init {
+                init_statuses.push(s);
+            } else {
+                statuses.push(s);
+            }
+        }
+        let all: Vec<_> = statuses
+            .iter()
+            .chain(init_statuses.iter())
+            .cloned()
+            .collect();
+        let mut phase = status::phase(&self.spec, &all, pod_terminal, self.initialized);
+        // Pods never leave a terminal phase.
+        if let Some(prev) = self
+            .last_status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .or(self.api_status.phase.as_deref())
+            && matches!(prev, "Succeeded" | "Failed")
+        {
+            phase = if prev == "Succeeded" {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
+        }
+        let generation = self.generation;
+        let mut conditions: Vec<_> = self
+            .api_status
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()))
+            .cloned()
+            .collect();
+        let all_init_first: Vec<_> = init_statuses
+            .iter()
+            .chain(statuses.iter())
+            .cloned()
+            .collect();
+        let mut owned = vec![
+            PodCondition {
+                type_: "PodReadyToStartContainers".into(),
+                status: if self.sandbox_ready && !deleted {
+                    "True"
+                } else {
+                    "False"
+                }
+                .into(),
+                ..Default::default()
+            },
+            status::initialized(&self.spec, &all_init_first, phase),
+            status::pod_ready(&self.spec, &conditions, &all_init_first, phase),
+            status::containers_ready(&self.spec, &all_init_first, phase),
+            PodCondition {
+                type_: "PodScheduled".into(),
+                status: "True".into(),
+                ..Default::default()
+            },
+        ];
+        for c in owned.iter_mut() {
+            c.observed_generation = generation;
+        }
+        for c in owned {
+            conditions.push(self.conditions.stamp(c, &wall));
+        }
+        let host_ip = self.placement.host_ip.to_string();
+        let pod_ip = (self.sandbox_ready || self.host_network()).then(|| self.pod_ip());
+        PodStatus {
+            phase: Some(phase.into()),
+            conditions: Some(conditions),
+            host_ip: Some(host_ip.clone()),
+            host_ips: Some(vec![HostIP { ip: host_ip }]),
+            pod_ip: pod_ip.clone(),
+            pod_ips: pod_ip.map(|ip| vec![PodIP { ip }]),
+            start_time: Some(start_time),
+            qos_class: self.api_status.qos_class.clone(),
+            init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
+            container_statuses: Some(statuses),
+            observed_generation: generation,
+            ..Default::default()
+        }
+    }
+}
