@@ -70,11 +70,12 @@ pub(crate) fn image_size(image: &str) -> u64 {
     5_000_000 + seed::draw(0, &qualified(image), 99) % 195_000_000
 }
 
-/// containerd's error for an image the registry does not have.
+/// containerd's error for an image the registry does not have, as the kubelet reports it (the
+/// gRPC status's message, without its `rpc error: code = …` wrapper).
 pub(crate) fn pull_error(image: &str) -> String {
     let full = qualified(image);
     format!(
-        "rpc error: code = NotFound desc = failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": {full}: not found"
+        "failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": {full}: not found"
     )
 }
 

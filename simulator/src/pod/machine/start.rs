@@ -38,7 +38,9 @@ impl PodMachine {
             cx.event(
                 EventKind::Normal,
                 "Pulled",
-                format!("Container image {image:?} already present on machine"),
+                format!(
+                    "Container image {image:?} already present on machine and can be accessed by the pod"
+                ),
                 field,
             );
             c.image_id = Some(ids::image_id(&image));
@@ -153,17 +155,16 @@ impl PodMachine {
             c.restart_count += 1;
         }
         let id = c.next_id(seed, &uid);
-        let name = c.name().to_owned();
         cx.event(
             EventKind::Normal,
             "Created",
-            format!("Created container: {name}"),
+            "Container created".into(),
             field.clone(),
         );
         cx.event(
             EventKind::Normal,
             "Started",
-            format!("Started container {name}"),
+            "Container started".into(),
             field,
         );
         let workers = c.probes.iter().map(|p| Worker::new(p.kind)).collect();
