@@ -458,9 +458,19 @@ impl Behaviour {
         };
 
         let mut containers = Vec::with_capacity(init_names.len() + regular_names.len());
+        // Sidecars (init containers with `restartPolicy: Always`) run like the app containers.
+        let sidecars: Vec<&str> = spec
+            .and_then(|s| s.init_containers.as_ref())
+            .map(|v| {
+                v.iter()
+                    .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                    .map(|c| c.name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
         let all = init_names
             .iter()
-            .map(|n| (*n, true))
+            .map(|n| (*n, !sidecars.contains(n)))
             .chain(regular_names.iter().map(|n| (*n, false)));
         for (name, init) in all {
             let mut b = base(init);

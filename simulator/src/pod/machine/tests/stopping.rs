@@ -85,3 +85,44 @@ fn deleting_a_pending_pod_confirms_at_once() {
     assert_eq!(term.reason.as_deref(), Some("ContainerStatusUnknown"));
     assert_eq!(h.phase(), "Failed");
 }
+
+#[test]
+fn deleting_a_crash_looping_pod_ends_it_at_once() {
+    let mut h = cached(&pod(&[("exit-after", "1s"), ("exit-code", "1")], web()));
+    h.run_until(5.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("CrashLoopBackOff"));
+    delete(&mut h, 5.0, 30);
+    h.run_until(5.0);
+    assert!(h.confirmed);
+    let web = h.container("web");
+    assert_eq!(web.state.unwrap().terminated.unwrap().exit_code, 1);
+    assert_eq!(h.phase(), "Failed");
+    assert!(h.event("Killing").is_empty(), "nothing was running");
+}
+
+#[test]
+fn sidecars_start_before_the_app_and_stop_when_a_job_finishes() {
+    let mut sidecar = container("proxy", "nginx:1.27");
+    sidecar.restart_policy = Some("Always".into());
+    let spec = PodSpec {
+        restart_policy: Some("Never".into()),
+        init_containers: Some(vec![sidecar]),
+        ..web()
+    };
+    let mut h = cached(&pod(&[("exit-after.web", "10s")], spec));
+    h.run_until(2.0);
+    assert_eq!(h.phase(), "Running");
+    assert!(h.container("proxy").state.unwrap().running.is_some());
+    assert!(h.container("web").state.unwrap().running.is_some());
+    assert_eq!(h.condition("Ready").status, "True");
+    let started: Vec<String> = h
+        .event("Started")
+        .iter()
+        .map(|(_, e)| e.field_path.clone().unwrap())
+        .collect();
+    assert_eq!(started, ["spec.initContainers{proxy}", "spec.containers{web}"]);
+    h.run_until(20.0);
+    assert_eq!(h.phase(), "Succeeded");
+    assert!(h.container("proxy").state.unwrap().terminated.is_some());
+    assert_eq!(h.next, None);
+}
