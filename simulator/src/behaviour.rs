@@ -423,8 +423,7 @@ impl Behaviour {
                 _ => {}
             }
         }
-        let pattern = Regex::new(&defaults.image_pull_failure)
-            .unwrap_or_else(|_| Regex::new(DEFAULT_PULL_FAILURE).expect("the default compiles"));
+        let pattern = failure_pattern(&defaults.image_pull_failure);
         let spread = |d: Duration, knob: &str, container: &str| -> Duration {
             if jitter == 0.0 || d.is_zero() {
                 return d;
@@ -534,6 +533,23 @@ impl Behaviour {
             (cpu + b.cpu_millicores, mem + b.memory_bytes)
         })
     }
+}
+
+/// The compiled pull failure pattern. Compiling a regex costs far more than resolving a pod, and
+/// every pod of a run shares the profile's pattern: keep the last one.
+fn failure_pattern(pattern: &str) -> Regex {
+    static LAST: std::sync::OnceLock<parking_lot::Mutex<Option<(String, Regex)>>> =
+        std::sync::OnceLock::new();
+    let mut last = LAST.get_or_init(Default::default).lock();
+    if let Some((p, re)) = last.as_ref()
+        && p == pattern
+    {
+        return re.clone();
+    }
+    let re = Regex::new(pattern)
+        .unwrap_or_else(|_| Regex::new(DEFAULT_PULL_FAILURE).expect("the default compiles"));
+    *last = Some((pattern.to_owned(), re.clone()));
+    re
 }
 
 fn err(key: &str, message: String) -> BehaviourError {

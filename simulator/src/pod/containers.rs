@@ -95,7 +95,14 @@ impl Term {
 /// One container and everything the machine knows about it.
 #[derive(Clone, Debug)]
 pub(crate) struct Ctr {
-    pub spec: Container,
+    name: String,
+    image: String,
+    pull_policy: &'static str,
+    /// Whether the spec has a postStart / preStop hook.
+    pub post_start: bool,
+    pub pre_stop: bool,
+    /// `status.volumeMounts`, worked out once.
+    volume_mounts: Option<Vec<VolumeMountStatus>>,
     pub init: bool,
     pub sidecar: bool,
     pub b: ContainerBehaviour,
@@ -142,7 +149,18 @@ impl Ctr {
         .collect();
         Self {
             sidecar: init && super::status::is_sidecar(spec),
-            spec: spec.clone(),
+            name: spec.name.clone(),
+            image: spec.image.clone().unwrap_or_default(),
+            pull_policy: pull_policy(spec),
+            post_start: spec
+                .lifecycle
+                .as_ref()
+                .is_some_and(|l| l.post_start.is_some()),
+            pre_stop: spec
+                .lifecycle
+                .as_ref()
+                .is_some_and(|l| l.pre_stop.is_some()),
+            volume_mounts: volume_mounts(spec),
             init,
             b,
             probes,
@@ -162,12 +180,12 @@ impl Ctr {
 
     /// The container's name.
     pub fn name(&self) -> &str {
-        &self.spec.name
+        &self.name
     }
 
     /// The image as the pod gives it.
     pub fn image(&self) -> &str {
-        self.spec.image.as_deref().unwrap_or_default()
+        &self.image
     }
 
     /// The probe of `kind`, if the container has one.
@@ -175,23 +193,9 @@ impl Ctr {
         self.probes.iter().find(|p| p.kind == kind)
     }
 
-    /// The image pull policy, defaulted as the API server does when missing.
+    /// The image pull policy.
     pub fn pull_policy(&self) -> &str {
-        match self.spec.image_pull_policy.as_deref() {
-            Some(p) => p,
-            None => {
-                let image = self.image();
-                let tag = image
-                    .rsplit('/')
-                    .next()
-                    .and_then(|last| last.split_once(':'));
-                if image.contains('@') || tag.is_some_and(|(_, t)| t != "latest") {
-                    "IfNotPresent"
-                } else {
-                    "Always"
-                }
-            }
-        }
+        self.pull_policy
     }
 
     /// Whether an init container has done its part: exited 0, or (a sidecar) started.
@@ -251,7 +255,7 @@ impl Ctr {
             && self.term.as_ref().is_some_and(|t| t.code == 0)
             && self.waiting.is_none();
         ContainerStatus {
-            name: self.spec.name.clone(),
+            name: self.name.clone(),
             image: self.image().to_owned(),
             image_id: if ran {
                 self.image_id.clone().unwrap_or_default()
@@ -264,34 +268,57 @@ impl Ctr {
             restart_count: self.restart_count,
             state: Some(state),
             last_state: Some(last.unwrap_or(empty)),
-            volume_mounts: ran.then(|| self.volume_mounts()).flatten(),
+            volume_mounts: if ran {
+                self.volume_mounts.clone()
+            } else {
+                None
+            },
             ..Default::default()
         }
     }
 
-    /// `status.volumeMounts`, reported for containers the runtime knows.
-    fn volume_mounts(&self) -> Option<Vec<VolumeMountStatus>> {
-        let mounts = self.spec.volume_mounts.as_ref()?;
-        Some(
-            mounts
-                .iter()
-                .map(|m| VolumeMountStatus {
-                    name: m.name.clone(),
-                    mount_path: m.mount_path.clone(),
-                    read_only: m.read_only.filter(|r| *r),
-                    recursive_read_only: m.read_only.filter(|r| *r).map(|_| "Disabled".to_owned()),
-                    volume_status: None,
-                })
-                .collect(),
-        )
-    }
-
     /// A new instance's container ID.
     pub fn next_id(&mut self, seed: u64, pod_uid: &str) -> String {
-        let id = ids::container_id(seed, pod_uid, &self.spec.name, self.instances);
+        let id = ids::container_id(seed, pod_uid, &self.name, self.instances);
         self.instances += 1;
         id
     }
+}
+
+/// The image pull policy, defaulted as the API server does when missing.
+fn pull_policy(spec: &Container) -> &'static str {
+    match spec.image_pull_policy.as_deref() {
+        Some("Always") => "Always",
+        Some("Never") => "Never",
+        Some(_) => "IfNotPresent",
+        None => {
+            let image = spec.image.as_deref().unwrap_or_default();
+            let last = image.rsplit('/').next().unwrap_or_default();
+            let tag = last.split_once(':').map(|(_, t)| t);
+            if image.contains('@') || tag.is_some_and(|t| t != "latest") {
+                "IfNotPresent"
+            } else {
+                "Always"
+            }
+        }
+    }
+}
+
+/// `status.volumeMounts`, reported for containers the runtime knows.
+fn volume_mounts(spec: &Container) -> Option<Vec<VolumeMountStatus>> {
+    let mounts = spec.volume_mounts.as_ref()?;
+    Some(
+        mounts
+            .iter()
+            .map(|m| VolumeMountStatus {
+                name: m.name.clone(),
+                mount_path: m.mount_path.clone(),
+                read_only: m.read_only.filter(|r| *r),
+                recursive_read_only: m.read_only.filter(|r| *r).map(|_| "Disabled".to_owned()),
+                volume_status: None,
+            })
+            .collect(),
+    )
 }
 
 fn waiting(reason: &str, message: &str) -> ContainerState {

@@ -14,14 +14,14 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::{HostIP, Pod, PodCondition, PodIP, PodStatus, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::time::Instant;
 
 use super::backoff::{BACK_OFF_PERIOD, MountBackoff};
 use super::containers::{Ctr, Run, Step, Term, kind_index};
 use super::probes::{Worker, kind_name};
-use super::status::{self, Conditions, KUBELET_CONDITIONS};
+use super::status::{self, Conditions, KUBELET_CONDITIONS, Shape};
 use super::{EventKind, Now, Output, Placement, PodEvent, ProbeKind, World, ids};
 use crate::behaviour::{Behaviour, go_duration};
 use crate::clock::SimClock;
@@ -64,9 +64,18 @@ pub struct PodMachine {
     uid: String,
     label: String,
     generation: Option<i64>,
-    spec: PodSpec,
-    api_status: PodStatus,
-    behaviour: Behaviour,
+    shape: Shape,
+    /// The volumes to mount; emptied once they are.
+    volumes: Vec<Volume>,
+    host_network: bool,
+    grace_seconds: Option<i64>,
+    /// What the machine keeps of the API's status: the QoS class, conditions the kubelet does
+    /// not own, and a terminal phase (pods never leave one).
+    qos_class: Option<String>,
+    foreign_conditions: Vec<PodCondition>,
+    api_terminal: Option<&'static str>,
+    sandbox_delay: Duration,
+    seed: u64,
     placement: Placement,
     clock: SimClock,
     stage: Stage,
@@ -80,7 +89,10 @@ pub struct PodMachine {
     reprobe: bool,
     start_time: Option<Time>,
     conditions: Conditions,
-    last_status: Option<PodStatus>,
+    /// A hash of the last status returned, to return a status only when it changed (the
+    /// status itself would double the machine's size).
+    last_status: Option<u64>,
+    last_phase: Option<&'static str>,
     confirmed: bool,
     rejection: Option<(String, String)>,
     /// The latest instant processed: deadlines never run backwards.
@@ -139,6 +151,7 @@ impl PodMachine {
         let api_status = pod.status.clone().unwrap_or_default();
         let mut conditions = Conditions::default();
         conditions.remember(api_status.conditions.as_deref().unwrap_or_default());
+        let (qos_class, foreign_conditions, api_terminal) = kept_of(&api_status);
         Self {
             label: ids::pod_label(&name, &namespace, &uid),
             name,
@@ -146,9 +159,15 @@ impl PodMachine {
             uid,
             generation: meta.generation,
             start_time: api_status.start_time.clone(),
-            api_status,
-            spec,
-            behaviour,
+            qos_class,
+            foreign_conditions,
+            api_terminal,
+            shape: Shape::of(&spec),
+            volumes: spec.volumes.clone().unwrap_or_default(),
+            host_network: spec.host_network == Some(true),
+            grace_seconds: spec.termination_grace_period_seconds,
+            sandbox_delay: behaviour.sandbox_delay,
+            seed: behaviour.seed,
             placement,
             clock,
             stage: Stage::Mounting {
@@ -165,6 +184,7 @@ impl PodMachine {
             reprobe: false,
             conditions,
             last_status: None,
+            last_phase: None,
             confirmed: false,
             rejection: None,
             t: now.at,
@@ -197,13 +217,13 @@ impl PodMachine {
     pub fn observe(&mut self, pod: &Pod, now: Now) {
         self.generation = pod.metadata.generation;
         if let Some(status) = &pod.status {
-            self.api_status = status.clone();
+            (self.qos_class, self.foreign_conditions, self.api_terminal) = kept_of(status);
         }
         if pod.metadata.deletion_timestamp.is_some() && self.deletion.is_none() {
             let seconds = pod
                 .metadata
                 .deletion_grace_period_seconds
-                .or(self.spec.termination_grace_period_seconds)
+                .or(self.grace_seconds)
                 .unwrap_or(30)
                 .max(0);
             self.deletion = Some(Deletion {
@@ -216,12 +236,12 @@ impl PodMachine {
 
     /// CPU (millicores) and memory (bytes) the pod uses now, from the behaviour model.
     pub fn usage(&self) -> (u64, u64) {
-        self.behaviour.usage(
-            self.containers
-                .iter()
-                .filter(|c| c.run.is_some())
-                .map(|c| c.name()),
-        )
+        self.containers
+            .iter()
+            .filter(|c| c.run.is_some())
+            .fold((0, 0), |(cpu, mem), c| {
+                (cpu + c.b.cpu_millicores, mem + c.b.memory_bytes)
+            })
     }
 
     /// Move the machine to `now`.
@@ -263,8 +283,10 @@ impl PodMachine {
         };
         let done = self.deletion.is_some() && self.stage == Stage::Stopped;
         let status = self.render(&cx.now, done);
-        if self.last_status.as_ref() != Some(&status) {
-            self.last_status = Some(status.clone());
+        let hash = status_hash(&status);
+        if self.last_status != Some(hash) {
+            self.last_status = Some(hash);
+            self.last_phase = phase_name(status.phase.as_deref());
             out.status = Some(status);
         }
         if done && !self.confirmed {
@@ -385,14 +407,13 @@ impl PodMachine {
         match self.stage.clone() {
             Stage::Mounting { retry, mut backoff } if retry <= t => {
                 let errors: Vec<String> = self
-                    .spec
                     .volumes
                     .iter()
-                    .flatten()
                     .filter_map(|v| world.mount_error(&self.namespace, v))
                     .collect();
                 if errors.is_empty() {
-                    let ready = t + self.clock.real(self.behaviour.sandbox_delay);
+                    self.volumes = Vec::new();
+                    let ready = t + self.clock.real(self.sandbox_delay);
                     self.stage = Stage::Sandbox { ready };
                 } else {
                     for e in errors {
@@ -548,13 +569,37 @@ impl PodMachine {
     }
 
     fn pod_grace(&self) -> Duration {
-        Duration::from_secs(
-            self.spec
-                .termination_grace_period_seconds
-                .unwrap_or(30)
-                .max(0) as u64,
-        )
+        Duration::from_secs(self.grace_seconds.unwrap_or(30).max(0) as u64)
     }
+}
+
+/// What the machine keeps of the API's status.
+fn kept_of(status: &PodStatus) -> (Option<String>, Vec<PodCondition>, Option<&'static str>) {
+    let foreign = status
+        .conditions
+        .iter()
+        .flatten()
+        .filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()))
+        .cloned()
+        .collect();
+    let terminal =
+        phase_name(status.phase.as_deref()).filter(|p| matches!(*p, "Succeeded" | "Failed"));
+    (status.qos_class.clone(), foreign, terminal)
+}
+
+/// The static name of a phase.
+fn phase_name(phase: Option<&str>) -> Option<&'static str> {
+    ["Pending", "Running", "Succeeded", "Failed", "Unknown"]
+        .into_iter()
+        .find(|p| Some(*p) == phase)
+}
+
+/// A stable hash of a status (its JSON), to notice a change without keeping the status.
+fn status_hash(status: &PodStatus) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    serde_json::to_vec(status).unwrap_or_default().hash(&mut h);
+    h.finish()
 }
 
 mod render;

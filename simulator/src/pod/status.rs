@@ -20,6 +20,45 @@ pub(crate) fn is_sidecar(c: &Container) -> bool {
     c.restart_policy.as_deref() == Some("Always")
 }
 
+/// What the status rules need of a pod's spec, kept small: a machine lives as long as its pod,
+/// and the API's `Container` alone is over 2 KB.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Shape {
+    /// `restartPolicy`, defaulted.
+    pub restart_policy: String,
+    /// Init containers in order, with whether each is a sidecar.
+    pub init: Vec<(String, bool)>,
+    /// App containers in order.
+    pub containers: Vec<String>,
+    /// `readinessGates` condition types.
+    pub readiness_gates: Vec<String>,
+}
+
+impl Shape {
+    /// The shape of `spec`.
+    pub fn of(spec: &PodSpec) -> Self {
+        Self {
+            restart_policy: spec
+                .restart_policy
+                .clone()
+                .unwrap_or_else(|| "Always".into()),
+            init: spec
+                .init_containers
+                .iter()
+                .flatten()
+                .map(|c| (c.name.clone(), is_sidecar(c)))
+                .collect(),
+            containers: spec.containers.iter().map(|c| c.name.clone()).collect(),
+            readiness_gates: spec
+                .readiness_gates
+                .iter()
+                .flatten()
+                .map(|g| g.condition_type.clone())
+                .collect(),
+        }
+    }
+}
+
 fn status_of<'a>(all: &'a [ContainerStatus], name: &str) -> Option<&'a ContainerStatus> {
     all.iter().find(|s| s.name == name)
 }
@@ -33,16 +72,16 @@ fn last_terminated(s: &ContainerStatus) -> Option<i32> {
 
 /// `getPhase`: the pod's phase from its container statuses (init and regular together).
 pub(crate) fn phase(
-    spec: &PodSpec,
+    spec: &Shape,
     all: &[ContainerStatus],
     pod_is_terminal: bool,
     has_initialized: bool,
 ) -> &'static str {
-    let restart_policy = spec.restart_policy.as_deref().unwrap_or("Always");
-    let inits = spec.init_containers.as_deref().unwrap_or_default();
+    let restart_policy = spec.restart_policy.as_str();
+    let inits = &spec.init;
     let (mut pending_regular_init, mut pending_sidecars, mut failed_init) = (0, 0, 0);
-    for c in inits.iter().filter(|c| !is_sidecar(c)) {
-        let Some(s) = status_of(all, &c.name) else {
+    for (name, _) in inits.iter().filter(|(_, sidecar)| !sidecar) {
+        let Some(s) = status_of(all, name) else {
             pending_regular_init += 1;
             continue;
         };
@@ -64,8 +103,8 @@ pub(crate) fn phase(
         }
     }
     let (mut unknown, mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0, 0);
-    for c in inits.iter().filter(|c| is_sidecar(c)) {
-        let Some(s) = status_of(all, &c.name) else {
+    for (name, _) in inits.iter().filter(|(_, sidecar)| *sidecar) {
+        let Some(s) = status_of(all, name) else {
             unknown += 1;
             continue;
         };
@@ -79,8 +118,8 @@ pub(crate) fn phase(
             unknown += 1;
         }
     }
-    for c in &spec.containers {
-        let Some(s) = status_of(all, &c.name) else {
+    for name in &spec.containers {
+        let Some(s) = status_of(all, name) else {
             unknown += 1;
             continue;
         };
@@ -149,23 +188,15 @@ fn names(list: &[&str]) -> String {
 }
 
 /// `GenerateContainersReadyCondition`.
-pub(crate) fn containers_ready(
-    spec: &PodSpec,
-    all: &[ContainerStatus],
-    phase: &str,
-) -> PodCondition {
+pub(crate) fn containers_ready(spec: &Shape, all: &[ContainerStatus], phase: &str) -> PodCondition {
     let mut unknown = Vec::new();
     let mut unready = Vec::new();
-    let sidecars = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .filter(|c| is_sidecar(c));
-    for c in sidecars.chain(spec.containers.iter()) {
-        match status_of(all, &c.name) {
-            Some(s) if !s.ready => unready.push(c.name.as_str()),
+    let sidecars = spec.init.iter().filter(|(_, s)| *s).map(|(n, _)| n);
+    for name in sidecars.chain(spec.containers.iter()) {
+        match status_of(all, name) {
+            Some(s) if !s.ready => unready.push(name.as_str()),
             Some(_) => {}
-            None => unknown.push(c.name.as_str()),
+            None => unknown.push(name.as_str()),
         }
     }
     if (phase == "Succeeded" && unknown.is_empty()) || phase == "Failed" {
@@ -204,7 +235,7 @@ pub(crate) fn containers_ready(
 /// `GeneratePodReadyCondition`: ContainersReady, then the readiness gates against `conditions`
 /// (the other conditions of the status).
 pub(crate) fn pod_ready(
-    spec: &PodSpec,
+    spec: &Shape,
     conditions: &[PodCondition],
     all: &[ContainerStatus],
     phase: &str,
@@ -217,15 +248,14 @@ pub(crate) fn pod_ready(
         };
     }
     let mut messages = Vec::new();
-    for gate in spec.readiness_gates.iter().flatten() {
-        match conditions.iter().find(|c| c.type_ == gate.condition_type) {
+    for gate in &spec.readiness_gates {
+        match conditions.iter().find(|c| c.type_ == *gate) {
             None => messages.push(format!(
-                "corresponding condition of pod readiness gate {:?} does not exist.",
-                gate.condition_type
+                "corresponding condition of pod readiness gate {gate:?} does not exist."
             )),
             Some(c) if c.status != "True" => messages.push(format!(
-                "the status of pod readiness gate {:?} is not \"True\", but {}",
-                gate.condition_type, c.status
+                "the status of pod readiness gate {gate:?} is not \"True\", but {}",
+                c.status
             )),
             Some(_) => {}
         }
@@ -243,21 +273,21 @@ pub(crate) fn pod_ready(
 }
 
 /// `GeneratePodInitializedCondition`.
-pub(crate) fn initialized(spec: &PodSpec, all: &[ContainerStatus], phase: &str) -> PodCondition {
+pub(crate) fn initialized(spec: &Shape, all: &[ContainerStatus], phase: &str) -> PodCondition {
     let mut unknown = Vec::new();
     let mut incomplete = Vec::new();
-    for c in spec.init_containers.iter().flatten() {
-        let Some(s) = status_of(all, &c.name) else {
-            unknown.push(c.name.as_str());
+    for (name, sidecar) in &spec.init {
+        let Some(s) = status_of(all, name) else {
+            unknown.push(name.as_str());
             continue;
         };
-        let done = if is_sidecar(c) {
+        let done = if *sidecar {
             s.started == Some(true)
         } else {
             s.ready
         };
         if !done {
-            incomplete.push(c.name.as_str());
+            incomplete.push(name.as_str());
         }
     }
     if phase == "Succeeded" && unknown.is_empty() {
@@ -266,7 +296,7 @@ pub(crate) fn initialized(spec: &PodSpec, all: &[ContainerStatus], phase: &str) 
     let regular_started = spec
         .containers
         .iter()
-        .any(|c| status_of(all, &c.name).is_some_and(|s| s.started == Some(true) || has_run(s)));
+        .any(|name| status_of(all, name).is_some_and(|s| s.started == Some(true) || has_run(s)));
     if regular_started {
         return condition("Initialized", true, None, None);
     }
@@ -432,7 +462,12 @@ mod tests {
         let names: Vec<&str> = statuses.iter().map(|(n, _)| *n).collect();
         let all: Vec<ContainerStatus> = statuses.iter().map(|(n, c)| st(n, c)).collect();
         assert_eq!(
-            phase(&spec(policy, &[], &names), &all, terminal, false),
+            phase(
+                &Shape::of(&spec(policy, &[], &names)),
+                &all,
+                terminal,
+                false
+            ),
             want
         );
     }
@@ -448,14 +483,19 @@ mod tests {
     ) {
         let all = vec![st("init", init), st("web", "w")];
         assert_eq!(
-            phase(&spec(policy, &["init"], &["web"]), &all, false, false),
+            phase(
+                &Shape::of(&spec(policy, &["init"], &["web"])),
+                &all,
+                false,
+                false
+            ),
             want
         );
     }
 
     #[test]
     fn conditions_name_the_unready_containers() {
-        let s = spec("Always", &["init"], &["web", "db"]);
+        let s = Shape::of(&spec("Always", &["init"], &["web", "db"]));
         let all = vec![st("init", "t0"), st("web", "r"), st("db", "w")];
         let cr = containers_ready(&s, &all, "Pending");
         assert_eq!(cr.reason.as_deref(), Some("ContainersNotReady"));

@@ -7,11 +7,11 @@ impl PodMachine {
     // ----- status -----
 
     pub(super) fn restart_policy(&self) -> &str {
-        self.spec.restart_policy.as_deref().unwrap_or("Always")
+        &self.shape.restart_policy
     }
 
     pub(super) fn host_network(&self) -> bool {
-        self.spec.host_network == Some(true)
+        self.host_network
     }
 
     pub(super) fn pod_ip(&self) -> String {
@@ -31,18 +31,13 @@ impl PodMachine {
                 phase: Some("Failed".into()),
                 reason: Some(reason.clone()),
                 message: Some(format!("Pod was rejected: {message}")),
-                qos_class: self.api_status.qos_class.clone(),
+                qos_class: self.qos_class.clone(),
                 start_time: Some(start_time),
                 ..Default::default()
             };
         }
         let pod_terminal = deleted;
-        let default_reason = if self
-            .spec
-            .init_containers
-            .as_ref()
-            .is_some_and(|v| !v.is_empty())
-        {
+        let default_reason = if !self.shape.init.is_empty() {
             "PodInitializing"
         } else {
             "ContainerCreating"
@@ -62,30 +57,15 @@ impl PodMachine {
             .chain(init_statuses.iter())
             .cloned()
             .collect();
-        let mut phase = status::phase(&self.spec, &all, pod_terminal, self.initialized);
+        let mut phase = status::phase(&self.shape, &all, pod_terminal, self.initialized);
         // Pods never leave a terminal phase.
-        if let Some(prev) = self
-            .last_status
-            .as_ref()
-            .and_then(|s| s.phase.as_deref())
-            .or(self.api_status.phase.as_deref())
+        if let Some(prev) = self.last_phase.or(self.api_terminal)
             && matches!(prev, "Succeeded" | "Failed")
         {
-            phase = if prev == "Succeeded" {
-                "Succeeded"
-            } else {
-                "Failed"
-            };
+            phase = prev;
         }
         let generation = self.generation;
-        let mut conditions: Vec<_> = self
-            .api_status
-            .conditions
-            .iter()
-            .flatten()
-            .filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()))
-            .cloned()
-            .collect();
+        let mut conditions = self.foreign_conditions.clone();
         let all_init_first: Vec<_> = init_statuses
             .iter()
             .chain(statuses.iter())
@@ -102,9 +82,9 @@ impl PodMachine {
                 .into(),
                 ..Default::default()
             },
-            status::initialized(&self.spec, &all_init_first, phase),
-            status::pod_ready(&self.spec, &conditions, &all_init_first, phase),
-            status::containers_ready(&self.spec, &all_init_first, phase),
+            status::initialized(&self.shape, &all_init_first, phase),
+            status::pod_ready(&self.shape, &conditions, &all_init_first, phase),
+            status::containers_ready(&self.shape, &all_init_first, phase),
             PodCondition {
                 type_: "PodScheduled".into(),
                 status: "True".into(),
@@ -127,7 +107,7 @@ impl PodMachine {
             pod_ip: pod_ip.clone(),
             pod_ips: pod_ip.map(|ip| vec![PodIP { ip }]),
             start_time: Some(start_time),
-            qos_class: self.api_status.qos_class.clone(),
+            qos_class: self.qos_class.clone(),
             init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
             container_statuses: Some(statuses),
             observed_generation: generation,

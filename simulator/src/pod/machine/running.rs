@@ -111,11 +111,7 @@ impl PodMachine {
         if matches!(c.step, Step::Stopping { .. }) {
             return;
         }
-        let has_pre_stop = c
-            .spec
-            .lifecycle
-            .as_ref()
-            .is_some_and(|l| l.pre_stop.is_some());
+        let has_pre_stop = c.pre_stop;
         let hook = if has_pre_stop {
             c.b.pre_stop_duration.min(grace)
         } else {

@@ -143,7 +143,7 @@ impl PodMachine {
 
     pub(super) fn created(&mut self, i: usize, t: Instant, cx: &mut Cx) {
         let field = self.field(i);
-        let seed = self.behaviour.seed;
+        let seed = self.seed;
         let uid = self.uid.clone();
         let clock = self.clock;
         let wall = cx.wall(t);
@@ -178,11 +178,7 @@ impl PodMachine {
             exit_at: c.b.exit_after.map(|d| t + clock.real(d)),
             workers,
         });
-        if c.spec
-            .lifecycle
-            .as_ref()
-            .is_some_and(|l| l.post_start.is_some())
-        {
+        if c.post_start {
             c.step = Step::PostStart {
                 done: t + clock.real(c.b.post_start_duration),
             };

@@ -120,7 +120,10 @@ fn sidecars_start_before_the_app_and_stop_when_a_job_finishes() {
         .iter()
         .map(|(_, e)| e.field_path.clone().unwrap())
         .collect();
-    assert_eq!(started, ["spec.initContainers{proxy}", "spec.containers{web}"]);
+    assert_eq!(
+        started,
+        ["spec.initContainers{proxy}", "spec.containers{web}"]
+    );
     h.run_until(20.0);
     assert_eq!(h.phase(), "Succeeded");
     assert!(h.container("proxy").state.unwrap().terminated.is_some());
