@@ -504,6 +504,7 @@ impl PodMachine {
         }
         self.check_terminal(t, cx);
         if self.terminal {
+            self.finish_deletion();
             return;
         }
         while self.busy.is_none() {

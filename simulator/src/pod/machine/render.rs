@@ -74,7 +74,8 @@ impl PodMachine {
         let mut owned = vec![
             PodCondition {
                 type_: "PodReadyToStartContainers".into(),
-                status: if self.sandbox_ready && !deleted {
+                // The sandbox of a finished pod is torn down.
+                status: if self.sandbox_ready && self.stage != Stage::Stopped {
                     "True"
                 } else {
                     "False"

@@ -129,3 +129,55 @@ fn sidecars_start_before_the_app_and_stop_when_a_job_finishes() {
     assert!(h.container("proxy").state.unwrap().terminated.is_some());
     assert_eq!(h.next, None);
 }
+
+#[test]
+fn a_finished_pod_keeps_its_ip_and_loses_its_sandbox() {
+    let mut h = cached(&pod(&[("exit-after", "2s")], with_policy("Never")));
+    h.run_until(1.0);
+    assert_eq!(h.condition("PodReadyToStartContainers").status, "True");
+    h.run_until(5.0);
+    assert_eq!(h.phase(), "Succeeded");
+    assert_eq!(h.condition("PodReadyToStartContainers").status, "False");
+    assert_eq!(h.status.pod_ip.as_deref(), Some("10.244.1.5"));
+    let init = h.condition("Initialized");
+    assert_eq!(
+        (init.status.as_str(), init.reason.as_deref()),
+        ("True", Some("PodCompleted"))
+    );
+}
+
+#[test]
+fn conditions_keep_their_transition_times_across_restarts() {
+    let mut h = cached(&pod(&[("exit-after", "3s")], web()));
+    h.run_until(2.0);
+    let scheduled = h.condition("PodScheduled").last_transition_time;
+    let initialized = h.condition("Initialized").last_transition_time;
+    assert_eq!(
+        h.condition("Ready").last_transition_time.unwrap().0,
+        h.wall0
+    );
+    h.run_until(100.0);
+    assert!(h.container("web").restart_count >= 3);
+    assert_eq!(h.condition("PodScheduled").last_transition_time, scheduled);
+    assert_eq!(h.condition("Initialized").last_transition_time, initialized);
+    assert_eq!(h.status.observed_generation, Some(1));
+    assert_eq!(h.condition("Ready").observed_generation, Some(1));
+}
+
+#[test]
+fn a_failed_pod_says_so_in_its_ready_conditions() {
+    let mut h = cached(&pod(
+        &[("exit-after", "1s"), ("exit-code", "3")],
+        with_policy("Never"),
+    ));
+    h.run_until(5.0);
+    assert_eq!(h.phase(), "Failed");
+    for c in ["Ready", "ContainersReady"] {
+        let cond = h.condition(c);
+        assert_eq!(
+            (cond.status.as_str(), cond.reason.as_deref()),
+            ("False", Some("PodFailed")),
+            "{c}"
+        );
+    }
+}
