@@ -91,6 +91,10 @@ fn expired(clock: &SimClock, event_time: Instant, last_update: Instant) -> bool 
     event_time.saturating_duration_since(last_update) > clock.real(MAX_CONTAINER_BACK_OFF * 2)
 }
 
+/// kubelet `podAttachAndMountTimeout`: how long a pod sync waits for its volumes before it
+/// reports `Unable to attach or mount volumes`.
+pub const MOUNT_TIMEOUT: Duration = Duration::from_secs(123);
+
 /// The exponential back-off between retries of a failed mount (model time).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct MountBackoff {

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{HostIP, Pod, PodCondition, PodIP, PodStatus, Vo
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use tokio::time::Instant;
 
-use super::backoff::{BACK_OFF_PERIOD, MountBackoff};
+use super::backoff::{BACK_OFF_PERIOD, MOUNT_TIMEOUT, MountBackoff};
 use super::containers::{Ctr, Run, Step, Term, kind_index};
 use super::probes::{Worker, kind_name};
 use super::status::{self, Conditions, KUBELET_CONDITIONS, Shape};
@@ -35,10 +35,12 @@ const RESYNC_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Where the pod as a whole is.
 #[derive(Clone, Debug, PartialEq)]
 enum Stage {
-    /// Waiting for its volumes; the next attempt at `retry`.
+    /// Waiting for its volumes; the next attempt at `retry`. The pod worker gives up waiting
+    /// at `timeout` and says so (then waits again).
     Mounting {
         retry: Instant,
         backoff: MountBackoff,
+        timeout: Instant,
     },
     /// The sandbox (network namespace, IP) is being set up until `ready`.
     Sandbox { ready: Instant },
@@ -173,6 +175,7 @@ impl PodMachine {
             stage: Stage::Mounting {
                 retry: now.at,
                 backoff: MountBackoff::default(),
+                timeout: now.at + clock.real(MOUNT_TIMEOUT),
             },
             sandbox_ready: false,
             containers,
@@ -353,7 +356,10 @@ impl PodMachine {
             consider(Some(*at));
         }
         match &self.stage {
-            Stage::Mounting { retry, .. } => consider(Some(*retry)),
+            Stage::Mounting { retry, timeout, .. } => {
+                consider(Some(*retry));
+                consider(Some(*timeout));
+            }
             Stage::Sandbox { ready } => consider(Some(*ready)),
             Stage::Active | Stage::Stopped => {}
         }
@@ -405,22 +411,48 @@ impl PodMachine {
             }
         }
         match self.stage.clone() {
-            Stage::Mounting { retry, mut backoff } if retry <= t => {
-                let errors: Vec<String> = self
+            Stage::Mounting {
+                mut retry,
+                mut backoff,
+                mut timeout,
+            } if retry <= t || timeout <= t => {
+                let failing: Vec<(&str, String)> = self
                     .volumes
                     .iter()
-                    .filter_map(|v| world.mount_error(&self.namespace, v))
+                    .filter_map(|v| Some((v.name.as_str(), world.mount_error(&self.namespace, v)?)))
                     .collect();
-                if errors.is_empty() {
+                if timeout <= t && !failing.is_empty() {
+                    // `WaitForAttachAndMount` gave up: the pod worker reports it and waits again.
+                    let mut names: Vec<&str> = failing.iter().map(|(n, _)| *n).collect();
+                    names.sort_unstable();
+                    cx.event(
+                        EventKind::Warning,
+                        "FailedMount",
+                        format!(
+                            "Unable to attach or mount volumes: unmounted volumes=[{}], unattached volumes=[], failed to process volumes=[]: timed out waiting for the condition",
+                            names.join(" ")
+                        ),
+                        None,
+                    );
+                    timeout = t + self.clock.real(MOUNT_TIMEOUT);
+                }
+                if retry <= t && failing.is_empty() {
                     self.volumes = Vec::new();
                     let ready = t + self.clock.real(self.sandbox_delay);
                     self.stage = Stage::Sandbox { ready };
                 } else {
-                    for e in errors {
-                        cx.event(EventKind::Warning, "FailedMount", e, None);
+                    if retry <= t {
+                        let messages: Vec<String> = failing.into_iter().map(|(_, m)| m).collect();
+                        for m in messages {
+                            cx.event(EventKind::Warning, "FailedMount", m, None);
+                        }
+                        retry = t + self.clock.real(backoff.next());
                     }
-                    let retry = t + self.clock.real(backoff.next());
-                    self.stage = Stage::Mounting { retry, backoff };
+                    self.stage = Stage::Mounting {
+                        retry,
+                        backoff,
+                        timeout,
+                    };
                 }
             }
             Stage::Sandbox { ready } if ready <= t => {

@@ -592,6 +592,42 @@ fn failed_mounts_retry_with_back_off_until_the_volume_appears() {
 }
 
 #[test]
+fn a_mount_that_never_comes_times_out_every_two_minutes() {
+    let mut spec = web();
+    spec.volumes = Some(vec![Volume {
+        name: "cfg".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: "app-config".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]);
+    let mut h = Harness::new(&pod(&[], spec));
+    h.world.missing.borrow_mut().insert("app-config".into());
+    h.run_until(300.0);
+    let timeouts: Vec<f64> = h
+        .event("FailedMount")
+        .iter()
+        .filter(|(_, e)| e.message.starts_with("Unable"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(timeouts, [123.0, 246.0]);
+    assert_eq!(
+        h.event("FailedMount")
+            .iter()
+            .find(|(_, e)| e.message.starts_with("Unable"))
+            .unwrap()
+            .1
+            .message,
+        "Unable to attach or mount volumes: unmounted volumes=[cfg], unattached volumes=[], failed to process volumes=[]: timed out waiting for the condition"
+    );
+    // Retries every 2m2s at most.
+    let retries = h.event("FailedMount").len() - timeouts.len();
+    assert!((9..=11).contains(&retries), "{retries}");
+    assert_eq!(h.phase(), "Pending");
+}
+
+#[test]
 fn host_network_pods_get_the_host_ip() {
     let spec = PodSpec {
         host_network: Some(true),
