@@ -265,8 +265,17 @@ impl PodMachine {
             }
             let mut t = self.t;
             self.settle(t, world, &mut cx);
+            let mut steps = 0u32;
             while let Some(d) = self.next_deadline() {
                 if d > now.at {
+                    break;
+                }
+                // Every step consumes its deadline; a machine that does not is a bug, and must
+                // not hang the node it runs on.
+                steps += 1;
+                if steps > 1_000_000 {
+                    debug_assert!(false, "pod {} does not settle at {d:?}", self.key());
+                    tracing::error!(pod = %self.key(), "the pod machine does not settle");
                     break;
                 }
                 t = d.max(t);
@@ -421,7 +430,9 @@ impl PodMachine {
                     .iter()
                     .filter_map(|v| Some((v.name.as_str(), world.mount_error(&self.namespace, v)?)))
                     .collect();
-                if timeout <= t && !failing.is_empty() {
+                if timeout <= t && failing.is_empty() {
+                    timeout = t + self.clock.real(MOUNT_TIMEOUT);
+                } else if timeout <= t {
                     // `WaitForAttachAndMount` gave up: the pod worker reports it and waits again.
                     let mut names: Vec<&str> = failing.iter().map(|(n, _)| *n).collect();
                     names.sort_unstable();

@@ -628,6 +628,33 @@ fn a_mount_that_never_comes_times_out_every_two_minutes() {
 }
 
 #[test]
+fn a_volume_appearing_between_retries_mounts_at_the_next_retry_even_past_the_timeout() {
+    let mut spec = web();
+    spec.volumes = Some(vec![Volume {
+        name: "cfg".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: "app-config".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }]);
+    let mut h = Harness::new(&pod(&[], spec));
+    h.world.missing.borrow_mut().insert("app-config".into());
+    h.run_until(100.0);
+    h.world.missing.borrow_mut().clear();
+    // Retries at 63.5 s and then 127.5 s; the wait times out at 123 s with nothing missing.
+    h.run_until(127.0);
+    assert_eq!(h.phase(), "Pending");
+    h.run_until(140.0);
+    assert_eq!(h.phase(), "Running");
+    assert!(
+        h.event("FailedMount")
+            .iter()
+            .all(|(_, e)| !e.message.starts_with("Unable"))
+    );
+}
+
+#[test]
 fn host_network_pods_get_the_host_ip() {
     let spec = PodSpec {
         host_network: Some(true),
