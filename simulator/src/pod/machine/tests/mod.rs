@@ -734,5 +734,6 @@ fn a_rejected_pod_reports_failed_once_and_never_wakes() {
     assert!(again.status.is_none() && again.events.is_empty() && again.next_wake.is_none());
 }
 
+mod mixed;
 mod probes;
 mod stopping;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn http_probe(
+pub(super) fn http_probe(
     period: i32,
     initial: i32,
     success: i32,
@@ -26,7 +26,7 @@ fn http_probe(
     }
 }
 
-fn probed(
+pub(super) fn probed(
     readiness: Option<k8s_openapi::api::core::v1::Probe>,
     liveness: Option<k8s_openapi::api::core::v1::Probe>,
     startup: Option<k8s_openapi::api::core::v1::Probe>,

@@ -15,7 +15,7 @@ fn pre_stop(spec: &mut PodSpec) {
     });
 }
 
-fn delete(h: &mut Harness, at: f64, grace: i64) {
+pub(super) fn delete(h: &mut Harness, at: f64, grace: i64) {
     let mut p = pod(&[], web());
     p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
         h.now(at).wall,
