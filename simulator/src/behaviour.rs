@@ -226,6 +226,10 @@ pub struct ContainerBehaviour {
     pub pull_delay: Duration,
     /// Whether pulling its image fails.
     pub pull_fails: bool,
+    /// What the pod's `image-pull` annotation forced, if it did.
+    pub pull_override: Option<bool>,
+    /// The profile's failure pattern, to judge an image the spec changes to.
+    pub pull_pattern: std::sync::Arc<str>,
     /// It exits this long after it starts; `None`: it runs until stopped.
     pub exit_after: Option<Duration>,
     /// With this code.
@@ -254,6 +258,15 @@ pub struct ContainerBehaviour {
     pub cpu_millicores: u64,
     /// Memory used while running, bytes.
     pub memory_bytes: u64,
+}
+
+impl ContainerBehaviour {
+    /// Whether pulling `image` fails: the pod's `image-pull` annotation, else the profile's
+    /// pattern.
+    pub fn fails_to_pull(&self, image: &str) -> bool {
+        self.pull_override
+            .unwrap_or_else(|| failure_pattern(&self.pull_pattern).is_match(image))
+    }
 }
 
 impl Default for ContainerBehaviour {
@@ -424,6 +437,7 @@ impl Behaviour {
             }
         }
         let pattern = failure_pattern(&defaults.image_pull_failure);
+        let pull_pattern: std::sync::Arc<str> = defaults.image_pull_failure.as_str().into();
         let spread = |d: Duration, knob: &str, container: &str| -> Duration {
             if jitter == 0.0 || d.is_zero() {
                 return d;
@@ -436,6 +450,8 @@ impl Behaviour {
             start_delay: defaults.start_delay.0,
             pull_delay: defaults.pull_delay.0,
             pull_fails: false,
+            pull_override: None,
+            pull_pattern: pull_pattern.clone(),
             exit_after: if init {
                 Some(defaults.init_exit_after.0)
             } else {
@@ -473,7 +489,7 @@ impl Behaviour {
             .chain(regular_names.iter().map(|n| (*n, false)));
         for (name, init) in all {
             let mut b = base(init);
-            b.pull_fails = images(name).is_some_and(|image| pattern.is_match(&image));
+            let matches = images(name).is_some_and(|image| pattern.is_match(&image));
             // Pod-wide settings first, then this container's, so the narrower one wins. The
             // exit of init containers is only set per container: a pod-wide `exit-code: 1`
             // is meant for the app, and would otherwise keep the pod from ever initialising.
@@ -488,6 +504,7 @@ impl Behaviour {
                     apply(&mut b, knob, value, key, &mut errors);
                 }
             }
+            b.pull_fails = b.pull_override.unwrap_or(matches);
             b.start_delay = spread(b.start_delay, "start-delay", name);
             b.pull_delay = spread(b.pull_delay, "pull-delay", name);
             b.exit_after = b.exit_after.map(|d| spread(d, "exit-after", name));
@@ -599,8 +616,8 @@ fn apply(
         "start-delay" => b.start_delay = duration(errors).unwrap_or(b.start_delay),
         "pull-delay" => b.pull_delay = duration(errors).unwrap_or(b.pull_delay),
         "image-pull" => match value.trim() {
-            "ok" => b.pull_fails = false,
-            "fail" => b.pull_fails = true,
+            "ok" => b.pull_override = Some(false),
+            "fail" => b.pull_override = Some(true),
             _ => errors.push(err(key, format!("{value:?} is not ok or fail"))),
         },
         "exit-after" => b.exit_after = optional(errors).unwrap_or(b.exit_after),

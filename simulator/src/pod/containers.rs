@@ -125,6 +125,10 @@ pub(crate) struct Ctr {
     pub forced: [Option<bool>; 3],
     /// Instances created so far (for container IDs).
     pub instances: u32,
+    /// The image (and its pull policy) the spec changed to while this container ran.
+    pub next_image: Option<(String, &'static str)>,
+    /// Restart after the next exit whatever the policy (the spec changed).
+    pub restart_once: bool,
 }
 
 /// Index of a probe kind in per-kind arrays.
@@ -175,6 +179,8 @@ impl Ctr {
             image_id: None,
             forced: [None; 3],
             instances: 0,
+            next_image: None,
+            restart_once: false,
         }
     }
 
@@ -186,6 +192,14 @@ impl Ctr {
     /// The image as the pod gives it.
     pub fn image(&self) -> &str {
         &self.image
+    }
+
+    /// Use `image` from now on: a new image has its own pull back-off and digest.
+    pub fn set_image(&mut self, image: &str, pull_policy: &'static str) {
+        self.image = image.to_owned();
+        self.pull_policy = pull_policy;
+        self.pull = Backoff::default();
+        self.image_id = None;
     }
 
     /// The probe of `kind`, if the container has one.
@@ -286,7 +300,7 @@ impl Ctr {
 }
 
 /// The image pull policy, defaulted as the API server does when missing.
-fn pull_policy(spec: &Container) -> &'static str {
+pub(crate) fn pull_policy(spec: &Container) -> &'static str {
     match spec.image_pull_policy.as_deref() {
         Some("Always") => "Always",
         Some("Never") => "Never",

@@ -88,7 +88,14 @@ pub struct PodMachine {
     terminal: bool,
     deletion: Option<Deletion>,
     kills: Vec<(usize, Instant)>,
+    /// Containers whose image changed while they ran: restarted at that instant.
+    changed: Vec<(usize, Instant)>,
     reprobe: bool,
+    /// When the pod was first seen, for `activeDeadlineSeconds`.
+    created_at: Instant,
+    active_deadline: Option<i64>,
+    /// The kubelet failed the pod itself (`DeadlineExceeded`): reason and message.
+    evicted: Option<(&'static str, &'static str)>,
     start_time: Option<Time>,
     conditions: Conditions,
     /// A hash of the last status returned, to return a status only when it changed (the
@@ -184,7 +191,11 @@ impl PodMachine {
             terminal: false,
             deletion: None,
             kills: Vec::new(),
+            changed: Vec::new(),
             reprobe: false,
+            created_at: now.at,
+            active_deadline: spec.active_deadline_seconds,
+            evicted: None,
             conditions,
             last_status: None,
             last_phase: None,
@@ -219,6 +230,9 @@ impl PodMachine {
     /// The pod object changed in the API (spec, labels, `deletionTimestamp`).
     pub fn observe(&mut self, pod: &Pod, now: Now) {
         self.generation = pod.metadata.generation;
+        if let Some(spec) = &pod.spec {
+            self.spec_changed(spec, now.at.max(self.t));
+        }
         if let Some(status) = &pod.status {
             (self.qos_class, self.foreign_conditions, self.api_terminal) = kept_of(status);
         }
@@ -361,8 +375,17 @@ impl PodMachine {
         {
             consider(Some(del.requested));
         }
-        for (_, at) in &self.kills {
+        for (_, at) in self.kills.iter().chain(&self.changed) {
             consider(Some(*at));
+        }
+        if let Some(secs) = self.active_deadline
+            && self.evicted.is_none()
+            && !self.terminal
+            && !self.deletion.is_some_and(|d| d.begun)
+        {
+            consider(Some(
+                self.created_at + self.clock.real(Duration::from_secs(secs.max(0) as u64)),
+            ));
         }
         match &self.stage {
             Stage::Mounting { retry, timeout, .. } => {
@@ -418,6 +441,24 @@ impl PodMachine {
             if self.containers[i].run.as_ref().is_some_and(|r| r.visible) {
                 self.exit(i, t, 137, false, cx);
             }
+        }
+        let changed: Vec<usize> = self
+            .changed
+            .iter()
+            .filter(|(_, at)| *at <= t)
+            .map(|(i, _)| *i)
+            .collect();
+        self.changed.retain(|(_, at)| *at > t);
+        for i in changed {
+            self.definition_changed(i, t, cx);
+        }
+        if let Some(secs) = self.active_deadline
+            && self.evicted.is_none()
+            && !self.terminal
+            && !self.deletion.is_some_and(|d| d.begun)
+            && self.created_at + self.clock.real(Duration::from_secs(secs.max(0) as u64)) <= t
+        {
+            self.deadline_exceeded(t, cx);
         }
         match self.stage.clone() {
             Stage::Mounting {

@@ -64,6 +64,9 @@ impl PodMachine {
         {
             phase = prev;
         }
+        if self.evicted.is_some() {
+            phase = "Failed";
+        }
         let generation = self.generation;
         let mut conditions = self.foreign_conditions.clone();
         let all_init_first: Vec<_> = init_statuses
@@ -112,6 +115,8 @@ impl PodMachine {
             init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
             container_statuses: Some(statuses),
             observed_generation: generation,
+            reason: self.evicted.map(|(r, _)| r.to_owned()),
+            message: self.evicted.map(|(_, m)| m.to_owned()),
             ..Default::default()
         }
     }

@@ -168,7 +168,7 @@ impl PodMachine {
         let deleting = self.deletion.is_some_and(|d| d.begun);
         let restart = if deleting || self.terminal {
             false
-        } else if c.sidecar {
+        } else if std::mem::take(&mut c.restart_once) || c.sidecar {
             true
         } else if c.init {
             code != 0 && policy != "Never"
@@ -245,6 +245,81 @@ impl PodMachine {
             && (self.deletion.is_some_and(|d| d.begun) || self.terminal)
         {
             self.stage = Stage::Stopped;
+        }
+    }
+
+    // ----- spec changes and deadlines -----
+
+    /// The pod's spec changed: a new `activeDeadlineSeconds`, or new container images. A
+    /// running container with a new image is restarted (now, in [`Self::fire`]); one that is
+    /// not running takes the image at its next start, which is at once if it was waiting on the
+    /// old image.
+    pub(super) fn spec_changed(&mut self, spec: &k8s_openapi::api::core::v1::PodSpec, at: Instant) {
+        self.active_deadline = spec.active_deadline_seconds;
+        let all = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(spec.containers.iter());
+        for container in all {
+            let Some(i) = self.index(&container.name) else {
+                continue;
+            };
+            let c = &mut self.containers[i];
+            let image = container.image.as_deref().unwrap_or_default();
+            let current = c.next_image.as_ref().map_or(c.image(), |(n, _)| n.as_str());
+            if current == image {
+                continue;
+            }
+            if c.run.is_some() {
+                c.next_image = Some((
+                    image.to_owned(),
+                    super::super::containers::pull_policy(container),
+                ));
+                self.changed.push((i, at));
+            } else {
+                c.set_image(image, super::super::containers::pull_policy(container));
+                if let Step::PullRetry { at: retry } = &mut c.step {
+                    *retry = at;
+                }
+            }
+        }
+    }
+
+    /// `Container web definition changed, will be restarted`: whatever the restart policy.
+    pub(super) fn definition_changed(&mut self, i: usize, t: Instant, cx: &mut Cx) {
+        let c = &mut self.containers[i];
+        if c.run.is_none() || matches!(c.step, Step::Stopping { .. }) {
+            if let Some((image, policy)) = c.next_image.take() {
+                c.set_image(&image, policy);
+            }
+            return;
+        }
+        c.restart_once = true;
+        let message = format!(
+            "Container {} definition changed, will be restarted",
+            c.name()
+        );
+        let grace = self.pod_grace();
+        self.stop(i, t, grace, &message, true, cx);
+    }
+
+    /// `activeDeadlineSeconds` passed: the kubelet fails the pod and stops its containers.
+    pub(super) fn deadline_exceeded(&mut self, t: Instant, cx: &mut Cx) {
+        const REASON: &str = "DeadlineExceeded";
+        const MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
+        cx.event(EventKind::Normal, REASON, MESSAGE.into(), None);
+        self.evicted = Some((REASON, MESSAGE));
+        self.terminal = true;
+        self.busy = None;
+        let grace = self.pod_grace();
+        for i in 0..self.containers.len() {
+            if self.containers[i].run.is_some() {
+                let message = format!("Stopping container {}", self.containers[i].name());
+                self.stop(i, t, grace, &message, false, cx);
+            } else {
+                self.containers[i].step = Step::Done;
+            }
         }
     }
 }

@@ -11,6 +11,9 @@ impl PodMachine {
         let field = self.field(i);
         let clock = self.clock;
         let c = &mut self.containers[i];
+        if let Some((image, policy)) = c.next_image.take() {
+            c.set_image(&image, policy);
+        }
         let image = c.image().to_owned();
         let present = world.image_present(&image);
         let policy = c.pull_policy().to_owned();
@@ -95,7 +98,7 @@ impl PodMachine {
         let clock = self.clock;
         let c = &mut self.containers[i];
         let image = c.image().to_owned();
-        if c.b.pull_fails {
+        if c.b.fails_to_pull(&image) {
             let err = ids::pull_error(&image);
             cx.event(
                 EventKind::Warning,

@@ -181,3 +181,72 @@ fn a_failed_pod_says_so_in_its_ready_conditions() {
         );
     }
 }
+
+fn with_image(image: &str) -> Pod {
+    let mut p = pod(&[], web());
+    p.spec.as_mut().unwrap().containers[0].image = Some(image.into());
+    p
+}
+
+#[test]
+fn a_new_image_restarts_a_running_container() {
+    let mut h = cached(&pod(&[], web()));
+    h.run_until(5.0);
+    let p = with_image("nginx:1.28");
+    h.m.observe(&p, h.now(5.0));
+    h.run_until(10.0);
+    assert_eq!(
+        h.event("Killing")[0].1.message,
+        "Container web definition changed, will be restarted"
+    );
+    let web = h.container("web");
+    assert_eq!(web.image, "nginx:1.28");
+    assert_eq!(web.restart_count, 1);
+    assert!(web.state.unwrap().running.is_some());
+    assert_eq!(
+        h.event("Pulling")[0].1.message,
+        "Pulling image \"nginx:1.28\""
+    );
+}
+
+#[test]
+fn fixing_the_image_of_a_pod_in_image_pull_back_off_pulls_at_once() {
+    let spec = PodSpec {
+        containers: vec![container("web", "nginx:doesnotexist")],
+        ..Default::default()
+    };
+    let mut h = Harness::new(&pod(&[], spec));
+    h.run_until(20.0);
+    assert_eq!(h.waiting_reason("web").as_deref(), Some("ImagePullBackOff"));
+    h.m.observe(&with_image("nginx:1.27"), h.now(20.0));
+    h.run_until(21.5);
+    assert_eq!(h.phase(), "Running", "{:#?} {:#?}", h.events, h.status);
+    assert_eq!(h.container("web").restart_count, 0);
+}
+
+#[test]
+fn active_deadline_seconds_fails_the_pod() {
+    let spec = PodSpec {
+        active_deadline_seconds: Some(10),
+        ..web()
+    };
+    let mut h = cached(&pod(&[], spec));
+    h.run_until(9.9);
+    assert_eq!(h.phase(), "Running");
+    h.run_until(10.0);
+    let e = h.event("DeadlineExceeded");
+    assert_eq!(e[0].1.kind, EventKind::Normal);
+    assert_eq!(
+        e[0].1.message,
+        "Pod was active on the node longer than the specified deadline"
+    );
+    assert_eq!(h.event("Killing")[0].1.message, "Stopping container web");
+    assert_eq!(h.phase(), "Failed");
+    assert_eq!(h.status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        h.status.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    assert!(h.container("web").state.unwrap().terminated.is_some());
+    assert_eq!(h.next, None);
+}
