@@ -737,3 +737,60 @@ fn a_rejected_pod_reports_failed_once_and_never_wakes() {
 mod mixed;
 mod probes;
 mod stopping;
+
+#[test]
+fn a_running_pod_s_status_has_exactly_the_kubelet_s_fields() {
+    let mut spec = web();
+    spec.containers[0].volume_mounts = Some(vec![k8s_openapi::api::core::v1::VolumeMount {
+        name: "kube-api-access".into(),
+        mount_path: "/var/run/secrets/kubernetes.io/serviceaccount".into(),
+        read_only: Some(true),
+        ..Default::default()
+    }]);
+    let mut h = cached(&pod(&[], spec));
+    h.run_until(5.0);
+    let mut json = serde_json::to_value(&h.status).unwrap();
+    let web = &mut json["containerStatuses"][0];
+    let id = web["containerID"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("containerd://") && id.len() == "containerd://".len() + 64);
+    web["containerID"] = "ID".into();
+    let image = web["imageID"].as_str().unwrap().to_owned();
+    assert!(image.starts_with("docker.io/library/nginx@sha256:"));
+    web["imageID"] = "IMAGE".into();
+    let t0 = "2026-01-01T00:00:00Z";
+    let expected = serde_json::json!({
+        "conditions": [
+            {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": t0, "observedGeneration": 1},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": t0, "observedGeneration": 1},
+            {"type": "Ready", "status": "True", "lastTransitionTime": t0, "observedGeneration": 1},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": t0, "observedGeneration": 1},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": t0, "observedGeneration": 1}
+        ],
+        "containerStatuses": [{
+            "containerID": "ID",
+            "image": "nginx:1.27",
+            "imageID": "IMAGE",
+            "lastState": {},
+            "name": "web",
+            "ready": true,
+            "restartCount": 0,
+            "started": true,
+            "state": {"running": {"startedAt": t0}},
+            "volumeMounts": [{
+                "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                "name": "kube-api-access",
+                "readOnly": true,
+                "recursiveReadOnly": "Disabled"
+            }]
+        }],
+        "hostIP": "10.0.0.1",
+        "hostIPs": [{"ip": "10.0.0.1"}],
+        "observedGeneration": 1,
+        "phase": "Running",
+        "podIP": "10.244.1.5",
+        "podIPs": [{"ip": "10.244.1.5"}],
+        "qosClass": "BestEffort",
+        "startTime": t0
+    });
+    assert_eq!(json, expected);
+}
