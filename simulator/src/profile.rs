@@ -239,6 +239,12 @@ impl Profile {
         if hb.status_report_seconds == 0 {
             return invalid("heartbeat.statusReportSeconds", "must be at least 1");
         }
+        self.behaviour
+            .validate()
+            .map_err(|e| ProfileError::Invalid {
+                field: e.annotation,
+                message: e.message,
+            })?;
         let mut names = std::collections::BTreeSet::new();
         for (i, pool) in self.pools.iter().enumerate() {
             let field = |f: &str| format!("pools[{i}].{f}");
