@@ -257,11 +257,16 @@ pub async fn create_running(ctx: &TestContext, pod: &Pod) -> anyhow::Result<Pod>
 }
 
 /// A node of the target to run pods on without disturbing it: the first Ready, schedulable node
-/// by name.
+/// by name, preferring the target's own nodes to those tests added.
 pub async fn ready_node(ctx: &TestContext) -> anyhow::Result<Node> {
     let nodes: Api<Node> = Api::all(ctx.client.clone());
     let mut list = nodes.list(&ListParams::default()).await?.items;
-    list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    // Nodes other tests added for themselves (`kp-…`, see `own_node_prefix`) may be disturbed
+    // at any moment: take them last.
+    list.sort_by_key(|n| {
+        let name = n.metadata.name.clone().unwrap_or_default();
+        (name.starts_with("kp-"), name)
+    });
     list.into_iter()
         .find(|n| {
             super::nodes::node_condition_status(n, "Ready") == Some("True")
