@@ -14,6 +14,7 @@ use crate::support::nodes::{
     MEMORY_PRESSURE, NOT_READY, UNREACHABLE, UNSCHEDULABLE, has_taint, node_condition_status,
     nodes_api, own_node, taint, taint_labels, wait_node,
 };
+use crate::support::object_events::{has_event, wait_for_events};
 use crate::support::pods::{bound_pod, condition_status, create_running, pod_condition, wait_pod};
 
 fn ready_reason(node: &Node) -> Option<String> {
@@ -34,7 +35,7 @@ fn ready_message(node: &Node) -> Option<String> {
 
 /// A node whose heartbeats stop goes Ready=Unknown ("Kubelet stopped posting node status."),
 /// gets the unreachable NoExecute (with timeAdded) and NoSchedule taints, and its pods get
-/// Ready=False.
+/// Ready=False; NodeNotReady events say so about the node and about each pod.
 pub async fn stopped_heartbeats_make_the_node_unknown_tainted_and_its_pods_unready(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
@@ -84,6 +85,21 @@ pub async fn stopped_heartbeats_make_the_node_unknown_tainted_and_its_pods_unrea
         pod.metadata.deletion_timestamp.is_none(),
         "the pod tolerates unreachable for 300 s (DefaultTolerationSeconds) but is being deleted"
     );
+    // As upstream's node lifecycle controller: a Normal event about the node (in `default`,
+    // where events about cluster-scoped objects go) and a Warning about each of its pods.
+    let said = format!("Node {node} status is now: NodeNotReady");
+    wait_for_events(&ctx, "default", &node, "to include NodeNotReady", |e| {
+        has_event(e, "NodeNotReady", Some(&said))
+    })
+    .await?;
+    wait_for_events(
+        &ctx,
+        &ctx.namespace,
+        "victim",
+        "to include NodeNotReady",
+        |e| has_event(e, "NodeNotReady", Some("Node is not ready")),
+    )
+    .await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! (exits, probe outcomes, delays) is asked for with `kubeproof.io/…` annotations, which real
 //! nodes ignore.
 
+mod admission;
 mod deletion;
 mod events;
 mod faults;
@@ -160,6 +161,18 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, faults::killed_container_restarts_in_the_same_pod, needs: [NodeControl]),
         test!(AREA, faults::failing_liveness_fault_restarts_the_container, needs: [NodeControl]),
         test!(AREA, faults::failing_readiness_fault_makes_the_pod_unready_until_lifted,
+            needs: [NodeControl]),
+        test!(
+            AREA,
+            probes::liveness_period_sets_how_soon_a_failure_is_seen
+        ),
+        test!(
+            AREA,
+            admission::pod_exceeding_the_nodes_cpu_is_rejected_out_of_cpu
+        ),
+        test!(AREA, admission::active_deadline_fails_a_running_pod,
+            tags: [Conformance], upstream: ["Pods, ActiveDeadlineSeconds"]),
+        test!(AREA, admission::unreadable_behaviour_annotation_is_reported_and_ignored,
             needs: [NodeControl]),
     ]
 }

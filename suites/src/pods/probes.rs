@@ -258,6 +258,39 @@ pub async fn liveness_failure_threshold_delays_the_restart(ctx: TestContext) -> 
     Ok(())
 }
 
+/// `periodSeconds` sets how often a probe runs, so how soon a failure is seen: of two
+/// containers whose liveness probes fail from the same moment (threshold 1), the one probed
+/// every second restarts before the one probed every 60 s.
+pub async fn liveness_period_sets_how_soon_a_failure_is_seen(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let node = ready_node_name(&ctx).await?;
+    let mut pod = bound_pod("periods", &node);
+    let mut often = container("often");
+    often.liveness_probe = Some(exec_probe(1, 1));
+    let mut seldom = container("seldom");
+    seldom.liveness_probe = Some(exec_probe(60, 1));
+    spec_mut(&mut pod).containers = vec![often, seldom];
+    let pod = with_behaviour(pod, &[("liveness-fail-after", "5s")]);
+    create_pod(&ctx, &pod).await?;
+    wait_pod_through(
+        &ctx,
+        "periods",
+        vec![
+            (
+                "often restarted while seldom has not",
+                Box::new(|p: &Pod| restarts(p, "often") >= 1 && restarts(p, "seldom") == 0),
+            ),
+            (
+                "seldom restarted too",
+                Box::new(|p: &Pod| restarts(p, "seldom") >= 1),
+            ),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// `initialDelaySeconds` holds readiness back: a container whose readiness probe starts after a
 /// delay is not ready while a sibling without the delay already is; then it is, with no
 /// restarts.
