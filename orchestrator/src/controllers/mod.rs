@@ -20,6 +20,8 @@ mod zones;
 
 #[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod node_lifecycle_tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

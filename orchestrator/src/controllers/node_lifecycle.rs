@@ -35,6 +35,8 @@ use crate::error::{ApiError, Reason};
 use crate::registry::{ResourceInfo, UpdateTarget, find};
 use crate::store::{Event, EventType, Filter, ListOptions, Stored};
 
+/// Where node leases are stored.
+const LEASES: &str = "leases.coordination.k8s.io";
 /// Upstream's `NodeEvictionPeriod`: how often queued nodes are tainted.
 const TAINTING_PERIOD: Duration = Duration::from_millis(100);
 /// Writes retried after losing a race (upstream `NodeHealthUpdateRetry`).
@@ -209,7 +211,7 @@ impl NodeLifecycleController {
         let nodes = store.list("nodes", &ListOptions::default())?.items;
         let leases = store
             .list(
-                "leases",
+                LEASES,
                 &ListOptions {
                     filter: Filter {
                         namespace: Some("kube-node-lease".into()),
