@@ -359,7 +359,7 @@ impl NodeLifecycleController {
         let mut health = st.health.get(&view.name).cloned();
         let (observed, grace) = match &view.ready {
             None => {
-                let created = view.creation.map(|c| rfc3339(c));
+                let created = view.creation.map(rfc3339);
                 let fake = ReadyCondition {
                     status: "Unknown".into(),
                     heartbeat: created.clone(),

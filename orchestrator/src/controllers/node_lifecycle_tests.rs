@@ -378,7 +378,7 @@ async fn a_silent_node_goes_unknown_is_tainted_and_its_pods_are_evicted_by_their
         "team",
         "brief",
         "the 2 s toleration to run out",
-        |p| terminating(p),
+        terminating,
     )
     .await;
     assert!(
@@ -555,7 +555,7 @@ async fn a_taint_removed_in_time_cancels_the_pending_eviction() {
         "team",
         "victim",
         "the untolerating pod to be evicted",
-        |p| terminating(p),
+        terminating,
     )
     .await;
     c.change("nodes", "", "n", UpdateTarget::Main, |n| {
