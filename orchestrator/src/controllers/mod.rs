@@ -9,6 +9,7 @@
 mod config;
 mod events;
 mod namespace;
+mod node_health;
 mod node_lifecycle;
 mod pod_conditions;
 mod pod_gc;
