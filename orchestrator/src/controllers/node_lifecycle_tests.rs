@@ -614,3 +614,55 @@ async fn pods_get_both_default_tolerations_once() {
     assert_eq!(updated["spec"]["containers"][0]["image"], "nginx:latest");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminated_pods_beyond_the_threshold_are_collected_oldest_first() {
+    let c = Cluster::start(NodeLifecycleConfig {
+        pod_gc_period: Duration::from_millis(100),
+        terminated_pod_gc_threshold: 2,
+        ..NodeLifecycleConfig::default()
+    });
+    for name in ["a", "b", "c"] {
+        c.create(
+            "pods",
+            "team",
+            json!({"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+        );
+    }
+    for name in ["a", "b", "c"] {
+        c.change("pods", "team", name, UpdateTarget::Status, |p| {
+            p["status"]["phase"] = json!("Succeeded")
+        });
+    }
+    c.wait("pods", "team", "a", "the oldest finished pod to go", |p| {
+        p.is_none()
+    })
+    .await;
+    assert!(c.get("pods", "team", "b").is_some() && c.get("pods", "team", "c").is_some());
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminating_pod_that_was_never_scheduled_is_failed_and_force_deleted() {
+    let c = Cluster::start(NodeLifecycleConfig::fast());
+    c.create(
+        "pods",
+        "team",
+        json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+    );
+    c.objects
+        .delete(info("pods"), "team", "held", &DeleteParams::default())
+        .unwrap();
+    c.wait("pods", "team", "held", "the pod to be marked Failed", |p| {
+        p.is_some_and(|p| p["status"]["phase"] == "Failed")
+    })
+    .await;
+    // The finalizer is all that holds it now.
+    c.change("pods", "team", "held", UpdateTarget::Main, |p| {
+        p["metadata"]["finalizers"] = json!([])
+    });
+    c.wait("pods", "team", "held", "the pod to go", |p| p.is_none())
+        .await;
+    c.stop().await;
+}
