@@ -1,11 +1,13 @@
 //! Admission: what happens to a valid object before it is stored, in upstream's plugin order —
 //! NamespaceLifecycle (no content in missing or terminating namespaces), LimitRanger (container
-//! defaults, then min/max/ratio checks), ResourceQuota (reject what exceeds a quota, charge the
+//! defaults, then min/max/ratio checks), DefaultTolerationSeconds (300 s tolerations of the
+//! not-ready and unreachable taints), ResourceQuota (reject what exceeds a quota, charge the
 //! rest to `status.used`).
 //!
 //! Each plugin's rules are pure functions over JSON in their own file; this file reads what they
 //! need from the store and turns their verdicts into `metav1.Status` errors.
 
+mod default_toleration_seconds;
 mod limit_ranger;
 mod namespace_lifecycle;
 mod pod_resources;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+pub use default_toleration_seconds::DEFAULT_TOLERATION_SECONDS;
 pub use namespace_lifecycle::IMMORTAL_NAMESPACES;
 pub(crate) use namespace_lifecycle::is_terminating;
 pub use quantity::{Format, Quantity, QuantityError};
@@ -78,6 +81,9 @@ impl Admission {
         }
         namespace_lifecycle::admit(&*self.store, info, namespace, obj, true)?;
         self.limit_ranger(info, namespace, obj, None)?;
+        if is_pods(info) {
+            default_toleration_seconds::admit(obj);
+        }
         self.quota(info, namespace, obj, None, Operation::Create, dry_run)
     }
 
@@ -117,6 +123,16 @@ impl Admission {
             _ => Operation::Update,
         };
         self.quota(info, namespace, new, Some(old), op, dry_run)
+    }
+
+    /// The mutations of an update that validation must see, run before it as upstream runs
+    /// mutating admission before validation: DefaultTolerationSeconds, so that replacing a pod
+    /// with its original manifest (no default tolerations) is not taken for removing them.
+    /// Only for the main resource: upstream skips subresources.
+    pub fn mutate_update(&self, info: &'static ResourceInfo, new: &mut Value) {
+        if is_pods(info) {
+            default_toleration_seconds::admit(new);
+        }
     }
 
     /// Admit a delete: 403 for the immortal namespaces (`default`, `kube-system`,
@@ -272,6 +288,10 @@ impl Admission {
         namespace.hash(&mut h);
         &self.quota_locks[(h.finish() % QUOTA_LOCK_STRIPES as u64) as usize]
     }
+}
+
+fn is_pods(info: &ResourceInfo) -> bool {
+    info.group.is_empty() && info.plural == "pods"
 }
 
 fn has_deletion_timestamp(obj: &Value) -> bool {

@@ -285,6 +285,9 @@ impl Objects {
                 set_namespace(info, m, namespace)?;
                 carry_system_fields(m, &old);
             }
+            if target == UpdateTarget::Main {
+                self.admission.mutate_update(info, &mut new);
+            }
             let mut prepared = strategy.prepare_update(new, &old, target)?;
             self.admission
                 .admit_update_opts(info, namespace, &mut prepared, &old, p.dry_run)?;

@@ -9,6 +9,7 @@
 mod config;
 mod events;
 mod namespace;
+mod node_health;
 mod node_lifecycle;
 mod pod_conditions;
 mod pod_gc;
@@ -20,6 +21,8 @@ mod zones;
 
 #[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod node_lifecycle_tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -18,11 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Taint;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::events::{EventRecorder, NORMAL, ObjectRef, WARNING, rfc3339};
+use super::node_health::{
+    NodeHealth, ReadyCondition, observe, pod_not_ready, ready_condition, unknown_conditions,
+};
 use super::pod_index::PodIndex;
 use super::taints::{
     self, NO_EXECUTE, TAINT_NOT_READY, TAINT_UNREACHABLE, desired_no_schedule, no_schedule_diff,
@@ -35,6 +38,8 @@ use crate::error::{ApiError, Reason};
 use crate::registry::{ResourceInfo, UpdateTarget, find};
 use crate::store::{Event, EventType, Filter, ListOptions, Stored};
 
+/// Where node leases are stored.
+const LEASES: &str = "leases.coordination.k8s.io";
 /// Upstream's `NodeEvictionPeriod`: how often queued nodes are tainted.
 const TAINTING_PERIOD: Duration = Duration::from_millis(100);
 /// Writes retried after losing a race (upstream `NodeHealthUpdateRetry`).
@@ -42,9 +47,6 @@ const WRITE_ATTEMPTS: usize = 5;
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Nodes with this label are left out of zone health (upstream `labelNodeDisruptionExclusion`).
 const EXCLUDE_DISRUPTION: &str = "node.kubernetes.io/exclude-disruption";
-/// The heartbeat-driven conditions set to Unknown; NetworkUnavailable belongs to the network
-/// plugin and is left alone, as upstream.
-const HEARTBEAT_CONDITIONS: [&str; 4] = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
 
 /// Watches node heartbeats and keeps node conditions, pod readiness and node taints true to them.
 pub struct NodeLifecycleController {
@@ -64,14 +66,6 @@ impl std::fmt::Debug for NodeLifecycleController {
         f.debug_struct("NodeLifecycleController")
             .finish_non_exhaustive()
     }
-}
-
-/// The Ready condition as the monitor compares it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct ReadyCondition {
-    pub status: String,
-    pub heartbeat: Option<String>,
-    pub transition: Option<String>,
 }
 
 /// What the monitor needs of a node, parsed once per revision.
@@ -121,17 +115,6 @@ impl NodeView {
             .iter()
             .any(|t| same_taint(t, &taint(key, NO_EXECUTE)))
     }
-}
-
-/// A node's health as last observed (upstream `nodeHealthData`).
-#[derive(Clone, Debug)]
-struct NodeHealth {
-    /// When a heartbeat was last seen to change.
-    probe: Instant,
-    /// When the Ready condition was last seen to transition.
-    ready_transition: Instant,
-    saved_ready: Option<ReadyCondition>,
-    lease_renewed: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Default)]
@@ -209,7 +192,7 @@ impl NodeLifecycleController {
         let nodes = store.list("nodes", &ListOptions::default())?.items;
         let leases = store
             .list(
-                "leases.coordination.k8s.io",
+                LEASES,
                 &ListOptions {
                     filter: Filter {
                         namespace: Some("kube-node-lease".into()),
@@ -353,61 +336,14 @@ impl NodeLifecycleController {
         lease_renewed: Option<jiff::Timestamp>,
         now: Instant,
     ) -> Result<(ReadyCondition, Option<ReadyCondition>), ApiError> {
-        let created_at = view.creation.map(|c| instant_of(c, now)).unwrap_or(now);
-        let mut health = st.health.get(&view.name).cloned();
-        let (observed, grace) = match &view.ready {
-            None => {
-                let created = view.creation.map(|c| rfc3339(c));
-                let fake = ReadyCondition {
-                    status: "Unknown".into(),
-                    heartbeat: created.clone(),
-                    transition: created,
-                };
-                match health.as_mut() {
-                    Some(h) => h.saved_ready = None,
-                    None => {
-                        health = Some(NodeHealth {
-                            probe: created_at,
-                            ready_transition: created_at,
-                            saved_ready: None,
-                            lease_renewed: None,
-                        })
-                    }
-                }
-                (fake, self.config.startup_grace_period)
-            }
-            Some(r) => (r.clone(), self.config.grace_period),
-        };
-        let fresh = |ready: &Option<ReadyCondition>| NodeHealth {
-            probe: now,
-            ready_transition: now,
-            saved_ready: ready.clone(),
-            lease_renewed: None,
-        };
-        let mut health = match health {
-            None => fresh(&view.ready),
-            Some(h) => match (&h.saved_ready, &view.ready) {
-                (None, Some(_)) | (Some(_), None) => fresh(&view.ready),
-                (Some(saved), Some(current)) if saved.heartbeat != current.heartbeat => {
-                    let transition = if saved.transition != current.transition {
-                        now
-                    } else {
-                        h.ready_transition
-                    };
-                    NodeHealth {
-                        ready_transition: transition,
-                        ..fresh(&view.ready)
-                    }
-                }
-                _ => h,
-            },
-        };
-        if let Some(renewed) = lease_renewed
-            && health.lease_renewed.is_none_or(|saved| saved < renewed)
-        {
-            health.lease_renewed = Some(renewed);
-            health.probe = now;
-        }
+        let (mut health, observed, grace) = observe(
+            st.health.get(&view.name).cloned(),
+            &view.ready,
+            view.creation,
+            lease_renewed,
+            now,
+            (self.config.startup_grace_period, self.config.grace_period),
+        );
         let mut current = view.ready.clone();
         if now > health.probe + grace {
             match self.mark_unknown(view)? {
@@ -830,81 +766,5 @@ impl Sink for NodeLifecycleController {
                 self.no_schedule.add(&n.name);
             }
         }
-    }
-}
-
-/// The Ready condition of a node.
-pub(crate) fn ready_condition(node: &Value) -> Option<ReadyCondition> {
-    let c = node
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
-    let s = |k: &str| c.get(k).and_then(Value::as_str).map(String::from);
-    Some(ReadyCondition {
-        status: s("status").unwrap_or_default(),
-        heartbeat: s("lastHeartbeatTime"),
-        transition: s("lastTransitionTime"),
-    })
-}
-
-/// The node's conditions with the heartbeat-driven ones Unknown as of `now`: existing ones keep
-/// their heartbeat and get upstream's reason and message (their transition time only if they
-/// were not Unknown already); missing ones are added as never updated.
-pub(crate) fn unknown_conditions(node: &Value, now: &str) -> Value {
-    let mut conditions: Vec<Value> = node
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let created = node
-        .pointer("/metadata/creationTimestamp")
-        .cloned()
-        .unwrap_or(Value::Null);
-    for kind in HEARTBEAT_CONDITIONS {
-        match conditions.iter_mut().find(|c| c["type"] == kind) {
-            None => conditions.push(json!({
-                "type": kind,
-                "status": "Unknown",
-                "lastHeartbeatTime": created,
-                "lastTransitionTime": now,
-                "reason": "NodeStatusNeverUpdated",
-                "message": "Kubelet never posted node status.",
-            })),
-            Some(c) if c["status"] != "Unknown" => {
-                c["status"] = json!("Unknown");
-                c["reason"] = json!("NodeStatusUnknown");
-                c["message"] = json!("Kubelet stopped posting node status.");
-                c["lastTransitionTime"] = json!(now);
-            }
-            Some(_) => {}
-        }
-    }
-    Value::Array(conditions)
-}
-
-/// The pod with its Ready condition False as of `now`, or `None` when it has no Ready
-/// condition or it is False already (upstream `UpdatePodCondition` reporting no change).
-pub(crate) fn pod_not_ready(pod: &Value, now: &str) -> Option<Value> {
-    let mut pod = pod.clone();
-    let ready = pod
-        .pointer_mut("/status/conditions")?
-        .as_array_mut()?
-        .iter_mut()
-        .find(|c| c["type"] == "Ready")?;
-    if ready["status"] == "False" {
-        return None;
-    }
-    ready["status"] = json!("False");
-    ready["lastTransitionTime"] = json!(now);
-    Some(pod)
-}
-
-/// The monotonic instant matching a wall-clock time in the past (now for a future one).
-fn instant_of(at: jiff::Timestamp, now: Instant) -> Instant {
-    let ago = jiff::Timestamp::now().duration_since(at);
-    match Duration::try_from(ago) {
-        Ok(d) => now.checked_sub(d).unwrap_or(now),
-        Err(_) => now,
     }
 }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::NodeLifecycleConfig;
-use super::node_lifecycle::ready_condition;
+use super::node_health::ready_condition;
 use super::pod_conditions::{DISRUPTION_TARGET, with_condition};
 use super::pod_index::{PodIndex, PodKey};
 use super::taints::{TAINT_OUT_OF_SERVICE, node_taints};

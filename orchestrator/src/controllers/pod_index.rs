@@ -175,8 +175,14 @@ mod tests {
         // An old event replayed after a rebuild changes nothing.
         arc.rebuild(&store).unwrap();
         let stale = store.get("pods", "ns", "b").unwrap();
-        let mut old = (*stale).clone();
-        old.revision = 1;
+        let old = Stored {
+            revision: 1,
+            namespace: stale.namespace.clone(),
+            name: stale.name.clone(),
+            bytes: stale.bytes.clone(),
+            labels: stale.labels.clone(),
+            fields: stale.fields.clone(),
+        };
         arc.on_event(info, &ev(EventType::Deleted, Arc::new(old), None));
         assert_eq!(arc.pods_on("n2").len(), 1);
     }
