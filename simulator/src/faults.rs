@@ -92,6 +92,7 @@ pub trait NodeControl: Send + Sync {
     /// written. Heartbeats are not affected (use [`NodeControl::stop_heartbeats`]).
     fn partition(&self, node: &str, partitioned: bool) -> Result<(), FaultError>;
 
-    /// Run `node`'s pods `factor` times slower (2.0: every delay doubles); 1.0 restores it.
+    /// Run `node`'s pods `factor` times slower (2.0: every delay started from now doubles);
+    /// 1.0 restores it.
     fn slow_down(&self, node: &str, factor: f64) -> Result<(), FaultError>;
 }

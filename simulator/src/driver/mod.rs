@@ -310,7 +310,7 @@ impl Task {
                 .filter_map(|uid| self.pods.get(uid).and_then(|e| e.admitted.as_ref()));
             crate::pod::admit(&pod, node_object, others)
         };
-        let clock = self.profile.clock();
+        let clock = node_clock(&self.profile, &node);
         let (machine, admitted) = match verdict {
             Ok(()) => (
                 PodMachine::new(&pod, behaviour, placement, clock, now),
@@ -446,12 +446,6 @@ impl Task {
             }
         }
         if let Some(at) = out.next_wake {
-            let slowness = entry.node.inner.lock().slowness;
-            let at = if slowness == 1.0 {
-                at
-            } else {
-                now.at + at.saturating_duration_since(now.at).mul_f64(slowness)
-            };
             self.seq += 1;
             let key = (at, self.seq);
             if let Some(old) = entry.timer.replace(key) {
@@ -533,6 +527,10 @@ impl Task {
                     .map(|(uid, _)| uid.clone())
                     .collect();
                 for uid in uids {
+                    if let Some(entry) = self.pods.get_mut(&uid) {
+                        let clock = node_clock(&self.profile, &entry.node);
+                        entry.machine.set_clock(clock);
+                    }
                     self.release_held(&uid);
                     self.step(&uid);
                 }
@@ -591,6 +589,11 @@ fn container_found(
             container: container.to_owned(),
         })
     }
+}
+
+/// The model clock of `node`'s pods: the profile's, slowed by the node's slow-down fault.
+fn node_clock(profile: &Profile, node: &NodeState) -> crate::SimClock {
+    crate::SimClock::new(profile.clock_factor / node.inner.lock().slowness)
 }
 
 /// The part of `pod` kubelet admission reads: identity and spec, without status or the

@@ -322,6 +322,12 @@ impl PodMachine {
         out
     }
 
+    /// Run from now on with `clock` (a node slowed down or sped up): delays started from now
+    /// are measured with it; deadlines already set stay.
+    pub fn set_clock(&mut self, clock: SimClock) {
+        self.clock = clock;
+    }
+
     /// Kill `container` (it restarts per the restart policy). False when there is none.
     pub fn kill_container(&mut self, container: &str, now: Now) -> bool {
         let Some(i) = self.index(container) else {
