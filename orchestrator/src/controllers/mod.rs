@@ -5,6 +5,17 @@
 //! never blocks); each controller drains its own [`WorkQueue`] of namespaces in one worker task,
 //! so a burst of events in a namespace becomes one sync. A watch that falls behind or expires
 //! restarts from the current revision and asks every controller for a full resync.
+//!
+//! The node controllers share one index of pods by `spec.nodeName` (`PodIndex`, fed first so
+//! the others see it current) and are tuned by [`NodeLifecycleConfig`]:
+//! - [`NodeLifecycleController`] watches heartbeats every monitor period (list-based, parsing a
+//!   node or lease only when its revision changed), sets silent nodes Unknown, marks their pods
+//!   not ready, adds NoExecute taints through per-zone rate-limited queues (`zones.rs`), and keeps
+//!   the NoSchedule condition and cordon taints in line on every node change;
+//! - [`TaintEvictionController`] deletes pods from nodes whose NoExecute taints they do not
+//!   tolerate, at once or when their `tolerationSeconds` run out;
+//! - [`PodGcController`] force-deletes pods of deleted nodes, unscheduled terminating pods and
+//!   terminated pods beyond a threshold.
 
 mod config;
 mod events;

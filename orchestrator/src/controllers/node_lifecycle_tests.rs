@@ -666,3 +666,27 @@ async fn a_terminating_pod_that_was_never_scheduled_is_failed_and_force_deleted(
         .await;
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_node_is_silent_no_node_is_tainted_for_eviction() {
+    let c = Cluster::start(NodeLifecycleConfig::fast());
+    c.ready_node("only", "z1");
+    c.running_pod("p", "only", json!([{"key": TAINT_UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0}]));
+    c.wait("nodes", "", "only", "Ready Unknown", |n| {
+        n.and_then(|n| condition(n, "Ready"))
+            .is_some_and(|r| r["status"] == "Unknown")
+    })
+    .await;
+    // Upstream's full-disruption rule: a control plane that hears from no node at all
+    // suspects itself, and evicts nothing.
+    let tainted = c
+        .wait_for("nodes", "", "only", Duration::from_secs(1), &|n: Option<
+            &Value,
+        >| {
+            n.is_some_and(|n| has_taint(n, TAINT_UNREACHABLE, "NoExecute"))
+        })
+        .await;
+    assert!(!tainted, "a fully disrupted cluster got a NoExecute taint");
+    assert!(!terminating(c.get("pods", "team", "p").as_ref()));
+    c.stop().await;
+}

@@ -193,6 +193,11 @@ impl TaintEvictionController {
         let taints = no_execute(&taints::node_taints(&node));
         {
             let mut st = self.state.lock();
+            // Upstream reacts only when the NoExecute taints changed, not to status writes.
+            let before = st.tainted.get(name).map_or(&[][..], Vec::as_slice);
+            if before == taints.as_slice() {
+                return Ok(());
+            }
             if taints.is_empty() {
                 st.tainted.remove(name);
             } else {
@@ -293,14 +298,14 @@ impl TaintEvictionController {
     fn fire_if_due(&self, key: &str) {
         let Some(key) = parse_key(key) else { return };
         let now = Instant::now();
-        match self.state.lock().evictions.get(&key) {
-            Some(Eviction::Scheduled { fire_at, .. }) if *fire_at <= now => {}
-            Some(Eviction::Scheduled { fire_at, .. }) => {
-                // Rescheduled later meanwhile; its own timer is queued.
-                let _ = fire_at;
-                return;
-            }
-            _ => return,
+        // A cancelled, fired or later rescheduled eviction has nothing due now (a rescheduled
+        // one has its own timer queued).
+        let due = matches!(
+            self.state.lock().evictions.get(&key),
+            Some(Eviction::Scheduled { fire_at, .. }) if *fire_at <= now
+        );
+        if !due {
+            return;
         }
         self.recorder.record(
             &pod_ref(&key),
