@@ -9,6 +9,7 @@
 //! nodes ignore.
 
 mod admission;
+mod api;
 mod deletion;
 mod events;
 mod faults;
@@ -174,5 +175,13 @@ pub fn tests() -> Vec<TestDef> {
             tags: [Conformance], upstream: ["Pods, ActiveDeadlineSeconds"]),
         test!(AREA, admission::unreadable_behaviour_annotation_is_reported_and_ignored,
             needs: [NodeControl]),
+        test!(AREA, probes::repeated_liveness_failures_raise_the_restart_count_monotonically,
+            tags: [Conformance], upstream: ["Pod liveness probe, using http endpoint, multiple restarts (slow)"]),
+        test!(AREA, api::running_pod_label_update_persists_and_selects_it,
+            tags: [Conformance], upstream: ["Pods, update"]),
+        test!(AREA, api::pods_are_deleted_by_collection,
+            tags: [Conformance], upstream: ["Pods, delete a collection"]),
+        test!(AREA, api::pod_status_is_patched_and_replaced_through_the_status_subresource,
+            tags: [Conformance], upstream: ["Pods, patching status"]),
     ]
 }

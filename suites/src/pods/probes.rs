@@ -15,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::TestContext;
 use crate::support::container;
 use crate::support::object_events::{describe, event_with, has_event, wait_for_events};
+use crate::support::pods::wait_restarts_rising_to;
 use crate::support::pods::{
     bound_pod, condition_status, container_mut, container_status, create_pod, create_running,
     exec_probe, is_running, phase, ready_node_name, restarts, spec_mut, wait_pod, wait_pod_through,
@@ -182,6 +183,22 @@ pub async fn failing_grpc_liveness_probe_restarts_the_container(
         "Liveness probe failed:",
     )
     .await
+}
+
+/// Repeated liveness failures restart the container again and again: its restartCount rises
+/// 1, 2, 3 and never goes back (each new container is healthy for a while, then fails).
+pub async fn repeated_liveness_failures_raise_the_restart_count_monotonically(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let node = ready_node_name(&ctx).await?;
+    let mut pod = with_behaviour(
+        bound_pod("relapsing", &node),
+        &[("liveness-fail-after", "2s")],
+    );
+    container_mut(&mut pod, "app").liveness_probe = Some(http_probe(1, 1));
+    create_pod(&ctx, &pod).await?;
+    wait_restarts_rising_to(&ctx, "relapsing", "app", 3).await?;
+    Ok(())
 }
 
 /// Passing liveness probes of every kind never restart their containers — shown while a

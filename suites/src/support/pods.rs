@@ -283,3 +283,29 @@ pub async fn ready_node(ctx: &TestContext) -> anyhow::Result<Node> {
 pub async fn ready_node_name(ctx: &TestContext) -> anyhow::Result<String> {
     Ok(ready_node(ctx).await?.metadata.name.unwrap_or_default())
 }
+
+/// Waits until container `container` of pod `name` has restarted `n` times, checking that its
+/// restartCount never goes down in any status seen on the way.
+pub async fn wait_restarts_rising_to(
+    ctx: &TestContext,
+    name: &str,
+    container: &str,
+    n: i32,
+) -> anyhow::Result<Pod> {
+    let seen = std::sync::Arc::new(Mutex::new((0i32, None::<String>)));
+    let track = seen.clone();
+    let container = container.to_string();
+    let pod = wait_pod(ctx, name, &format!("to reach {n} restarts"), move |p| {
+        let count = restarts(p, &container);
+        let mut s = track.lock().expect("not poisoned");
+        if count < s.0 && s.1.is_none() {
+            s.1 = Some(format!("restartCount fell from {} to {count}", s.0));
+        }
+        s.0 = s.0.max(count);
+        count >= n
+    })
+    .await?;
+    let fell = seen.lock().expect("not poisoned").1.clone();
+    anyhow::ensure!(fell.is_none(), "{}", fell.unwrap_or_default());
+    Ok(pod)
+}
