@@ -11,15 +11,15 @@ use kube::api::DeleteParams;
 use crate::TestContext;
 use crate::support::object_events::{event_with, wait_for_events};
 use crate::support::pods::{
-    bound_pod, container_status, create_pod, last_terminated, phase, pod_condition,
-    ready_node_name, restarts, terminated, wait_pod, wait_pod_through, wait_restarts_rising_to,
+    bound_pod, container_status, create_pod, hollow_node_name, last_terminated, phase,
+    pod_condition, restarts, terminated, wait_pod, wait_pod_through, wait_restarts_rising_to,
     waiting_reason, with_behaviour, with_restart_policy,
 };
 use crate::support::{Condition, ns_api, wait_budget, wait_for};
 
 /// A pod whose container exits after a moment with `code`, under `policy`.
 async fn exiting_pod(ctx: &TestContext, name: &str, policy: &str, code: i32) -> anyhow::Result<()> {
-    let node = ready_node_name(ctx).await?;
+    let node = hollow_node_name(ctx).await?;
     let code = code.to_string();
     let pod = with_restart_policy(
         with_behaviour(
@@ -219,7 +219,7 @@ pub async fn failed_pod_can_be_deleted(ctx: TestContext) -> anyhow::Result<()> {
 pub async fn restart_never_pod_with_mixed_exits_fails_and_keeps_each_exit(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("mixed", &node);
     crate::support::pods::spec_mut(&mut pod)
         .containers

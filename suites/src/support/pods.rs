@@ -309,3 +309,21 @@ pub async fn wait_restarts_rising_to(
     anyhow::ensure!(fell.is_none(), "{}", fell.unwrap_or_default());
     Ok(pod)
 }
+
+/// A hollow node (one kubeproof's simulator runs) for pods whose behaviour comes from
+/// `kubeproof.io/…` annotations — exits, probe outcomes, hook durations — which real nodes
+/// ignore. Prefers the target's own nodes to those tests added; a [`crate::Skipped`] error on a
+/// target without hollow nodes (the tests using it declare `Need::NodeControl`).
+pub async fn hollow_node_name(ctx: &TestContext) -> anyhow::Result<String> {
+    let mut names = ctx.node_control()?.node_names();
+    names.sort_by_key(|n| (n.starts_with("kp-"), n.clone()));
+    let nodes: Api<Node> = Api::all(ctx.client.clone());
+    for name in names {
+        if let Some(node) = nodes.get_opt(&name).await?
+            && super::nodes::node_condition_status(&node, "Ready") == Some("True")
+        {
+            return Ok(name);
+        }
+    }
+    anyhow::bail!("none of the simulator's hollow nodes is Ready")
+}
