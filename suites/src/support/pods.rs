@@ -292,12 +292,18 @@ pub async fn wait_restarts_rising_to(
     container: &str,
     n: i32,
 ) -> anyhow::Result<Pod> {
-    let seen = std::sync::Arc::new(Mutex::new((0i32, None::<String>)));
+    // (highest count so far, the first fall, every (resourceVersion, count) seen).
+    type Seen = (i32, Option<String>, Vec<(String, i32)>);
+    let seen = std::sync::Arc::new(Mutex::new(Seen::default()));
     let track = seen.clone();
     let container = container.to_string();
     let pod = wait_pod(ctx, name, &format!("to reach {n} restarts"), move |p| {
         let count = restarts(p, &container);
         let mut s = track.lock().expect("not poisoned");
+        let version = p.metadata.resource_version.clone().unwrap_or_default();
+        if s.2.last().is_none_or(|(v, _)| *v != version) {
+            s.2.push((version, count));
+        }
         if count < s.0 && s.1.is_none() {
             s.1 = Some(format!("restartCount fell from {} to {count}", s.0));
         }
@@ -305,8 +311,12 @@ pub async fn wait_restarts_rising_to(
         count >= n
     })
     .await?;
-    let fell = seen.lock().expect("not poisoned").1.clone();
-    anyhow::ensure!(fell.is_none(), "{}", fell.unwrap_or_default());
+    let (_, fell, history) = seen.lock().expect("not poisoned").clone();
+    anyhow::ensure!(
+        fell.is_none(),
+        "{} (resourceVersion, restartCount) seen: {history:?}",
+        fell.unwrap_or_default()
+    );
     Ok(pod)
 }
 
