@@ -9,7 +9,6 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::TestContext;
 use crate::support::nodes::{nodes_api, own_nodes};
-use crate::support::object_events::{has_event, wait_for_events};
 use crate::support::pods::{
     bound_pod, create_pod, create_running, is_running_and_ready, phase, wait_pod, with_behaviour,
 };
@@ -38,8 +37,7 @@ async fn wait_node_deleted(ctx: &TestContext, name: &str) -> anyhow::Result<()> 
 }
 
 /// `kubectl delete node` removes the node, and the pods bound to it are deleted after it
-/// (PodGC), so nothing is left pointing at a node that does not exist; the node lifecycle
-/// controller records RemovingNode.
+/// (PodGC), so nothing is left pointing at a node that does not exist.
 pub async fn kubectl_delete_node_deletes_its_pods(ctx: TestContext) -> anyhow::Result<()> {
     let node = own_nodes(&ctx, "gone", 1).await?.remove(0);
     create_running(&ctx, &bound_pod("orphan-a", &node)).await?;
@@ -48,11 +46,6 @@ pub async fn kubectl_delete_node_deletes_its_pods(ctx: TestContext) -> anyhow::R
     wait_node_deleted(&ctx, &node).await?;
     wait_pod_deleted(&ctx, "orphan-a").await?;
     wait_pod_deleted(&ctx, "orphan-b").await?;
-    let said = format!("Removing Node {node} from Controller");
-    wait_for_events(&ctx, "default", &node, "to include RemovingNode", |e| {
-        has_event(e, "RemovingNode", Some(&said))
-    })
-    .await?;
     Ok(())
 }
 

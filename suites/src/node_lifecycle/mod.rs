@@ -17,6 +17,8 @@ pub fn tests() -> Vec<TestDef> {
     vec![
         test!(AREA, registration::hollow_nodes_register_with_the_kubelet_labels_spread_over_zones,
             needs: [NodeControl]),
+        test!(AREA, registration::new_node_records_the_kubelets_startup_events,
+            needs: [NodeControl]),
         test!(
             AREA,
             registration::node_status_reports_capacity_addresses_info_and_conditions

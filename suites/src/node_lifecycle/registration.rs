@@ -13,7 +13,8 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::TestContext;
-use crate::support::nodes::{nodes_api, quantity_value};
+use crate::support::nodes::{nodes_api, own_node, quantity_value};
+use crate::support::object_events::{has_event, wait_for_events};
 use crate::support::{
     Condition, expect_status, kubectl, meta, ready_node, ready_node_name, wait_budget, wait_for,
 };
@@ -59,6 +60,50 @@ pub async fn hollow_nodes_register_with_the_kubelet_labels_spread_over_zones(
         "{} nodes spread over zones {zones:?}, want {expected} zones",
         names.len()
     );
+    Ok(())
+}
+
+/// A kubelet starting on a new node records its registration as events about the node (in
+/// `default`): Starting, the three healthy-condition events, NodeAllocatableEnforced and
+/// NodeReady, worded as upstream's.
+pub async fn new_node_records_the_kubelets_startup_events(ctx: TestContext) -> anyhow::Result<()> {
+    let node = own_node(&ctx).await?;
+    let status_now = |what: &str| format!("Node {node} status is now: {what}");
+    let want = [
+        ("Starting", "Starting kubelet.".to_string()),
+        (
+            "NodeHasSufficientMemory",
+            status_now("NodeHasSufficientMemory"),
+        ),
+        ("NodeHasNoDiskPressure", status_now("NodeHasNoDiskPressure")),
+        ("NodeHasSufficientPID", status_now("NodeHasSufficientPID")),
+        (
+            "NodeAllocatableEnforced",
+            "Updated Node Allocatable limit across pods".to_string(),
+        ),
+        ("NodeReady", status_now("NodeReady")),
+    ];
+    let events = wait_for_events(
+        &ctx,
+        "default",
+        &node,
+        "to include the startup events",
+        |e| {
+            want.iter()
+                .all(|(reason, message)| has_event(e, reason, Some(message)))
+        },
+    )
+    .await?;
+    for e in &events {
+        let source = e.source.clone().unwrap_or_default();
+        ensure!(
+            source.component.as_deref() == Some("kubelet")
+                && source.host.as_deref() == Some(node.as_str())
+                && e.involved_object.kind.as_deref() == Some("Node"),
+            "event {:?} is not from the kubelet on {node} about the Node: {source:?}",
+            e.reason
+        );
+    }
     Ok(())
 }
 

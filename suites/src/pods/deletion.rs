@@ -11,7 +11,7 @@ use kube::api::DeleteParams;
 use crate::TestContext;
 use crate::support::nodes::own_nodes;
 use crate::support::pods::{
-    bound_pod, create_running, ready_node_name, spec_mut, wait_pod, with_behaviour,
+    bound_pod, create_running, hollow_node_name, spec_mut, wait_pod, with_behaviour,
 };
 use crate::support::{Condition, expect_status, ns_api, wait_budget, wait_for};
 
@@ -108,7 +108,7 @@ pub async fn deletion_uses_the_pods_termination_grace_period(
 pub async fn container_ignoring_sigterm_runs_until_the_grace_period_ends(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let with_grace = |pod: Pod| {
         let mut pod = pod;
         spec_mut(&mut pod).termination_grace_period_seconds = Some(30);

@@ -10,8 +10,8 @@ use crate::TestContext;
 use crate::support::kubectl;
 use crate::support::object_events::{describe, event_with, has_event, wait_for_events};
 use crate::support::pods::{
-    bound_pod, container_mut, create_pod, create_running, exec_probe, ready_node_name,
-    with_behaviour,
+    bound_pod, container_mut, create_pod, create_running, exec_probe, hollow_node_name,
+    ready_node_name, with_behaviour,
 };
 
 /// The container's start, as the kubelet records it.
@@ -144,7 +144,7 @@ pub async fn kubectl_describe_pod_shows_the_kubelet_events(ctx: TestContext) -> 
 /// Unhealthy Event object whose `count` rises and whose `lastTimestamp` is not before its
 /// `firstTimestamp`.
 pub async fn repeated_events_are_counted_on_one_event(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("repeats", &node), &[("ready-after", "1h")]);
     container_mut(&mut pod, "app").readiness_probe = Some(exec_probe(1, 1));
     create_pod(&ctx, &pod).await?;

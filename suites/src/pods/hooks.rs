@@ -14,7 +14,7 @@ use crate::support::container;
 use crate::support::object_events::{describe, has_event, wait_for_events};
 use crate::support::pods::{
     bound_pod, condition_status, container_mut, container_status, create_pod, create_running,
-    ready_node_name, restarts, spec_mut, wait_pod, wait_pod_through, with_behaviour,
+    hollow_node_name, restarts, spec_mut, wait_pod, wait_pod_through, with_behaviour,
 };
 use crate::support::{Condition, ns_api, wait_budget, wait_for};
 
@@ -47,7 +47,7 @@ fn ready(pod: &Pod, name: &str) -> bool {
 pub async fn post_start_hooks_hold_their_container_back_until_done(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("post-start", &node);
     let mut by_exec = container("by-exec");
     by_exec.lifecycle = Some(Lifecycle {
@@ -87,7 +87,7 @@ pub async fn post_start_hooks_hold_their_container_back_until_done(
 pub async fn failing_post_start_hook_kills_and_restarts_the_container(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("bad-hook", &node), &[("poststart-fail", "true")]);
     container_mut(&mut pod, "app").lifecycle = Some(Lifecycle {
         post_start: Some(exec_handler()),
@@ -113,7 +113,7 @@ pub async fn failing_post_start_hook_kills_and_restarts_the_container(
 /// pod stays (Terminating) while a pod without a hook, deleted at the same moment, is already
 /// gone; the kubelet records Killing "Stopping container app"; then the pod goes.
 pub async fn pre_stop_hook_runs_before_the_container_stops(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let hooked = |name: &str, handler: LifecycleHandler| {
         let mut pod = with_behaviour(bound_pod(name, &node), &[("prestop-duration", "30s")]);
         spec_mut(&mut pod).termination_grace_period_seconds = Some(60);
@@ -159,7 +159,7 @@ pub async fn pre_stop_hook_runs_before_the_container_stops(ctx: TestContext) -> 
 pub async fn failing_pre_stop_hook_is_reported_and_the_pod_still_goes(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("bad-stop", &node), &[("prestop-fail", "true")]);
     container_mut(&mut pod, "app").lifecycle = Some(Lifecycle {
         pre_stop: Some(exec_handler()),

@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use crate::TestContext;
 use crate::support::container;
 use crate::support::pods::{
-    bound_pod, condition_status, container_status, create_pod, init_status, is_running_and_ready,
-    phase, pod_condition, ready_node_name, spec_mut, terminated, wait_pod, waiting_reason,
+    bound_pod, condition_status, container_status, create_pod, hollow_node_name, init_status,
+    is_running_and_ready, phase, pod_condition, spec_mut, terminated, wait_pod, waiting_reason,
     with_behaviour, with_restart_policy,
 };
 
@@ -79,7 +79,7 @@ fn check_in_order(pod: &Pod) -> anyhow::Result<()> {
 pub async fn init_containers_run_in_order_before_the_app_under_restart_always(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     create_pod(&ctx, &pod_with_inits("inits", &node)).await?;
     let pod = wait_pod(
         &ctx,
@@ -96,7 +96,7 @@ pub async fn init_containers_run_in_order_before_the_app_under_restart_always(
 pub async fn init_containers_then_the_app_run_to_completion_under_restart_never(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let pod = with_restart_policy(
         with_behaviour(
             pod_with_inits("inits-once", &node),
@@ -118,7 +118,7 @@ pub async fn init_containers_then_the_app_run_to_completion_under_restart_never(
 pub async fn failing_init_container_fails_the_pod_under_restart_never(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let pod = with_restart_policy(
         with_behaviour(
             pod_with_inits("init-fails", &node),
@@ -155,7 +155,7 @@ pub async fn failing_init_container_fails_the_pod_under_restart_never(
 pub async fn failing_init_container_is_retried_under_restart_always(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let pod = with_behaviour(
         pod_with_inits("init-retries", &node),
         &[("exit-code.init-1", "1")],

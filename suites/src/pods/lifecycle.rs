@@ -15,8 +15,8 @@ use kube::api::{DeleteParams, PostParams, WatchParams};
 use crate::TestContext;
 use crate::support::pods::{
     bound_pod, condition_status, container_mut, container_status, create_pod, create_running,
-    is_running, is_running_and_ready, phase, pod_condition, ready_node, ready_node_name, wait_pod,
-    waiting_reason, with_behaviour,
+    hollow_node_name, is_running, is_running_and_ready, phase, pod_condition, ready_node,
+    ready_node_name, wait_pod, waiting_reason, with_behaviour,
 };
 use crate::support::{changes_until, meta, ns_api, unscheduled_pod, wait_budget};
 
@@ -167,7 +167,7 @@ pub async fn running_pod_reports_its_conditions_and_container_state(
 pub async fn starting_pod_is_pending_with_its_container_creating(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let slow = with_behaviour(bound_pod("slow-start", &node), &[("start-delay", "1h")]);
     create_pod(&ctx, &slow).await?;
     let pod = wait_pod(&ctx, "slow-start", "to have its container waiting", |p| {

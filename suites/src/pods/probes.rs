@@ -15,10 +15,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::TestContext;
 use crate::support::container;
 use crate::support::object_events::{describe, event_with, has_event, wait_for_events};
+use crate::support::pods::wait_restarts_rising_to;
 use crate::support::pods::{
     bound_pod, condition_status, container_mut, container_status, create_pod, create_running,
-    exec_probe, is_running, phase, ready_node_name, restarts, spec_mut, wait_pod, wait_pod_through,
-    with_behaviour,
+    exec_probe, hollow_node_name, is_running, phase, restarts, spec_mut, wait_pod,
+    wait_pod_through, with_behaviour,
 };
 
 /// An HTTP GET probe of `/healthz` on 8080.
@@ -79,7 +80,7 @@ async fn failing_liveness_restarts(
     probe: Probe,
     shape: &str,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(ctx).await?;
+    let node = hollow_node_name(ctx).await?;
     let mut pod = with_behaviour(bound_pod(name, &node), &[("liveness-fail-after", "3s")]);
     container_mut(&mut pod, "app").liveness_probe = Some(probe);
     create_pod(ctx, &pod).await?;
@@ -184,12 +185,28 @@ pub async fn failing_grpc_liveness_probe_restarts_the_container(
     .await
 }
 
+/// Repeated liveness failures restart the container again and again: its restartCount rises
+/// 1, 2, 3 and never goes back (each new container is healthy for a while, then fails).
+pub async fn repeated_liveness_failures_raise_the_restart_count_monotonically(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let node = hollow_node_name(&ctx).await?;
+    let mut pod = with_behaviour(
+        bound_pod("relapsing", &node),
+        &[("liveness-fail-after", "2s")],
+    );
+    container_mut(&mut pod, "app").liveness_probe = Some(http_probe(1, 1));
+    create_pod(&ctx, &pod).await?;
+    wait_restarts_rising_to(&ctx, "relapsing", "app", 3).await?;
+    Ok(())
+}
+
 /// Passing liveness probes of every kind never restart their containers — shown while a
 /// sibling container with a failing probe, probed as often, has restarted twice.
 pub async fn passing_liveness_probes_of_every_kind_cause_no_restarts(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("live-ok", &node);
     let kinds = [
         ("exec", exec_probe(1, 1)),
@@ -231,7 +248,7 @@ pub async fn passing_liveness_probes_of_every_kind_cause_no_restarts(
 /// liveness probes fail from the same moment, the one with threshold 1 restarts first, the
 /// one with threshold 8 only later.
 pub async fn liveness_failure_threshold_delays_the_restart(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("threshold", &node);
     let mut quick = container("quick");
     quick.liveness_probe = Some(exec_probe(5, 1));
@@ -264,7 +281,7 @@ pub async fn liveness_failure_threshold_delays_the_restart(ctx: TestContext) -> 
 pub async fn liveness_period_sets_how_soon_a_failure_is_seen(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("periods", &node);
     let mut often = container("often");
     often.liveness_probe = Some(exec_probe(1, 1));
@@ -295,7 +312,7 @@ pub async fn liveness_period_sets_how_soon_a_failure_is_seen(
 /// delay is not ready while a sibling without the delay already is; then it is, with no
 /// restarts.
 pub async fn readiness_initial_delay_holds_ready_back(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("initial-delay", &node);
     let mut prompt = container("prompt");
     prompt.readiness_probe = Some(exec_probe(1, 3));
@@ -337,7 +354,7 @@ pub async fn readiness_initial_delay_holds_ready_back(ctx: TestContext) -> anyho
 pub async fn readiness_success_threshold_needs_consecutive_successes(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("successes", &node);
     let mut eager = container("eager");
     eager.readiness_probe = Some(exec_probe(5, 3));
@@ -371,7 +388,7 @@ pub async fn readiness_success_threshold_needs_consecutive_successes(
 pub async fn always_failing_readiness_keeps_the_pod_unready_without_restarts(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("never-ready", &node), &[("ready-after", "1h")]);
     container_mut(&mut pod, "app").readiness_probe = Some(exec_probe(1, 1));
     create_pod(&ctx, &pod).await?;
@@ -412,7 +429,7 @@ pub async fn always_failing_readiness_keeps_the_pod_unready_without_restarts(
 /// A readiness probe that starts failing after the container was ready flips Ready to False —
 /// the same container, no restart.
 pub async fn readiness_failure_only_flips_ready(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("flip", &node), &[("readiness-fail-after", "5s")]);
     container_mut(&mut pod, "app").readiness_probe = Some(exec_probe(1, 1));
     create_pod(&ctx, &pod).await?;
@@ -442,7 +459,7 @@ pub async fn readiness_failure_only_flips_ready(ctx: TestContext) -> anyhow::Res
 pub async fn startup_probe_gates_readiness_until_it_succeeds(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("gated", &node), &[("startup-after", "20s")]);
     let app = container_mut(&mut pod, "app");
     app.startup_probe = Some(exec_probe(1, 120));
@@ -474,7 +491,7 @@ pub async fn startup_probe_gates_readiness_until_it_succeeds(
 /// A startup probe that fails past its `failureThreshold` kills the container, which restarts;
 /// the Unhealthy event names the startup probe.
 pub async fn failing_startup_probe_restarts_the_container(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = with_behaviour(bound_pod("never-starts", &node), &[("startup-after", "1h")]);
     container_mut(&mut pod, "app").startup_probe = Some(exec_probe(1, 3));
     create_pod(&ctx, &pod).await?;
@@ -500,7 +517,7 @@ pub async fn failing_startup_probe_restarts_the_container(ctx: TestContext) -> a
 /// A probe that answers slower than `timeoutSeconds` fails: the slow container never becomes
 /// ready while a fast sibling does, and its Unhealthy event says it timed out.
 pub async fn probe_slower_than_its_timeout_fails(ctx: TestContext) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("timeouts", &node);
     let probe = Probe {
         timeout_seconds: Some(1),
@@ -552,7 +569,7 @@ pub async fn probe_slower_than_its_timeout_fails(ctx: TestContext) -> anyhow::Re
 pub async fn pod_with_passing_probes_of_each_type_becomes_ready(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("all-probes", &node);
     let app = container_mut(&mut pod, "app");
     app.startup_probe = Some(exec_probe(1, 30));

@@ -11,15 +11,15 @@ use kube::api::DeleteParams;
 use crate::TestContext;
 use crate::support::object_events::{event_with, wait_for_events};
 use crate::support::pods::{
-    bound_pod, container_status, create_pod, last_terminated, phase, pod_condition,
-    ready_node_name, restarts, terminated, wait_pod, wait_pod_through, waiting_reason,
-    with_behaviour, with_restart_policy,
+    bound_pod, container_status, create_pod, hollow_node_name, last_terminated, phase,
+    pod_condition, restarts, terminated, wait_pod, wait_pod_through, wait_restarts_rising_to,
+    waiting_reason, with_behaviour, with_restart_policy,
 };
 use crate::support::{Condition, ns_api, wait_budget, wait_for};
 
 /// A pod whose container exits after a moment with `code`, under `policy`.
 async fn exiting_pod(ctx: &TestContext, name: &str, policy: &str, code: i32) -> anyhow::Result<()> {
-    let node = ready_node_name(ctx).await?;
+    let node = hollow_node_name(ctx).await?;
     let code = code.to_string();
     let pod = with_restart_policy(
         with_behaviour(
@@ -199,20 +199,7 @@ pub async fn crash_looping_container_waits_in_crash_loop_back_off(
 /// status written, never back.
 pub async fn restart_count_rises_monotonically(ctx: TestContext) -> anyhow::Result<()> {
     exiting_pod(&ctx, "counting", "Always", 1).await?;
-    let highest = std::sync::Arc::new(std::sync::Mutex::new((0i32, None::<String>)));
-    let track = highest.clone();
-    wait_pod(&ctx, "counting", "to reach 3 restarts", move |p| {
-        let n = restarts(p, "app");
-        let mut h = track.lock().expect("not poisoned");
-        if n < h.0 && h.1.is_none() {
-            h.1 = Some(format!("restartCount fell from {} to {n}", h.0));
-        }
-        h.0 = h.0.max(n);
-        n >= 3
-    })
-    .await?;
-    let (_, fell) = highest.lock().expect("not poisoned").clone();
-    ensure!(fell.is_none(), "{}", fell.unwrap_or_default());
+    wait_restarts_rising_to(&ctx, "counting", "app", 3).await?;
     Ok(())
 }
 
@@ -232,7 +219,7 @@ pub async fn failed_pod_can_be_deleted(ctx: TestContext) -> anyhow::Result<()> {
 pub async fn restart_never_pod_with_mixed_exits_fails_and_keeps_each_exit(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let node = ready_node_name(&ctx).await?;
+    let node = hollow_node_name(&ctx).await?;
     let mut pod = bound_pod("mixed", &node);
     crate::support::pods::spec_mut(&mut pod)
         .containers

@@ -283,3 +283,57 @@ pub async fn ready_node(ctx: &TestContext) -> anyhow::Result<Node> {
 pub async fn ready_node_name(ctx: &TestContext) -> anyhow::Result<String> {
     Ok(ready_node(ctx).await?.metadata.name.unwrap_or_default())
 }
+
+/// Waits until container `container` of pod `name` has restarted `n` times, checking that its
+/// restartCount never goes down in any status seen on the way.
+pub async fn wait_restarts_rising_to(
+    ctx: &TestContext,
+    name: &str,
+    container: &str,
+    n: i32,
+) -> anyhow::Result<Pod> {
+    // (highest count so far, the first fall, every (resourceVersion, count) seen).
+    type Seen = (i32, Option<String>, Vec<(String, i32)>);
+    let seen = std::sync::Arc::new(Mutex::new(Seen::default()));
+    let track = seen.clone();
+    let container = container.to_string();
+    let pod = wait_pod(ctx, name, &format!("to reach {n} restarts"), move |p| {
+        let count = restarts(p, &container);
+        let mut s = track.lock().expect("not poisoned");
+        let version = p.metadata.resource_version.clone().unwrap_or_default();
+        if s.2.last().is_none_or(|(v, _)| *v != version) {
+            s.2.push((version, count));
+        }
+        if count < s.0 && s.1.is_none() {
+            s.1 = Some(format!("restartCount fell from {} to {count}", s.0));
+        }
+        s.0 = s.0.max(count);
+        count >= n
+    })
+    .await?;
+    let (_, fell, history) = seen.lock().expect("not poisoned").clone();
+    anyhow::ensure!(
+        fell.is_none(),
+        "{} (resourceVersion, restartCount) seen: {history:?}",
+        fell.unwrap_or_default()
+    );
+    Ok(pod)
+}
+
+/// A hollow node (one kubeproof's simulator runs) for pods whose behaviour comes from
+/// `kubeproof.io/…` annotations — exits, probe outcomes, hook durations — which real nodes
+/// ignore. Prefers the target's own nodes to those tests added; a [`crate::Skipped`] error on a
+/// target without hollow nodes (the tests using it declare `Need::NodeControl`).
+pub async fn hollow_node_name(ctx: &TestContext) -> anyhow::Result<String> {
+    let mut names = ctx.node_control()?.node_names();
+    names.sort_by_key(|n| (n.starts_with("kp-"), n.clone()));
+    let nodes: Api<Node> = Api::all(ctx.client.clone());
+    for name in names {
+        if let Some(node) = nodes.get_opt(&name).await?
+            && super::nodes::node_condition_status(&node, "Ready") == Some("True")
+        {
+            return Ok(name);
+        }
+    }
+    anyhow::bail!("none of the simulator's hollow nodes is Ready")
+}
