@@ -1,9 +1,10 @@
 //! Pod status writes, as the kubelet's status manager: the latest status of each pod is queued
 //! and older unsent ones are replaced (a pod that changes five times while the API is busy costs
 //! one write), and a bounded pool of writers sends them as strategic-merge patches of
-//! `pods/<name>/status` carrying the pod's uid, so a write never lands on a namesake.
+//! `pods/<name>/status` carrying the pod's uid, so a write never lands on a namesake. A pod has
+//! at most one write on the wire: its next status waits for it, so statuses land in order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,6 +35,9 @@ struct Pending {
 struct Queue {
     pending: HashMap<String, Pending>,
     order: VecDeque<String>,
+    /// Pods with a write on the wire: their next status waits for it, so that two writes of
+    /// one pod never race and an older status never lands after a newer one.
+    in_flight: HashSet<String>,
 }
 
 /// The pool of status writers.
@@ -81,9 +85,11 @@ impl StatusWriter {
                         status,
                     },
                 );
-                q.order.push_back(uid.to_owned());
-                drop(q);
-                self.notify.notify_one();
+                if !q.in_flight.contains(uid) {
+                    q.order.push_back(uid.to_owned());
+                    drop(q);
+                    self.notify.notify_one();
+                }
             }
         }
     }
@@ -91,6 +97,17 @@ impl StatusWriter {
     /// Drop an unsent status of `uid` (the pod is gone).
     pub fn forget(&self, uid: &str) {
         self.queue.lock().pending.remove(uid);
+    }
+
+    /// The write of `uid` finished: a status that arrived meanwhile may go now.
+    fn done(&self, uid: &str) {
+        let mut q = self.queue.lock();
+        q.in_flight.remove(uid);
+        if q.pending.contains_key(uid) {
+            q.order.push_back(uid.to_owned());
+            drop(q);
+            self.notify.notify_one();
+        }
     }
 
     /// Statuses waiting to be sent.
@@ -107,6 +124,7 @@ impl StatusWriter {
                         None => break None,
                         Some(uid) => {
                             if let Some(p) = q.pending.remove(&uid) {
+                                q.in_flight.insert(uid.clone());
                                 break Some((uid, p));
                             }
                         }
@@ -137,6 +155,80 @@ impl StatusWriter {
                     tracing::debug!(pod = %p.name, error = %e, "pod status write failed");
                 }
             }
+            self.done(&uid);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::extract::State;
+    use axum::routing::patch;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A fake API that records the phase of every status patch it receives, answering the first
+    /// one slowly, so that a second status of the same pod is queued while the first is on the
+    /// wire.
+    async fn fake_api() -> (kube::Client, Arc<Mutex<Vec<String>>>, CancellationToken) {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let app = Router::new()
+            .route(
+                "/api/v1/namespaces/{ns}/pods/{name}/status",
+                patch(
+                    |State(seen): State<Arc<Mutex<Vec<String>>>>, body: String| async move {
+                        let patch: serde_json::Value = serde_json::from_str(&body).unwrap();
+                        let phase = patch["status"]["phase"].as_str().unwrap().to_owned();
+                        if phase == "Pending" {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        seen.lock().push(phase);
+                        axum::Json(serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}))
+                    },
+                ),
+            )
+            .with_state(seen.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = CancellationToken::new();
+        let serving =
+            axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+        tokio::spawn(async move { serving.await.unwrap() });
+        let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+        (client, seen, stop)
+    }
+
+    fn status(phase: &str) -> PodStatus {
+        PodStatus {
+            phase: Some(phase.to_owned()),
+            ..PodStatus::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pods_statuses_land_in_order_even_with_many_writers() {
+        let (client, seen, stop) = fake_api().await;
+        let tracker = tokio_util::task::TaskTracker::new();
+        let writer = StatusWriter::start(client, 8, stop.clone(), &tracker);
+        writer.push("u1", "ns", "p", status("Pending"));
+        // Let a writer take the slow first status, then queue the next two: the second replaces
+        // the first of them unsent, and the last must wait for the slow write to finish.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        writer.push("u1", "ns", "p", status("Running"));
+        writer.push("u1", "ns", "p", status("Succeeded"));
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while seen.lock().len() < 2 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("both writes arrive");
+        assert_eq!(*seen.lock(), ["Pending", "Succeeded"]);
+        assert_eq!(writer.stats.coalesced.load(Ordering::Relaxed), 1);
+        stop.cancel();
     }
 }
