@@ -107,15 +107,19 @@ pub(crate) fn serve(
                     // Every event up to `now` is already queued for us (the store enqueues
                     // under its write lock), so drain before announcing `now`.
                     let now = state.objects.store().revision();
+                    let (queued, dropped) = drain(&mut rx_events);
                     let mut closed = false;
-                    while let Ok(ev) = rx_events.try_recv() {
+                    for ev in queued {
                         last_sent = last_sent.max(ev.revision());
                         if tx.send(Ok(encode(&ev))).await.is_err() {
                             closed = true;
                             break;
                         }
                     }
-                    if closed {
+                    // A watcher the store dropped as too slow missed the events after its
+                    // buffer filled: announcing `now` would make the client resume past them.
+                    // End the stream instead; the client resumes from the last event sent.
+                    if closed || dropped {
                         break;
                     }
                     last_sent = last_sent.max(now);
@@ -137,6 +141,19 @@ pub(crate) fn serve(
         HeaderValue::from_static("chunked"),
     );
     Ok(resp)
+}
+
+/// Every event queued for a watcher now, and whether the store has dropped the watcher (its
+/// channel is closed: events after these were never queued).
+fn drain(rx: &mut mpsc::Receiver<Arc<Event>>) -> (Vec<Arc<Event>>, bool) {
+    let mut queued = Vec::new();
+    loop {
+        match rx.try_recv() {
+            Ok(ev) => queued.push(ev),
+            Err(mpsc::error::TryRecvError::Empty) => return (queued, false),
+            Err(mpsc::error::TryRecvError::Disconnected) => return (queued, true),
+        }
+    }
 }
 
 /// A watch response holding just one ERROR event.
@@ -188,4 +205,49 @@ fn bookmark(info: &ResourceInfo, revision: u64, initial_events_end: bool) -> Byt
     let mut v = serde_json::to_vec(&ev).unwrap_or_default();
     v.push(b'\n');
     v.into()
+}
+
+#[cfg(test)]
+mod drain_tests {
+    use super::*;
+    use crate::store::{Filter, MemoryStore, MemoryStoreConfig, Storage};
+
+    fn store(watch_buffer: usize) -> MemoryStore {
+        MemoryStore::new(MemoryStoreConfig {
+            history: 100,
+            watch_buffer,
+            history_max_age: None,
+        })
+    }
+
+    fn create(s: &MemoryStore, name: &str) {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}});
+        s.create("configmaps", "ns", name, obj).unwrap();
+    }
+
+    #[test]
+    fn a_watcher_the_store_dropped_is_told_apart_from_an_idle_one() {
+        // Buffer of 2, three writes: the third overflows and the store drops the watcher.
+        let s = store(2);
+        let mut slow = s
+            .watch("configmaps", Filter::default(), WatchFrom::Now)
+            .unwrap();
+        for name in ["a", "b", "c"] {
+            create(&s, name);
+        }
+        let (queued, dropped) = drain(&mut slow.rx);
+        assert_eq!(queued.len(), 2);
+        assert!(
+            dropped,
+            "the missed third event must stop a bookmark past it"
+        );
+
+        let s = store(16);
+        let mut idle = s
+            .watch("configmaps", Filter::default(), WatchFrom::Now)
+            .unwrap();
+        create(&s, "a");
+        let (queued, dropped) = drain(&mut idle.rx);
+        assert_eq!((queued.len(), dropped), (1, false));
+    }
 }
