@@ -71,17 +71,21 @@ pub async fn run() -> Figures {
     }
     match last_ready {
         Ok(at) => {
-            let secs = at.saturating_duration_since(began).as_secs_f64();
-            f.value("all_ready_s", secs)
+            let ready_s = at.saturating_duration_since(began).as_secs_f64();
+            // Registered means the Node and its Lease: the later of the last Ready and the
+            // return of `register` (which writes each Lease after its Node).
+            let secs = ready_s.max(register_returned.as_secs_f64());
+            f.value("all_ready_s", ready_s)
+                .value("registered_and_ready_s", secs)
                 .value("nodes_per_s", (NODES as f64 / secs).round());
-            f.goal("all_ready_s", secs, GOAL_SECS, true);
+            f.goal("registered_and_ready_s", secs, GOAL_SECS, true);
         }
         Err(count) => {
             f.value("ready_at_cap", count as u64);
             f.note(format!(
                 "only {count} of {NODES} nodes Ready within {limit:?}"
             ));
-            f.goal("all_ready_s", limit.as_secs_f64(), GOAL_SECS, true);
+            f.goal("registered_and_ready_s", limit.as_secs_f64(), GOAL_SECS, true);
         }
     }
     let stats = simulator.stats();
