@@ -23,7 +23,7 @@ pub fn realistic_pod_json(name: &str, index: usize) -> Value {
                 "kubeproof.io/bench": "api"
             },
             "annotations": {
-                "kubeproof.io/index": index.to_string()
+                "bench.kubeproof.io/index": index.to_string()
             }
         },
         "spec": {

@@ -286,6 +286,7 @@ mod tests {
                 node_control: false,
                 real_nodes: false,
             },
+            nodes: None,
         };
         let settings = ExecSettings {
             seed: 3,
@@ -309,6 +310,7 @@ mod tests {
             kubeconfig: ctx.kubeconfig,
             server: ctx.server,
             capabilities: crate::Capabilities::of(crate::TargetKind::Embedded),
+            nodes: None,
         };
         let settings = ExecSettings {
             seed: 3,

@@ -298,6 +298,7 @@ mod tests {
                 node_control: false,
                 real_nodes: false,
             },
+            nodes: None,
         };
         let tests = vec![TestDef {
             area: "fake",

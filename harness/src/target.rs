@@ -418,7 +418,27 @@ pub fn embedded_config(port: u16) -> ControlPlaneConfig {
         port,
         store,
         bookmark_interval: Duration::from_secs(1),
+        node_lifecycle: embedded_node_lifecycle(),
         ..ControlPlaneConfig::default()
+    }
+}
+
+/// The node lifecycle controllers' timing on the embedded target, matched to its hollow nodes'
+/// [`EMBEDDED_CLOCK_FACTOR`]: heartbeats come every second instead of ten, so a node is
+/// unreachable after 4 s without one (upstream: 40 s), checked every 0.5 s (5 s); NoExecute
+/// taints are not rate-limited in practice (10 nodes/s instead of one every 10 s), so tests on
+/// nodes of the same zone do not wait for each other; pods of deleted nodes are collected after
+/// 2 s (40 s).
+pub fn embedded_node_lifecycle() -> orchestrator::NodeLifecycleConfig {
+    orchestrator::NodeLifecycleConfig {
+        monitor_period: Duration::from_millis(500),
+        grace_period: Duration::from_secs(4),
+        startup_grace_period: Duration::from_secs(6),
+        eviction_rate: 10.0,
+        secondary_eviction_rate: 1.0,
+        pod_gc_period: Duration::from_secs(1),
+        pod_gc_quarantine: Duration::from_secs(2),
+        ..orchestrator::NodeLifecycleConfig::default()
     }
 }
 

@@ -76,7 +76,7 @@ fn cluster_up_prints_one_ready_line_writes_the_kubeconfig_and_stops_on_sigterm()
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kp.kubeconfig");
     let mut child = Command::new(KUBEPROOF)
-        .args(["cluster", "up", "--kubeconfig"])
+        .args(["cluster", "up", "--nodes", "4", "--kubeconfig"])
         .arg(&kubeconfig)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -87,7 +87,7 @@ fn cluster_up_prints_one_ready_line_writes_the_kubeconfig_and_stops_on_sigterm()
         .read_line(&mut line)
         .unwrap();
     let expected_tail = format!(
-        " — export KUBECONFIG={}; kubectl get ns\n",
+        " with 4 hollow nodes — export KUBECONFIG={}; kubectl get nodes\n",
         kubeconfig.display()
     );
     assert!(

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{self, AppState, Metrics, Objects, ServingCerts, WriteParams};
+use crate::controllers::NodeLifecycleConfig;
 use crate::registry;
 use crate::store::{MemoryStore, MemoryStoreConfig, Storage};
 
@@ -31,6 +32,8 @@ pub struct ControlPlaneConfig {
     pub store: MemoryStoreConfig,
     /// How often a watch with `allowWatchBookmarks` gets a BOOKMARK (upstream: about a minute).
     pub bookmark_interval: Duration,
+    /// Node heartbeat monitoring, taint eviction and pod garbage collection.
+    pub node_lifecycle: NodeLifecycleConfig,
 }
 
 impl Default for ControlPlaneConfig {
@@ -41,6 +44,7 @@ impl Default for ControlPlaneConfig {
             tls: None,
             store: MemoryStoreConfig::default(),
             bookmark_interval: Duration::from_secs(60),
+            node_lifecycle: NodeLifecycleConfig::default(),
         }
     }
 }
@@ -124,7 +128,12 @@ impl ControlPlane {
             shutdown: shutdown.clone(),
             server_addr: addr.to_string(),
         });
-        crate::controllers::spawn_all(objects.clone(), shutdown.clone(), &tracker);
+        crate::controllers::spawn_all(
+            objects.clone(),
+            &config.node_lifecycle,
+            shutdown.clone(),
+            &tracker,
+        );
         tracker.spawn(api::serve_tls(
             listener,
             tls,

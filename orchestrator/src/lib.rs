@@ -13,4 +13,5 @@ pub mod store;
 pub mod table;
 
 pub use control_plane::{BootError, ControlPlane, ControlPlaneConfig, SYSTEM_NAMESPACES};
+pub use controllers::NodeLifecycleConfig;
 pub use error::{ApiError, Result};

@@ -47,6 +47,9 @@ pub struct Profile {
     pub behaviour: BehaviourDefaults,
     /// Writes to the API in flight at once (status, leases, events each get this many).
     pub max_in_flight: usize,
+    /// Record the kubelet's node events (`Starting`, `NodeHasSufficientMemory`, …, `NodeReady`
+    /// at registration; `NodeNotReady` and the like when a condition changes).
+    pub node_events: bool,
 }
 
 impl Default for Profile {
@@ -59,6 +62,7 @@ impl Default for Profile {
             heartbeat: Heartbeat::default(),
             behaviour: BehaviourDefaults::default(),
             max_in_flight: 64,
+            node_events: true,
         }
     }
 }
@@ -235,6 +239,12 @@ impl Profile {
         if hb.status_report_seconds == 0 {
             return invalid("heartbeat.statusReportSeconds", "must be at least 1");
         }
+        self.behaviour
+            .validate()
+            .map_err(|e| ProfileError::Invalid {
+                field: e.annotation,
+                message: e.message,
+            })?;
         let mut names = std::collections::BTreeSet::new();
         for (i, pool) in self.pools.iter().enumerate() {
             let field = |f: &str| format!("pools[{i}].{f}");

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, ObjectReference};
 use kube::api::{Api, DeleteParams, PostParams};
 use parking_lot::RwLock;
 use tokio::sync::oneshot;
@@ -17,11 +17,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::driver::world::Caches;
 use crate::driver::{Command, Driver, NodeMap};
-use crate::events::EventRecorder;
+use crate::events::{EventRecorder, EventRecorderConfig, Source};
 use crate::faults::{FaultError, NodeControl};
 use crate::node::heartbeat::{self, HeartbeatCounts, Heartbeats};
 use crate::node::{MAX_NODES, NodeState};
-use crate::pod::ProbeKind;
+use crate::pod::{EventKind, PodEvent, ProbeKind};
 use crate::profile::Profile;
 
 /// How to run a simulator.
@@ -103,7 +103,16 @@ impl Simulator {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let nodes: NodeMap = Arc::new(RwLock::new(BTreeMap::new()));
-        let events = EventRecorder::start(client.clone(), shutdown.clone());
+        // One recorder for every node: sized for the most nodes a simulator runs (its queue and
+        // caches grow on demand up to those bounds), as each kubelet would have its own.
+        let events = EventRecorder::start_with(
+            client.clone(),
+            shutdown.clone(),
+            EventRecorderConfig {
+                writers: profile.max_in_flight,
+                ..EventRecorderConfig::for_nodes(MAX_NODES as usize)
+            },
+        );
         let caches = Caches::start(&client, shutdown.clone(), &tracker);
         let heartbeats = Heartbeats::start(
             client.clone(),
@@ -213,8 +222,48 @@ impl Simulator {
         heartbeat::renew_lease(&inner.client, &inner.profile, &node)
             .await
             .map_err(api_error)?;
+        self.node_event(&node, "Starting", "Starting kubelet.".into());
+        for reason in [
+            "NodeHasSufficientMemory",
+            "NodeHasNoDiskPressure",
+            "NodeHasSufficientPID",
+        ] {
+            self.node_event(&node, reason, status_is_now(&node.name, reason));
+        }
+        self.node_event(
+            &node,
+            "NodeAllocatableEnforced",
+            "Updated Node Allocatable limit across pods".into(),
+        );
+        self.node_event(&node, "NodeReady", status_is_now(&node.name, "NodeReady"));
         inner.heartbeats.send(heartbeat::Command::Add(node));
         Ok(())
+    }
+
+    /// Record a Normal event about `node` as its kubelet would, when the profile asks for them.
+    fn node_event(&self, node: &NodeState, reason: &str, message: String) {
+        if !self.inner.profile.node_events {
+            return;
+        }
+        let reference = ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Node".into()),
+            name: Some(node.name.clone()),
+            // The kubelet's node reference carries the node's name as its uid.
+            uid: Some(node.name.clone()),
+            ..ObjectReference::default()
+        };
+        let source = Source {
+            component: "kubelet".into(),
+            host: node.name.clone(),
+        };
+        let event = PodEvent {
+            kind: EventKind::Normal,
+            reason: reason.to_owned(),
+            message,
+            field_path: None,
+        };
+        self.inner.events.record(&source, &reference, &event);
     }
 
     /// The counters now.
@@ -270,6 +319,11 @@ impl Simulator {
         }
         rx.await.unwrap_or(Err(FaultError::Stopped))
     }
+}
+
+/// The kubelet's message for a node condition event.
+fn status_is_now(node: &str, reason: &str) -> String {
+    format!("Node {node} status is now: {reason}")
 }
 
 fn api_error(e: kube::Error) -> FaultError {

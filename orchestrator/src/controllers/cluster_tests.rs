@@ -35,7 +35,12 @@ impl Cluster {
         let objects = Objects::new(store);
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
-        spawn_all(objects.clone(), shutdown.clone(), &tracker);
+        spawn_all(
+            objects.clone(),
+            &super::NodeLifecycleConfig::default(),
+            shutdown.clone(),
+            &tracker,
+        );
         let cluster = Self {
             objects,
             shutdown,

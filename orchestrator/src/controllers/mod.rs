@@ -6,8 +6,17 @@
 //! so a burst of events in a namespace becomes one sync. A watch that falls behind or expires
 //! restarts from the current revision and asks every controller for a full resync.
 
+mod config;
+mod events;
 mod namespace;
+mod node_lifecycle;
+mod pod_conditions;
+mod pod_gc;
+mod pod_index;
 mod resource_quota;
+mod taint_eviction;
+pub mod taints;
+mod zones;
 
 #[cfg(test)]
 mod cluster_tests;
@@ -25,15 +34,48 @@ use crate::error::Reason;
 use crate::registry::{RESOURCES, ResourceInfo};
 use crate::store::{Event, EventType, Filter, Storage, WatchFrom};
 
+pub use config::NodeLifecycleConfig;
 pub use namespace::NamespaceController;
+pub use node_lifecycle::NodeLifecycleController;
+pub use pod_gc::PodGcController;
 pub use resource_quota::ResourceQuotaController;
+pub use taint_eviction::TaintEvictionController;
+
+use pod_index::PodIndex;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
-pub fn spawn_all(objects: Arc<Objects>, shutdown: CancellationToken, tracker: &TaskTracker) {
+pub fn spawn_all(
+    objects: Arc<Objects>,
+    node_lifecycle: &NodeLifecycleConfig,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
     let quota = Arc::new(ResourceQuotaController::new(objects.clone()));
     let namespaces = Arc::new(NamespaceController::new(objects.clone()));
-    let sinks: Arc<[Arc<dyn Sink>]> =
-        Arc::new([quota.clone() as Arc<dyn Sink>, namespaces.clone()]);
+    // The pod index comes first so that every other sink sees it already updated.
+    let pods = Arc::new(PodIndex::default());
+    if let Err(e) = pods.rebuild(&**objects.store()) {
+        tracing::warn!(error = %e, "could not list pods for the node controllers; rebuilding later");
+        pods.resync();
+    }
+    let nodes = Arc::new(NodeLifecycleController::new(
+        objects.clone(),
+        node_lifecycle.clone(),
+        pods.clone(),
+    ));
+    let evictions = Arc::new(TaintEvictionController::new(objects.clone(), pods.clone()));
+    let pod_gc = Arc::new(PodGcController::new(
+        objects.clone(),
+        node_lifecycle.clone(),
+        pods.clone(),
+    ));
+    let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
+        Arc::new(pods.clone()) as Arc<dyn Sink>,
+        quota.clone(),
+        namespaces.clone(),
+        nodes.clone(),
+        evictions.clone(),
+    ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
     let start = objects.store().revision();
@@ -52,7 +94,10 @@ pub fn spawn_all(objects: Arc<Objects>, shutdown: CancellationToken, tracker: &T
         ));
     }
     tracker.spawn(quota.run(shutdown.clone()));
-    tracker.spawn(namespaces.run(shutdown));
+    tracker.spawn(namespaces.run(shutdown.clone()));
+    tracker.spawn(nodes.run(shutdown.clone()));
+    tracker.spawn(evictions.run(shutdown.clone()));
+    tracker.spawn(pod_gc.run(shutdown));
 }
 
 /// Whether a resource's watch replays every current object when (re)started: the resources

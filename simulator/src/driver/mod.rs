@@ -124,6 +124,7 @@ impl Driver {
             stats: stats.clone(),
             pods: HashMap::new(),
             names: HashMap::new(),
+            on_node: HashMap::new(),
             timers: BTreeMap::new(),
             seq: 0,
             relist: None,
@@ -140,6 +141,9 @@ impl Driver {
 
 struct Entry {
     machine: PodMachine,
+    /// What kubelet admission needs of this pod (resources, ports, affinity), without its
+    /// status or the rest of its spec; `None` for a pod that was rejected.
+    admitted: Option<Pod>,
     namespace: String,
     name: String,
     node: Arc<NodeState>,
@@ -164,6 +168,8 @@ struct Task {
     deletes: Arc<Semaphore>,
     pods: HashMap<String, Entry>,
     names: HashMap<(String, String), String>,
+    /// The admitted pods of each node, by uid.
+    on_node: HashMap<String, HashSet<String>>,
     timers: BTreeMap<(Instant, u64), String>,
     seq: u64,
     relist: Option<HashSet<String>>,
@@ -242,7 +248,7 @@ impl Task {
             }
             entry.generation = generation;
             entry.deleting = deleting;
-            entry.machine.observe(&pod, Now::now());
+            entry.machine.observe(&pod, Now::current());
             self.step(&uid);
             return;
         }
@@ -279,28 +285,62 @@ impl Task {
             host_ip: node.internal_ip,
             pod_ip: ip.unwrap_or(node.internal_ip),
         };
-        let behaviour = match Behaviour::resolve(&self.profile.behaviour, &pod, self.seed) {
-            Ok(b) => b,
-            Err(e) => {
-                let event = PodEvent {
-                    kind: EventKind::Warning,
-                    reason: "InvalidBehaviour".into(),
-                    message: format!("{e}; using the profile's defaults"),
-                    field_path: None,
-                };
-                self.events
-                    .record(&source(&node), &pod_reference(&pod), &event);
-                Behaviour::default()
-            }
+        let now = Now::current();
+        let (behaviour, errors) =
+            Behaviour::resolve_lenient(&self.profile.behaviour, &pod, self.seed);
+        for e in errors {
+            let event = PodEvent {
+                kind: EventKind::Warning,
+                reason: "InvalidBehaviour".into(),
+                message: format!("{e}; ignored"),
+                field_path: None,
+            };
+            self.events
+                .record(&source(&node), &pod_reference(&pod), &event);
+        }
+        // Kubelet admission, against the pods this node already admitted.
+        let view = admission_view(&pod);
+        let verdict = {
+            let node_object = node.admission_object(&self.profile);
+            let others = self
+                .on_node
+                .get(&node.name)
+                .into_iter()
+                .flatten()
+                .filter_map(|uid| self.pods.get(uid).and_then(|e| e.admitted.as_ref()));
+            crate::pod::admit(&pod, node_object, others)
         };
-        let now = Now::now();
-        let machine = PodMachine::new(&pod, behaviour, placement, self.profile.clock(), now);
+        let clock = self.profile.clock();
+        let (machine, admitted) = match verdict {
+            Ok(()) => (
+                PodMachine::new(&pod, behaviour, placement, clock, now),
+                Some(view),
+            ),
+            Err(rejection) => (
+                PodMachine::rejected(
+                    &pod,
+                    placement,
+                    clock,
+                    now,
+                    &rejection.reason,
+                    &rejection.message,
+                ),
+                None,
+            ),
+        };
         self.names
             .insert((namespace.clone(), name.clone()), uid.clone());
+        if admitted.is_some() {
+            self.on_node
+                .entry(node.name.clone())
+                .or_default()
+                .insert(uid.clone());
+        }
         self.pods.insert(
             uid.clone(),
             Entry {
                 machine,
+                admitted,
                 namespace,
                 name,
                 node,
@@ -331,6 +371,9 @@ impl Task {
             }
             if let Some(ip) = entry.ip {
                 entry.node.release_ip(ip);
+            }
+            if let Some(set) = self.on_node.get_mut(&entry.node.name) {
+                set.remove(uid);
             }
             self.names.remove(&(entry.namespace, entry.name));
             self.writer.forget(uid);
@@ -363,7 +406,7 @@ impl Task {
             return;
         }
         self.stats.steps.fetch_add(1, Ordering::Relaxed);
-        let now = Now::now();
+        let now = Now::current();
         let world = NodeWorld {
             node: &entry.node,
             caches: &self.caches,
@@ -459,7 +502,7 @@ impl Task {
                 reply,
             } => {
                 let result = self.with_pod(&namespace, &pod, |machine| {
-                    machine.kill_container(&container, Now::now())
+                    machine.kill_container(&container, Now::current())
                 });
                 let _ = reply.send(result.and_then(|(uid, found)| {
                     self.step(&uid);
@@ -547,6 +590,38 @@ fn container_found(
             pod: format!("{namespace}/{pod}"),
             container: container.to_owned(),
         })
+    }
+}
+
+/// The part of `pod` kubelet admission reads: identity and spec, without status or the
+/// containers' env, probes and mounts, so that the driver keeps little per pod.
+fn admission_view(pod: &Pod) -> Pod {
+    let slim = |c: &k8s_openapi::api::core::v1::Container| k8s_openapi::api::core::v1::Container {
+        name: c.name.clone(),
+        resources: c.resources.clone(),
+        ports: c.ports.clone(),
+        restart_policy: c.restart_policy.clone(),
+        ..Default::default()
+    };
+    let spec = pod
+        .spec
+        .as_ref()
+        .map(|s| k8s_openapi::api::core::v1::PodSpec {
+            containers: s.containers.iter().map(slim).collect(),
+            init_containers: s
+                .init_containers
+                .as_ref()
+                .map(|cs| cs.iter().map(slim).collect()),
+            overhead: s.overhead.clone(),
+            ..Default::default()
+        });
+    Pod {
+        metadata: kube::api::ObjectMeta {
+            uid: pod.metadata.uid.clone(),
+            ..Default::default()
+        },
+        spec,
+        status: None,
     }
 }
 

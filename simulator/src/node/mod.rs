@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use parking_lot::Mutex;
 
-pub use status::{CONDITIONS, is_fault, node_status};
+pub use status::{CONDITIONS, event_reason, is_fault, node_status};
 
 use crate::profile::{NodePool, Profile};
 
@@ -44,6 +44,9 @@ pub struct NodeState {
     pub gone: AtomicBool,
     /// Everything that changes under a lock.
     pub inner: Mutex<NodeInner>,
+    /// The Node as kubelet admission sees it (labels, allocatable, registration taints), built
+    /// once.
+    admission: std::sync::OnceLock<Node>,
 }
 
 /// A node's mutable state.
@@ -76,6 +79,7 @@ impl NodeState {
             heartbeats_stopped: AtomicBool::new(false),
             partitioned: AtomicBool::new(false),
             gone: AtomicBool::new(false),
+            admission: std::sync::OnceLock::new(),
             inner: Mutex::new(NodeInner {
                 uid: None,
                 lease_resource_version: None,
@@ -124,8 +128,30 @@ impl NodeState {
         self.inner.lock().ips[host / 64] &= !(1 << (host % 64));
     }
 
+    /// The Node kubelet admission checks pods against (built on first use).
+    pub fn admission_object(&self, profile: &Profile) -> &Node {
+        self.admission.get_or_init(|| {
+            let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
+            let full = self.object_with_status(profile, NodeStatus::default());
+            Node {
+                status: Some(NodeStatus {
+                    capacity: Some(status::quantities(&pool.capacity)),
+                    allocatable: Some(status::allocatable(pool)),
+                    ..NodeStatus::default()
+                }),
+                ..full
+            }
+        })
+    }
+
     /// The Node object this node registers with: labels, capacity, addresses, conditions.
     pub fn object(&self, profile: &Profile, now: jiff::Timestamp) -> Node {
+        let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
+        self.object_with_status(profile, node_status(self, pool, now))
+    }
+
+    /// The Node object with `status`.
+    fn object_with_status(&self, profile: &Profile, status: NodeStatus) -> Node {
         let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
         let zone = profile.zone_of(self.index);
         let mut labels: BTreeMap<String, String> = pool.labels.clone();
@@ -148,7 +174,6 @@ impl NodeState {
         }
         let annotations =
             BTreeMap::from([("node.alpha.kubernetes.io/ttl".to_owned(), "0".to_owned())]);
-        let status: NodeStatus = node_status(self, pool, now);
         Node {
             metadata: ObjectMeta {
                 name: Some(self.name.clone()),

@@ -74,6 +74,22 @@ fn wording(condition: &str, faulty: bool) -> (&'static str, &'static str, &'stat
     }
 }
 
+/// The kubelet's event reason when `condition` becomes faulty (or healthy again), as
+/// `pkg/kubelet/nodestatus/setters.go` records them.
+pub fn event_reason(condition: &str, faulty: bool) -> Option<&'static str> {
+    Some(match (condition, faulty) {
+        ("Ready", false) => "NodeReady",
+        ("Ready", true) => "NodeNotReady",
+        ("MemoryPressure", false) => "NodeHasSufficientMemory",
+        ("MemoryPressure", true) => "NodeHasInsufficientMemory",
+        ("DiskPressure", false) => "NodeHasNoDiskPressure",
+        ("DiskPressure", true) => "NodeHasDiskPressure",
+        ("PIDPressure", false) => "NodeHasSufficientPID",
+        ("PIDPressure", true) => "NodeHasInsufficientPID",
+        _ => return None,
+    })
+}
+
 /// Whether a condition's *status* (`True`/`False`) means the fault: for Ready a fault is
 /// `False`, for the others `True`.
 pub fn is_fault(condition: &str, status: bool) -> bool {
@@ -123,22 +139,8 @@ pub fn node_status(node: &NodeState, pool: &NodePool, now: jiff::Timestamp) -> N
         })
         .collect::<Vec<_>>();
     drop(inner);
-    let capacity: BTreeMap<String, Quantity> = pool
-        .capacity
-        .iter()
-        .map(|(k, v)| (k.clone(), Quantity(v.clone())))
-        .collect();
-    let allocatable = pool
-        .capacity
-        .iter()
-        .map(|(k, v)| {
-            let left = match pool.reserved.get(k) {
-                Some(r) => subtract(k, v, r).unwrap_or_else(|| v.clone()),
-                None => v.clone(),
-            };
-            (k.clone(), Quantity(left))
-        })
-        .collect();
+    let capacity = quantities(&pool.capacity);
+    let allocatable = allocatable(pool);
     let id = |n: u64| {
         let draw = |k: u64| crate::seed::draw(0, &node.name, k);
         format!("{:016x}{:016x}", draw(2 * n), draw(2 * n + 1))
@@ -176,6 +178,28 @@ pub fn node_status(node: &NodeState, pool: &NodePool, now: jiff::Timestamp) -> N
         images: (!images.is_empty()).then_some(images),
         ..NodeStatus::default()
     }
+}
+
+/// `values` as quantities.
+pub fn quantities(values: &BTreeMap<String, String>) -> BTreeMap<String, Quantity> {
+    values
+        .iter()
+        .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+        .collect()
+}
+
+/// The pool's capacity less its reservation.
+pub fn allocatable(pool: &NodePool) -> BTreeMap<String, Quantity> {
+    pool.capacity
+        .iter()
+        .map(|(k, v)| {
+            let left = match pool.reserved.get(k) {
+                Some(r) => subtract(k, v, r).unwrap_or_else(|| v.clone()),
+                None => v.clone(),
+            };
+            (k.clone(), Quantity(left))
+        })
+        .collect()
 }
 
 /// The Kubernetes version hollow kubelets report (the workspace's k8s-openapi feature).

@@ -5,13 +5,20 @@
 //!
 //! One machine per pod bound to one of our nodes. See `machine.rs` for the states.
 
+mod admit;
+mod backoff;
+mod containers;
+mod ids;
 mod machine;
+mod probes;
+mod status;
 
 use std::net::Ipv4Addr;
 
 use k8s_openapi::api::core::v1::{PodStatus, Volume};
 use tokio::time::Instant;
 
+pub use admit::{Rejection, admit, parse_quantity, pod_requests};
 pub use machine::PodMachine;
 
 /// The time at one step: monotonic for deadlines, wall-clock for the timestamps written to the
@@ -26,7 +33,7 @@ pub struct Now {
 
 impl Now {
     /// The current time.
-    pub fn now() -> Self {
+    pub fn current() -> Self {
         Self {
             at: Instant::now(),
             wall: jiff::Timestamp::now(),
