@@ -85,7 +85,12 @@ pub async fn run() -> Figures {
             f.note(format!(
                 "only {count} of {NODES} nodes Ready within {limit:?}"
             ));
-            f.goal("registered_and_ready_s", limit.as_secs_f64(), GOAL_SECS, true);
+            f.goal(
+                "registered_and_ready_s",
+                limit.as_secs_f64(),
+                GOAL_SECS,
+                true,
+            );
         }
     }
     let stats = simulator.stats();
