@@ -77,10 +77,15 @@ impl Cluster {
 /// second, so a watcher dropped as too slow can never finish its paginated relist (its continue
 /// token expires) and the pods scenario never converges (measured: 91 relists, half the pods
 /// never seen by the simulator).
+///
+/// The node lifecycle controllers keep upstream's timing (grace 40 s, startup grace 60 s): the
+/// embedded target's 4 s grace is matched to its 10× clock, and with the real-time nodes of these
+/// scenarios (a renewal every 10 s) it marks every node Unknown and evicts its pods.
 pub fn scale_config() -> orchestrator::ControlPlaneConfig {
     let mut config = harness::target::embedded_config(0);
     config.store.history = 10_000_000;
     config.store.history_max_age = Some(Duration::from_secs(300));
+    config.node_lifecycle = orchestrator::NodeLifecycleConfig::default();
     config
 }
 
