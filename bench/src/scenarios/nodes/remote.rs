@@ -89,7 +89,8 @@ pub async fn run() -> Figures {
         .value("create_s", create_s);
     let limit = cap(300);
     let done = running.reached(created.created, limit).await;
-    sampler.abort();
+    // The sampler stops by itself once every pod is Running; it is not aborted, so its samples
+    // can be read.
     match done {
         Ok(at) => {
             let total = at.saturating_duration_since(created.first).as_secs_f64();
