@@ -1,5 +1,6 @@
-//! The API benchmark scenarios of issue 2 (boot, creates, list, watch fan-out, memory), each an
-//! async function that boots its own control plane, measures, and returns its [`Figures`].
+//! The API benchmark scenarios of issue 2 (boot, creates, list, watch fan-out, memory) and the
+//! hollow-node scenarios of issue 3 ([`nodes`]), each an async function that boots its own control
+//! plane, measures, and returns its [`Figures`].
 //!
 //! Every loop is bounded twice: by a count and by [`CAP`] of wall-clock time; a scenario that
 //! reaches its cap stops early and says so in a note rather than running on.
@@ -12,6 +13,7 @@ pub mod boot;
 pub mod creates;
 pub mod list;
 pub mod memory;
+pub mod nodes;
 pub mod watch;
 
 /// The wall-clock budget of one scenario's measured loop.
