@@ -105,3 +105,46 @@ fn cluster_up_prints_one_ready_line_writes_the_kubeconfig_and_stops_on_sigterm()
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn cluster_up_takes_fault_commands_on_standard_input() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(KUBEPROOF)
+        .args(["cluster", "up", "--nodes", "2", "--kubeconfig"])
+        .arg(dir.path().join("kp.kubeconfig"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains("with 2 hollow nodes"), "{line}");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"nodes\nstop hollow-node-0\nresume hollow-node-0\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        answers.push(l.trim_end().to_owned());
+    }
+    assert_eq!(
+        answers,
+        [
+            "kubeproof: hollow-node-0 hollow-node-1",
+            "kubeproof: ok",
+            "kubeproof: ok"
+        ]
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

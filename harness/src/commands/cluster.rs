@@ -50,9 +50,17 @@ pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
         target.env().server,
         kubeconfig.display()
     );
+    let control = target.env().nodes.clone();
+    let commands = async {
+        match &control {
+            Some(control) => super::faults::serve_stdin(control.as_ref()).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = sigint.recv() => {}
         _ = sigterm.recv() => {}
+        _ = commands => {}
     }
     eprintln!("kubeproof: shutting down");
     target.shutdown().await;

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit code (see [`crate::ExitCodes`]).
 
 mod cluster;
+pub mod faults;
 mod list;
 mod nodes;
 mod run;

@@ -1,5 +1,6 @@
 //! `kubeproof nodes`: hollow nodes attached to any cluster, as kubemark's and KWOK's are, until
-//! interrupted. Prints what they do every 10 seconds.
+//! interrupted. Prints what they do every 10 seconds; fault commands are read from standard
+//! input (`help` lists them).
 
 use std::time::Duration;
 
@@ -71,10 +72,13 @@ pub async fn nodes(args: NodesArgs) -> i32 {
     );
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
+    let commands = super::faults::serve_stdin(&simulator);
+    tokio::pin!(commands);
     loop {
         tokio::select! {
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
+            _ = &mut commands => {}
             _ = tick.tick() => {
                 let s = simulator.stats();
                 println!(
