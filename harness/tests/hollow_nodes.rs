@@ -9,8 +9,9 @@ use futures::{StreamExt, TryStreamExt};
 use harness::{Target, TargetOptions};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
-use kube::api::{Api, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -23,6 +24,22 @@ async fn target(nodes: usize) -> Target {
     })
     .await
     .expect("the embedded target boots")
+}
+
+/// The events about `object` once one with `reason` has arrived, observed through a watch.
+async fn events_until(events: &Api<Event>, object: &str, reason: &str) -> Vec<Event> {
+    let config = watcher::Config::default().fields(&format!("involvedObject.name={object}"));
+    let mut stream = watcher(events.clone(), config).applied_objects().boxed();
+    let mut seen: Vec<Event> = Vec::new();
+    while let Some(event) = stream.try_next().await.unwrap() {
+        let done = event.reason.as_deref() == Some(reason);
+        seen.retain(|e| e.metadata.name != event.metadata.name);
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+    seen
 }
 
 fn ready(node: &Node) -> Option<String> {
@@ -99,24 +116,10 @@ async fn nodes_register_ready_and_keep_renewing_their_leases() {
 
     // The kubelet's registration events, about the node, in `default`.
     let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    let params = ListParams::default().fields("involvedObject.name=hollow-node-2");
-    let reasons = tokio::time::timeout(WAIT, async {
-        loop {
-            let listed = events.list(&params).await.unwrap();
-            let reasons: Vec<String> = listed
-                .items
-                .iter()
-                .filter_map(|e| e.reason.clone())
-                .collect();
-            if reasons.iter().any(|r| r == "NodeReady") {
-                return (reasons, listed.items);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the node's events are written");
-    let (reasons, items) = reasons;
+    let items = tokio::time::timeout(WAIT, events_until(&events, "hollow-node-2", "NodeReady"))
+        .await
+        .expect("the node's events are written");
+    let reasons: Vec<String> = items.iter().filter_map(|e| e.reason.clone()).collect();
     assert!(reasons.contains(&"Starting".to_owned()), "{reasons:?}");
     let ready = items
         .iter()
@@ -231,16 +234,12 @@ async fn a_partitioned_node_holds_pod_updates_until_it_heals() {
     }))
     .unwrap();
     pods.create(&PostParams::default(), &pod).await.unwrap();
-    // While partitioned, no status is written: wait for the driver to have seen the pod, then
-    // check the API still shows none.
-    let sim = target.simulator().unwrap();
-    tokio::time::timeout(WAIT, async {
-        while sim.stats().pods == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the driver sees the pod");
+    // While partitioned, no status is written, but events still are: once the kubelet's first
+    // event about the pod is in, the driver has run it, and the API must still show no status.
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    tokio::time::timeout(WAIT, events_until(&events, "held", "Pulling"))
+        .await
+        .expect("the driver runs the pod");
     let seen = pods.get("held").await.unwrap();
     let phase = seen.status.and_then(|s| s.phase);
     assert_eq!(
