@@ -9,6 +9,7 @@ pub mod controllers;
 pub mod error;
 pub mod patch;
 pub mod registry;
+pub mod scheduler;
 pub mod store;
 pub mod table;
 

@@ -10,7 +10,7 @@
 mod default_toleration_seconds;
 mod limit_ranger;
 mod namespace_lifecycle;
-mod pod_resources;
+pub(crate) mod pod_resources;
 pub mod quantity;
 pub(crate) mod quota_usage;
 mod resource_quota;

@@ -142,10 +142,14 @@ impl Tainter {
         true
     }
 
-    /// Forget a node entirely; true if it was in the set.
+    /// Forget a node entirely; true if it was in the set. Called on every update of every
+    /// healthy node, so the queue is only scanned for a node known to be in it.
     pub(crate) fn remove(&mut self, node: &str) -> bool {
+        if !self.members.remove(node) {
+            return false;
+        }
         self.queue.retain(|(n, _)| n != node);
-        self.members.remove(node)
+        true
     }
 
     /// Whether anything waits.

@@ -1,0 +1,1 @@
+//! Running a profile's plugins at each extension point (upstream `framework/runtime`).
