@@ -127,6 +127,7 @@ pub(super) fn handle() -> Handle {
         ("subteam1.team1", "team1"),
         ("subteam2.team1", "team1"),
         ("subteam1.team2", "team2"),
+        ("subteam2.team2", "team2"),
     ] {
         let mut obj = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
         if !team.is_empty() {
