@@ -263,7 +263,7 @@ async fn events_move_only_the_pods_their_rejecting_plugins_registered_for() {
         .keys()
         .cloned()
         .collect::<Vec<_>>();
-    assert_eq!(still, [bar.clone()]);
+    assert_eq!(still, [bar]);
     assert!(q.state.lock().active.contains(&foo));
 
     // An assigned-pod update is not the delete barPlugin waits for.
