@@ -8,7 +8,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::scheduler::framework::{Status, testing};
+use crate::scheduler::framework::testing;
+use crate::scheduler::plugins::scheduling_gates::SchedulingGates;
 
 /// Upstream PrioritySort: higher priority first, then earlier timestamp.
 struct PrioritySort;
@@ -16,18 +17,6 @@ impl QueueSort for PrioritySort {
     fn less(&self, a: &QueuedPodInfo, b: &QueuedPodInfo) -> bool {
         a.pod.priority > b.pod.priority
             || (a.pod.priority == b.pod.priority && a.timestamp < b.timestamp)
-    }
-}
-
-/// A PreEnqueue holding pods with scheduling gates, as SchedulingGates does.
-struct Gates;
-impl PreEnqueue for Gates {
-    fn pre_enqueue(&self, pod: &PodInfo) -> Status {
-        if pod.scheduling_gates.is_empty() {
-            Status::success()
-        } else {
-            Status::unresolvable("gated")
-        }
     }
 }
 
@@ -59,7 +48,7 @@ fn queue() -> SchedulingQueue {
     );
     SchedulingQueue::new(
         Arc::new(PrioritySort),
-        vec![(GATES, Arc::new(Gates) as Arc<dyn PreEnqueue>)],
+        vec![(GATES, Arc::new(SchedulingGates) as Arc<dyn PreEnqueue>)],
         events,
         QueueConfig::default(),
     )
