@@ -61,9 +61,7 @@ impl NodeTree {
                 }
                 names.push(name.to_string());
             }
-            None => self
-                .zones
-                .push((zone.to_string(), vec![name.to_string()])),
+            None => self.zones.push((zone.to_string(), vec![name.to_string()])),
         }
         self.len += 1;
     }

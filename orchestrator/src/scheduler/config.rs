@@ -244,7 +244,10 @@ impl KubeSchedulerConfiguration {
             ))),
             _ => Ok(()),
         };
-        check_pct(self.percentage_of_nodes_to_score, "percentageOfNodesToScore")?;
+        check_pct(
+            self.percentage_of_nodes_to_score,
+            "percentageOfNodesToScore",
+        )?;
         let profiles = self.resolved_profiles();
         let mut names = std::collections::HashSet::new();
         for (i, p) in profiles.iter().enumerate() {
@@ -298,7 +301,9 @@ impl KubeSchedulerConfiguration {
             .map(|p| (p.plugins.queue_sort.clone(), p.plugins.multi_point.clone()))
             .collect();
         if sorts.windows(2).any(|w| w[0] != w[1])
-            && profiles.iter().any(|p| !p.plugins.queue_sort.enabled.is_empty())
+            && profiles
+                .iter()
+                .any(|p| !p.plugins.queue_sort.enabled.is_empty())
         {
             return invalid(
                 "profiles: Invalid value: queueSort must be the same for all profiles".to_string(),
@@ -392,9 +397,15 @@ mod tests {
         let p = c.resolved_profiles();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].scheduler_name, "default-scheduler");
-        assert_eq!(p[0].plugins.multi_point.enabled.len(), DEFAULT_PLUGINS.len());
+        assert_eq!(
+            p[0].plugins.multi_point.enabled.len(),
+            DEFAULT_PLUGINS.len()
+        );
         let taint = &p[0].plugins.multi_point.enabled[4];
-        assert_eq!((taint.name.as_str(), taint.weight), ("TaintToleration", Some(3)));
+        assert_eq!(
+            (taint.name.as_str(), taint.weight),
+            ("TaintToleration", Some(3))
+        );
     }
 
     #[test]
@@ -456,11 +467,15 @@ profiles:
     fn unknown_fields_and_plugins_are_clear_errors() {
         let e = KubeSchedulerConfiguration::parse("profiles:\n- schedulerName: x\n  plugins:\n    filter:\n      enabled:\n      - name: NoSuchPlugin\n").unwrap_err();
         assert!(
-            e.to_string().contains("plugin \"NoSuchPlugin\" does not exist"),
+            e.to_string()
+                .contains("plugin \"NoSuchPlugin\" does not exist"),
             "{e}"
         );
         let e = KubeSchedulerConfiguration::parse("profiles:\n- schedulerNam: x\n").unwrap_err();
-        assert!(e.to_string().contains("unknown field `schedulerNam`"), "{e}");
+        assert!(
+            e.to_string().contains("unknown field `schedulerNam`"),
+            "{e}"
+        );
         let e = KubeSchedulerConfiguration::parse("percentageOfNodesToScore: 120\n").unwrap_err();
         assert!(e.to_string().contains("not in valid range [0-100]"), "{e}");
         let e = KubeSchedulerConfiguration::parse(
@@ -468,8 +483,9 @@ profiles:
         )
         .unwrap_err();
         assert!(e.to_string().contains("Duplicate value"), "{e}");
-        let e = KubeSchedulerConfiguration::parse("apiVersion: kubescheduler.config.k8s.io/v1beta3\n")
-            .unwrap_err();
+        let e =
+            KubeSchedulerConfiguration::parse("apiVersion: kubescheduler.config.k8s.io/v1beta3\n")
+                .unwrap_err();
         assert!(e.to_string().contains("is not supported"), "{e}");
     }
 

@@ -249,11 +249,7 @@ impl SchedulerMetrics {
         self.extension_point.render(out);
         self.plugin_execution.render(out);
         out.push_str("# HELP scheduler_pending_pods [STABLE] Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; 'gated' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.\n# TYPE scheduler_pending_pods gauge\n");
-        let p = self
-            .queue
-            .get()
-            .map(|q| q.pending())
-            .unwrap_or_default();
+        let p = self.queue.get().map(|q| q.pending()).unwrap_or_default();
         for (queue, n) in [
             ("active", p.active),
             ("backoff", p.backoff),
@@ -294,7 +290,9 @@ mod tests {
         ));
         assert!(out.contains("scheduler_scheduling_attempt_duration_seconds_bucket{profile=\"default-scheduler\",result=\"scheduled\",le=\"0.001\"} 1"));
         assert!(out.contains("scheduler_scheduling_attempt_duration_seconds_count{profile=\"default-scheduler\",result=\"scheduled\"} 2"));
-        assert!(out.contains("scheduler_pod_scheduling_sli_duration_seconds_count{attempts=\"15+\"} 1"));
+        assert!(
+            out.contains("scheduler_pod_scheduling_sli_duration_seconds_count{attempts=\"15+\"} 1")
+        );
         assert!(out.contains("scheduler_framework_extension_point_duration_seconds_count{extension_point=\"Filter\",profile=\"default-scheduler\",status=\"Success\"} 1"));
         assert!(out.contains("scheduler_pending_pods{queue=\"active\"} 0"));
         assert_eq!(m.sli_duration.count(["1"]), 1);

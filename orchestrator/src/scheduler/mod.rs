@@ -25,6 +25,8 @@ mod scheduler;
 
 #[cfg(test)]
 mod cluster_tests;
+#[cfg(test)]
+mod test_plugins;
 
 use std::sync::Arc;
 

@@ -271,7 +271,14 @@ impl Algorithm {
             && let Some(node) = snapshot.get(&pod.nominated_node_name)
         {
             let mut scratch = Diagnosis::default();
-            self.pass_filters(fw, &active, state, pod, &mut scratch, std::slice::from_ref(node))?;
+            self.pass_filters(
+                fw,
+                &active,
+                state,
+                pod,
+                &mut scratch,
+                std::slice::from_ref(node),
+            )?;
             if !self.feasible.is_empty() {
                 return Ok(());
             }

@@ -103,17 +103,24 @@ impl Scheduler {
         let pre_enqueue = first
             .pre_enqueue_plugins()
             .into_iter()
-            .map(|(n, p)| (n, Arc::new(PreEnqueueBy(p)) as Arc<dyn super::framework::PreEnqueue>))
+            .map(|(n, p)| {
+                (
+                    n,
+                    Arc::new(PreEnqueueBy(p)) as Arc<dyn super::framework::PreEnqueue>,
+                )
+            })
             .collect();
         let c = &config.configuration;
         let defaults = QueueConfig::default();
         let queue_config = QueueConfig {
             initial_backoff: c
                 .pod_initial_backoff_seconds
-                .map_or(defaults.initial_backoff, |s| Duration::from_secs(s.max(0) as u64)),
-            max_backoff: c
-                .pod_max_backoff_seconds
-                .map_or(defaults.max_backoff, |s| Duration::from_secs(s.max(0) as u64)),
+                .map_or(defaults.initial_backoff, |s| {
+                    Duration::from_secs(s.max(0) as u64)
+                }),
+            max_backoff: c.pod_max_backoff_seconds.map_or(defaults.max_backoff, |s| {
+                Duration::from_secs(s.max(0) as u64)
+            }),
             ..defaults
         };
         let queue = Arc::new(SchedulingQueue::new(
@@ -162,6 +169,9 @@ impl Scheduler {
             let mut algo = Algorithm::new(pct, seed);
             let mut snapshot = Snapshot::default();
             while let Some(queued) = me.queue.pop(&shutdown).await {
+                if shutdown.is_cancelled() {
+                    break;
+                }
                 me.schedule_one(queued, &mut algo, &mut snapshot);
                 // The loop never blocks while pods wait: give the watches and binders their
                 // turn on this worker now and then.
@@ -222,12 +232,28 @@ impl Scheduler {
                     nominate = r.map(|r| r.nominated_node_name);
                 }
                 let s = Status::unschedulable(fit.to_string());
-                return self.fail(fw, recorder, queued, s, Some(fit), nominate.as_deref(), start);
+                return self.fail(
+                    fw,
+                    recorder,
+                    queued,
+                    s,
+                    Some(fit),
+                    nominate.as_deref(),
+                    start,
+                );
             }
         };
         let node = result.suggested_host;
         if let Err(e) = self.cache.assume(pod.clone(), &node) {
-            return self.fail(fw, recorder, queued, Status::error(e), None, Some(""), start);
+            return self.fail(
+                fw,
+                recorder,
+                queued,
+                Status::error(e),
+                None,
+                Some(""),
+                start,
+            );
         }
         if !pod.nominated_node_name.is_empty() {
             self.queue.nominate(pod.clone(), "");
@@ -259,7 +285,8 @@ impl Scheduler {
             wait,
         };
         let me = self.clone_parts();
-        self.tracker.spawn(async move { me.binding_cycle(assumed).await });
+        self.tracker
+            .spawn(async move { me.binding_cycle(assumed).await });
     }
 
     fn clone_parts(&self) -> Arc<Binder> {
@@ -349,15 +376,7 @@ impl Binder {
             .then(|| one_node_fit_error(&a.node, &status));
         let status = status_for(status, &fit);
         let fw = a.fw.clone();
-        self.handle_failure(
-            &fw,
-            &a.recorder,
-            a.queued,
-            status,
-            fit,
-            Some(""),
-            a.start,
-        );
+        self.handle_failure(&fw, &a.recorder, a.queued, status, fit, Some(""), a.start);
     }
 
     /// Upstream `handleSchedulingFailure`: count, requeue if the pod still waits, nominate,
@@ -384,7 +403,12 @@ impl Binder {
             .attempt(fw.profile_name(), result, start.elapsed());
         let pod = queued.pod.clone();
         if let Some(fit) = &fit {
-            queued.unschedulable_plugins = fit.diagnosis.unschedulable_plugins.iter().copied().collect();
+            queued.unschedulable_plugins = fit
+                .diagnosis
+                .unschedulable_plugins
+                .iter()
+                .copied()
+                .collect();
             queued.pending_plugins = fit.diagnosis.pending_plugins.iter().copied().collect();
         } else if !rejected {
             tracing::debug!(pod = %pod.key(), error = %status.message(), "error scheduling pod; retrying");
@@ -421,7 +445,13 @@ impl Binder {
 
     /// PodScheduled=False with the reason and message, and `nominatedNodeName` when a
     /// nomination changed (upstream `updatePod`); a write that changes nothing is not made.
-    fn update_pod_status(&self, pod: &PodInfo, reason: &str, message: &str, nominate: Option<&str>) {
+    fn update_pod_status(
+        &self,
+        pod: &PodInfo,
+        reason: &str,
+        message: &str,
+        nominate: Option<&str>,
+    ) {
         let info = crate::registry::find("", "v1", "pods").expect("pods are served");
         for _ in 0..3 {
             let Ok(stored) = self.objects.store().get("pods", &pod.namespace, &pod.name) else {
@@ -467,14 +497,6 @@ impl Binder {
                 Ok(_) => return,
             }
         }
-    }
-}
-
-impl Scheduler {
-    /// The scheduler name → framework map (tests).
-    #[cfg(test)]
-    pub(crate) fn framework(&self, name: &str) -> Option<&Arc<Framework>> {
-        self.profiles.get(name).map(|(f, _)| f)
     }
 }
 
@@ -560,7 +582,8 @@ mod tests {
 
     #[test]
     fn a_reserve_rejection_reads_as_a_one_node_fit_error() {
-        let s = Status::unschedulable("Node failed Reserve plugin Reserve-1").with_plugin("Reserve-1");
+        let s =
+            Status::unschedulable("Node failed Reserve plugin Reserve-1").with_plugin("Reserve-1");
         let fit = one_node_fit_error("n1", &s);
         assert_eq!(
             fit.to_string(),

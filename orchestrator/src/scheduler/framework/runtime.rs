@@ -398,7 +398,8 @@ impl Framework {
                         continue;
                     }
                     _ => {
-                        let msg = format!("running PreFilter plugin {:?}: {}", p.name(), s.message());
+                        let msg =
+                            format!("running PreFilter plugin {:?}: {}", p.name(), s.message());
                         return (None, Status::error(msg).with_plugin(p.name()), Vec::new());
                     }
                 }
@@ -541,7 +542,9 @@ impl Framework {
                 out = Some((None, Status::error(s.message()).with_plugin(p.name())));
                 break;
             }
-            if r.as_ref().is_some_and(|r| !r.nominated_node_name.is_empty()) {
+            if r.as_ref()
+                .is_some_and(|r| !r.nominated_node_name.is_empty())
+            {
                 result = r;
             }
             reasons.extend(s.reasons().iter().cloned());
@@ -729,7 +732,10 @@ impl Framework {
         let mut wait: Option<(Status, Duration)> = None;
         let mut out = None;
         for p in &self.permit {
-            let (s, timeout) = p.as_permit().expect("laid out as Permit").permit(state, pod, node);
+            let (s, timeout) = p
+                .as_permit()
+                .expect("laid out as Permit")
+                .permit(state, pod, node);
             if s.is_success() {
                 continue;
             }
@@ -755,9 +761,7 @@ impl Framework {
             ));
             break;
         }
-        let out = out
-            .or(wait)
-            .unwrap_or((Status::success(), Duration::ZERO));
+        let out = out.or(wait).unwrap_or((Status::success(), Duration::ZERO));
         self.observe_extension_point(point::PERMIT, out.0.code(), started);
         out
     }
@@ -794,15 +798,22 @@ impl Framework {
         let started = Instant::now();
         let mut status = Status::skip();
         for p in &self.bind {
-            let s = p.as_bind().expect("laid out as Bind").bind(state, pod, node);
+            let s = p
+                .as_bind()
+                .expect("laid out as Bind")
+                .bind(state, pod, node);
             if s.is_skip() {
                 continue;
             }
             status = if s.is_success() || s.is_rejected() {
                 s.with_plugin(p.name())
             } else {
-                Status::error(format!("running Bind plugin {:?}: {}", p.name(), s.message()))
-                    .with_plugin(p.name())
+                Status::error(format!(
+                    "running Bind plugin {:?}: {}",
+                    p.name(),
+                    s.message()
+                ))
+                .with_plugin(p.name())
             };
             break;
         }

@@ -58,9 +58,19 @@ mod tests {
     fn binds_once_and_a_second_binding_is_an_error() {
         let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
         let objects = Objects::new(store);
+        let ns = crate::registry::find("", "v1", "namespaces").unwrap();
+        let ns_obj = serde_json::json!({"metadata": {"name": "default"}});
+        objects
+            .create(ns, "", ns_obj, &WriteParams::default())
+            .unwrap();
         let info = crate::registry::find("", "v1", "pods").unwrap();
         let created = objects
-            .create(info, "default", simple_pod("p", "100m", ""), &WriteParams::default())
+            .create(
+                info,
+                "default",
+                simple_pod("p", "100m", ""),
+                &WriteParams::default(),
+            )
             .unwrap();
         let pod = PodInfo::from_stored(created).unwrap();
         let binder = new(&serde_json::Value::Null, &Handle::new(objects.clone())).unwrap();
@@ -70,6 +80,10 @@ mod tests {
         assert_eq!(bound["spec"]["nodeName"], "n1");
         let again = b.bind(&CycleState::new(), &pod, "n2");
         assert_eq!(again.code(), crate::scheduler::framework::Code::Error);
-        assert!(again.message().contains("already assigned"), "{}", again.message());
+        assert!(
+            again.message().contains("already assigned"),
+            "{}",
+            again.message()
+        );
     }
 }

@@ -64,6 +64,9 @@ mod tests {
         assert!(!s.less(&low_early, &high));
         assert!(s.less(&low_early, &low_late));
         assert!(!s.less(&low_late, &low_early));
-        assert!(!s.less(&low_early, &low_early), "a pod is not before itself");
+        assert!(
+            !s.less(&low_early, &low_early),
+            "a pod is not before itself"
+        );
     }
 }
