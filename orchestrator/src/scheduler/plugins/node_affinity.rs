@@ -134,9 +134,10 @@ fn label_requirement(r: &core::NodeSelectorRequirement) -> Result<Requirement, S
     let values = r.values.clone().unwrap_or_default();
     let key = r.key.clone();
     match r.operator.as_str() {
-        "In" | "NotIn" if values.is_empty() => Err(format!(
+        "In" | "NotIn" if values.is_empty() => Err(
             "values: Required value: for 'in', 'notin' operators, values set can't be empty"
-        )),
+                .to_string(),
+        ),
         "In" => Ok(Requirement::In(key, values)),
         "NotIn" => Ok(Requirement::NotIn(key, values)),
         "Exists" | "DoesNotExist" if !values.is_empty() => Err(
