@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, CycleState, EventResource, Filter, Handle, NodeInfo, Plugin,
-    PodInfo, Status,
+    ActionType, ClusterEvent, CycleState, EventResource, Filter, Handle, NodeInfo, Plugin, PodInfo,
+    Status,
 };
 use crate::scheduler::plugins::NODE_NAME;
 

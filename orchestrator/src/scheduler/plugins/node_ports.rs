@@ -159,7 +159,11 @@ mod tests {
     #[case::wildcard_other_protocol(&["UDP/127.0.0.1/8001"], &["TCP/0.0.0.0/8001"], true)]
     #[case::wildcards_other_protocols(
         &["UDP/127.0.0.1/8001", "UDP/127.0.0.1/8002"], &["TCP/0.0.0.0/8001", "TCP/0.0.0.0/8002"], true)]
-    fn filter_matches_upstream(#[case] want: &[&str], #[case] existing: &[&str], #[case] fits: bool) {
+    fn filter_matches_upstream(
+        #[case] want: &[&str],
+        #[case] existing: &[&str],
+        #[case] fits: bool,
+    ) {
         let status = run(want, existing);
         if fits {
             assert!(status.is_success(), "{status:?}");

@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Taint;
 
 use super::taint_toleration::tolerations_tolerate;
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, CycleState, EventResource, Filter, Handle, NodeInfo, Plugin,
-    PodInfo, Status,
+    ActionType, ClusterEvent, CycleState, EventResource, Filter, Handle, NodeInfo, Plugin, PodInfo,
+    Status,
 };
 use crate::scheduler::plugins::NODE_UNSCHEDULABLE;
 
@@ -113,7 +113,8 @@ mod tests {
         }
         let mut p = simple_pod("p", "", "");
         p["spec"]["tolerations"] = tolerations;
-        let status = NodeUnschedulable::default().filter(&CycleState::new(), &pod(p), &node(n, &[]));
+        let status =
+            NodeUnschedulable::default().filter(&CycleState::new(), &pod(p), &node(n, &[]));
         if fits {
             assert!(status.is_success(), "{status:?}");
         } else {
@@ -125,7 +126,8 @@ mod tests {
     #[test]
     fn a_node_without_its_object_has_unknown_conditions() {
         let p = pod(simple_pod("p", "", ""));
-        let status = NodeUnschedulable::default().filter(&CycleState::new(), &p, &NodeInfo::default());
+        let status =
+            NodeUnschedulable::default().filter(&CycleState::new(), &p, &NodeInfo::default());
         assert_eq!(status.code(), Code::UnschedulableAndUnresolvable);
         assert_eq!(status.message(), "node(s) had unknown conditions");
     }

@@ -292,7 +292,11 @@ mod tests {
     fn scores(p: &PodInfo, nodes: &[NodeInfo]) -> Vec<i64> {
         let mut state = CycleState::new();
         let snap = Snapshot::default();
-        assert!(TaintToleration.pre_score(&mut state, p, &[], &snap).is_success());
+        assert!(
+            TaintToleration
+                .pre_score(&mut state, p, &[], &snap)
+                .is_success()
+        );
         let mut out: Vec<NodeScore> = nodes
             .iter()
             .map(|n| {
@@ -332,7 +336,10 @@ mod tests {
         assert_eq!(scores(&p, &[n1, n2, n3]), vec![100, 100, 100]);
         let n1 = tainted_node("n1", json!([]));
         let n2 = tainted_node("n2", json!([pref("cpu-type", "x86")]));
-        let n3 = tainted_node("n3", json!([pref("cpu-type", "x86"), pref("disk-type", "hdd")]));
+        let n3 = tainted_node(
+            "n3",
+            json!([pref("cpu-type", "x86"), pref("disk-type", "hdd")]),
+        );
         assert_eq!(scores(&p, &[n1, n2, n3]), vec![100, 50, 0]);
 
         // NoSchedule taints and NoSchedule-only tolerations play no part in scoring.

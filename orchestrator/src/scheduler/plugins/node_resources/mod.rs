@@ -1,4 +1,6 @@
-//! NodeResourcesFit and NodeResourcesBalancedAllocation.
+//! NodeResourcesFit and NodeResourcesBalancedAllocation, and the resource allocation scorer
+//! they share.
 
 pub mod balanced_allocation;
 pub mod fit;
+pub mod scorer;
