@@ -11,7 +11,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde_json::Value;
 
 use super::pod_info::{Labels, PodInfo};
 use crate::api::Objects;
@@ -31,12 +30,14 @@ enum ParsedSelector {
 }
 
 type CacheKey = (&'static str, Box<str>, Box<str>);
+/// Parsed selectors by object, with the revision they were parsed at.
+type SelectorCache = HashMap<CacheKey, (u64, Arc<ParsedSelector>)>;
 
 /// The plugins' handle on the cluster.
 #[derive(Clone)]
 pub struct Handle {
     objects: Arc<Objects>,
-    selectors: Arc<Mutex<HashMap<CacheKey, (u64, Arc<ParsedSelector>)>>>,
+    selectors: Arc<Mutex<SelectorCache>>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -140,7 +141,9 @@ impl Handle {
                 selector = selector_from_set(&set);
             }
             ParsedSelector::Selector(Some(sel)) => {
-                selector.requirements.extend(sel.requirements.iter().cloned());
+                selector
+                    .requirements
+                    .extend(sel.requirements.iter().cloned());
                 selector.requirements.sort_by(|a, b| a.key().cmp(b.key()));
             }
             _ => {}
@@ -193,13 +196,16 @@ fn selector_from_set(set: &Labels) -> LabelSelector {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::scheduler::framework::testing::pod;
 
     fn create(h: &Handle, resource: &'static str, obj: Value) {
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let name = obj["metadata"]["name"].as_str().unwrap().to_string();
         h.objects()
             .store()
@@ -222,14 +228,30 @@ mod tests {
     #[test]
     fn services_selecting_the_pod_are_merged() {
         let h = Handle::in_memory();
-        create(&h, "services", json!({ "metadata": { "name": "web", "namespace": "default" },
-            "spec": { "selector": { "app": "web" } } }));
-        create(&h, "services", json!({ "metadata": { "name": "other", "namespace": "default" },
-            "spec": { "selector": { "app": "db" } } }));
-        create(&h, "services", json!({ "metadata": { "name": "headless", "namespace": "default" },
-            "spec": {} }));
-        create(&h, "services", json!({ "metadata": { "name": "elsewhere", "namespace": "team" },
-            "spec": { "selector": { "tier": "front" } } }));
+        create(
+            &h,
+            "services",
+            json!({ "metadata": { "name": "web", "namespace": "default" },
+            "spec": { "selector": { "app": "web" } } }),
+        );
+        create(
+            &h,
+            "services",
+            json!({ "metadata": { "name": "other", "namespace": "default" },
+            "spec": { "selector": { "app": "db" } } }),
+        );
+        create(
+            &h,
+            "services",
+            json!({ "metadata": { "name": "headless", "namespace": "default" },
+            "spec": {} }),
+        );
+        create(
+            &h,
+            "services",
+            json!({ "metadata": { "name": "elsewhere", "namespace": "team" },
+            "spec": { "selector": { "tier": "front" } } }),
+        );
         assert_eq!(h.default_selector(&web_pod(None)).to_string(), "app=web");
         assert_eq!(
             h.default_selector(&web_pod(None)).to_string(),
@@ -241,12 +263,24 @@ mod tests {
     #[test]
     fn the_owning_replica_set_adds_its_selector() {
         let h = Handle::in_memory();
-        create(&h, "services", json!({ "metadata": { "name": "web", "namespace": "default" },
-            "spec": { "selector": { "app": "web" } } }));
-        create(&h, "replicasets.apps", json!({ "metadata": { "name": "web-h1", "namespace": "default" },
-            "spec": { "selector": { "matchLabels": { "app": "web", "pod-template-hash": "h1" } } } }));
-        create(&h, "replicasets.apps", json!({ "metadata": { "name": "unrelated", "namespace": "default" },
-            "spec": { "selector": { "matchLabels": { "tier": "front" } } } }));
+        create(
+            &h,
+            "services",
+            json!({ "metadata": { "name": "web", "namespace": "default" },
+            "spec": { "selector": { "app": "web" } } }),
+        );
+        create(
+            &h,
+            "replicasets.apps",
+            json!({ "metadata": { "name": "web-h1", "namespace": "default" },
+            "spec": { "selector": { "matchLabels": { "app": "web", "pod-template-hash": "h1" } } } }),
+        );
+        create(
+            &h,
+            "replicasets.apps",
+            json!({ "metadata": { "name": "unrelated", "namespace": "default" },
+            "spec": { "selector": { "matchLabels": { "tier": "front" } } } }),
+        );
         let sel = h.default_selector(&web_pod(Some(("apps/v1", "ReplicaSet", "web-h1"))));
         assert_eq!(sel.to_string(), "app=web,app=web,pod-template-hash=h1");
         assert!(
@@ -256,8 +290,12 @@ mod tests {
             "a missing owner adds nothing"
         );
         assert!(
-            h.default_selector(&web_pod(Some(("extensions/v1beta1", "ReplicaSet", "web-h1"))))
-                .to_string()
+            h.default_selector(&web_pod(Some((
+                "extensions/v1beta1",
+                "ReplicaSet",
+                "web-h1"
+            ))))
+            .to_string()
                 == "app=web",
             "only apps/v1 ReplicaSets count, as upstream"
         );
@@ -266,8 +304,12 @@ mod tests {
     #[test]
     fn a_replication_controller_merges_its_map() {
         let h = Handle::in_memory();
-        create(&h, "replicationcontrollers", json!({ "metadata": { "name": "rc", "namespace": "default" },
-            "spec": { "selector": { "tier": "front" } } }));
+        create(
+            &h,
+            "replicationcontrollers",
+            json!({ "metadata": { "name": "rc", "namespace": "default" },
+            "spec": { "selector": { "tier": "front" } } }),
+        );
         let sel = h.default_selector(&web_pod(Some(("v1", "ReplicationController", "rc"))));
         assert_eq!(sel.to_string(), "tier=front");
         assert!(h.default_selector(&web_pod(None)).is_empty());

@@ -68,7 +68,12 @@ pub(super) fn scores(
 }
 
 fn four_hosts() -> Vec<N> {
-    vec![host("node-a"), host("node-b"), host("node-c"), host("node-d")]
+    vec![
+        host("node-a"),
+        host("node-b"),
+        host("node-c"),
+        host("node-d"),
+    ]
 }
 
 #[rstest]
