@@ -148,7 +148,9 @@ impl PreFilterState {
     /// Whether placing the pod on the node breaks no existing pod's required anti-affinity
     /// (upstream `satisfyExistingPodsAntiAffinity`).
     fn satisfies_existing_pods_anti_affinity(&self, node: &NodeInfo) -> bool {
-        !self.existing_anti_affinity_counts.any_positive_on(&node.labels)
+        !self
+            .existing_anti_affinity_counts
+            .any_positive_on(&node.labels)
     }
 }
 

@@ -25,6 +25,7 @@ pub(super) fn term(key: &str, op: &str, values: &[&str], topology: &str) -> Valu
 }
 
 /// A pod in `ns` (default: `default`) with labels, an optional node and required terms.
+#[derive(Clone)]
 pub(super) struct P {
     pub v: Value,
 }
@@ -129,7 +130,8 @@ pub(super) fn handle() -> Handle {
         ("subteam1.team2", "team2"),
         ("subteam2.team2", "team2"),
     ] {
-        let mut obj = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
+        let mut obj =
+            json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
         if !team.is_empty() {
             obj["metadata"]["labels"] = json!({ "team": team });
         }
@@ -463,7 +465,10 @@ fn add_and_remove_pod_adjust_the_counts(
     assert_eq!(pl.filter(&state, &p, node_a).message(), reason);
 
     let mut without = state.clone();
-    assert!(pl.remove_pod(&mut without, &p, &victim, node_a).is_success());
+    assert!(
+        pl.remove_pod(&mut without, &p, &victim, node_a)
+            .is_success()
+    );
     assert!(pl.filter(&without, &p, &snap.nodes[1]).is_success());
     assert!(
         pl.filter(&state, &p, &snap.nodes[1]).is_rejected(),

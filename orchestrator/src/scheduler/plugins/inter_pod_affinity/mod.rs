@@ -17,11 +17,13 @@
 
 mod counts;
 mod filtering;
-mod scoring;
 #[cfg(test)]
 mod filtering_tests;
+mod scoring;
 #[cfg(test)]
 mod scoring_tests;
+#[cfg(test)]
+mod timing_tests;
 
 use std::sync::Arc;
 

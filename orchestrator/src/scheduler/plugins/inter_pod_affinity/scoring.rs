@@ -78,7 +78,13 @@ impl InterPodAffinity {
         let ns = incoming.namespace_labels.as_ref();
         // The incoming pod's terms have their namespace selectors resolved: no label lookup.
         score.process_terms(&incoming.preferred_affinity, existing, None, labels, 1);
-        score.process_terms(&incoming.preferred_anti_affinity, existing, None, labels, -1);
+        score.process_terms(
+            &incoming.preferred_anti_affinity,
+            existing,
+            None,
+            labels,
+            -1,
+        );
         let hard = self.args.hard_pod_affinity_weight;
         if hard > 0 {
             for t in &existing.required_affinity_terms {

@@ -197,7 +197,10 @@ fn a_zero_hard_weight_ignores_existing_required_affinity() {
     let got = scores(
         args,
         P::new("p").label("security", "S1"),
-        vec![hard_affinity(s1("a", "node1")), hard_affinity(s2("b", "node2"))],
+        vec![
+            hard_affinity(s1("a", "node1")),
+            hard_affinity(s2("b", "node2")),
+        ],
         &[("node1", CHINA), ("node2", INDIA), ("node3", AZ1)],
     );
     assert_eq!(got, None, "nothing applies, so PreScore skips");
@@ -212,7 +215,12 @@ fn ignoring_existing_pods_preferred_terms_skips_a_pod_without_terms() {
     let pods = || vec![stay_with_s1_in_region(s1("a", "node1"))];
     let nodes: &[(&str, &[(&str, &str)])] = &[("node1", CHINA), ("node2", INDIA)];
     assert_eq!(
-        scores(args.clone(), P::new("p").label("security", "S1"), pods(), nodes),
+        scores(
+            args.clone(),
+            P::new("p").label("security", "S1"),
+            pods(),
+            nodes
+        ),
         None
     );
     assert_eq!(

@@ -2,7 +2,9 @@
 //! constraints compiled once per pod, which nodes count towards a constraint's domains (node
 //! inclusion policies), and how matching pods are counted.
 
-use k8s_openapi::api::core::v1::{NodeSelectorRequirement, NodeSelectorTerm, TopologySpreadConstraint};
+use k8s_openapi::api::core::v1::{
+    NodeSelectorRequirement, NodeSelectorTerm, TopologySpreadConstraint,
+};
 
 use crate::controllers::taints::tolerates;
 use crate::scheduler::framework::{Labels, NodeInfo, PodInfo, compile_selector};
@@ -79,8 +81,15 @@ pub(crate) fn compile_constraints(
     action: &str,
 ) -> Result<Vec<Constraint>, String> {
     let mut out = Vec::new();
-    for c in constraints.iter().filter(|c| c.when_unsatisfiable == action) {
-        let mut selector = c.label_selector.as_ref().map(compile_selector).transpose()?;
+    for c in constraints
+        .iter()
+        .filter(|c| c.when_unsatisfiable == action)
+    {
+        let mut selector = c
+            .label_selector
+            .as_ref()
+            .map(compile_selector)
+            .transpose()?;
         if let Some(sel) = &mut selector {
             let mut extra = Vec::new();
             for key in c.match_label_keys.iter().flatten() {
@@ -128,7 +137,10 @@ pub(crate) fn matches_required_node_affinity(pod: &PodInfo, node: &NodeInfo) -> 
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
+        .and_then(|na| {
+            na.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
     else {
         return true;
     };
@@ -210,13 +222,22 @@ mod tests {
                                     { "key": "gpu", "operator": "DoesNotExist" } ] },
             { "matchExpressions": [ { "key": "size", "operator": "Gt", "values": ["3"] } ] }
         ]));
-        assert!(matches_required_node_affinity(&p, &node_with(&[("zone", "a")])));
+        assert!(matches_required_node_affinity(
+            &p,
+            &node_with(&[("zone", "a")])
+        ));
         assert!(!matches_required_node_affinity(
             &p,
             &node_with(&[("zone", "a"), ("gpu", "x")])
         ));
-        assert!(matches_required_node_affinity(&p, &node_with(&[("size", "4")])));
-        assert!(!matches_required_node_affinity(&p, &node_with(&[("size", "3")])));
+        assert!(matches_required_node_affinity(
+            &p,
+            &node_with(&[("size", "4")])
+        ));
+        assert!(!matches_required_node_affinity(
+            &p,
+            &node_with(&[("size", "3")])
+        ));
         assert!(!matches_required_node_affinity(&p, &node_with(&[])));
     }
 
@@ -235,8 +256,14 @@ mod tests {
         let mut v = simple_pod("p", "", "");
         v["spec"]["nodeSelector"] = json!({ "disk": "ssd" });
         let p = pod(v);
-        assert!(matches_required_node_affinity(&p, &node_with(&[("disk", "ssd")])));
-        assert!(!matches_required_node_affinity(&p, &node_with(&[("disk", "hdd")])));
+        assert!(matches_required_node_affinity(
+            &p,
+            &node_with(&[("disk", "ssd")])
+        ));
+        assert!(!matches_required_node_affinity(
+            &p,
+            &node_with(&[("disk", "hdd")])
+        ));
     }
 
     #[test]
@@ -248,8 +275,8 @@ mod tests {
         .unwrap();
         let plain = pod(simple_pod("p", "", ""));
         assert!(tolerates_schedule_taints(&plain, &n));
-        n.taints = serde_json::from_value(json!([ { "key": "hard", "effect": "NoSchedule" } ]))
-            .unwrap();
+        n.taints =
+            serde_json::from_value(json!([ { "key": "hard", "effect": "NoSchedule" } ])).unwrap();
         assert!(!tolerates_schedule_taints(&plain, &n));
         let mut v = simple_pod("p", "", "");
         v["spec"]["tolerations"] = json!([ { "key": "hard", "operator": "Exists" } ]);
@@ -268,7 +295,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let got = compile_constraints(&[c.clone()], &labels, DO_NOT_SCHEDULE).unwrap();
+        let got = compile_constraints(std::slice::from_ref(&c), &labels, DO_NOT_SCHEDULE).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(
             got[0].selector.as_ref().unwrap().to_string(),

@@ -489,9 +489,18 @@ fn add_and_remove_pod_move_the_counts_and_critical_paths() {
     );
 
     let mut dry = state.clone();
-    assert!(pl.remove_pod(&mut dry, &p, &victim, &snap.nodes[2]).is_success());
-    assert!(pl.remove_pod(&mut dry, &p, &victim, &snap.nodes[3]).is_success());
-    assert!(pl.remove_pod(&mut dry, &p, &victim, &snap.nodes[3]).is_success());
+    assert!(
+        pl.remove_pod(&mut dry, &p, &victim, &snap.nodes[2])
+            .is_success()
+    );
+    assert!(
+        pl.remove_pod(&mut dry, &p, &victim, &snap.nodes[3])
+            .is_success()
+    );
+    assert!(
+        pl.remove_pod(&mut dry, &p, &victim, &snap.nodes[3])
+            .is_success()
+    );
     assert_eq!(
         read(&dry),
         (
@@ -504,7 +513,10 @@ fn add_and_remove_pod_move_the_counts_and_critical_paths() {
     let other_ns = foo_on("o", "node-a").ns("ns1").info();
     let unselected = P::new("u").node("node-a").info();
     assert!(pl.add_pod(&mut dry, &p, &other_ns, zone1_node).is_success());
-    assert!(pl.add_pod(&mut dry, &p, &unselected, zone1_node).is_success());
+    assert!(
+        pl.add_pod(&mut dry, &p, &unselected, zone1_node)
+            .is_success()
+    );
     assert_eq!(read(&dry).0, pairs(&[("zone1", 2), ("zone2", 1)]));
     let added = foo_on("n", "node-a").info();
     assert!(pl.add_pod(&mut dry, &p, &added, zone1_node).is_success());
@@ -522,4 +534,3 @@ fn filter_without_prefilter_is_an_error() {
         "error reading \"PreFilterPodTopologySpread\" from cycleState: not found"
     );
 }
-

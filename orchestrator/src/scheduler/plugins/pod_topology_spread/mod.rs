@@ -12,11 +12,13 @@
 
 mod common;
 mod filtering;
-mod scoring;
 #[cfg(test)]
 mod filtering_tests;
+mod scoring;
 #[cfg(test)]
 mod scoring_tests;
+#[cfg(test)]
+mod timing_tests;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -25,8 +27,8 @@ use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use serde::Deserialize;
 
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, EventResource, Filter, Handle, PodInfo, Plugin, PreFilter,
-    PreScore, Score,
+    ActionType, ClusterEvent, EventResource, Filter, Handle, Plugin, PodInfo, PreFilter, PreScore,
+    Score,
 };
 use crate::scheduler::plugins::POD_TOPOLOGY_SPREAD;
 use common::{
@@ -247,7 +249,13 @@ mod tests {
         let got: Vec<_> = pl
             .default_constraints
             .iter()
-            .map(|c| (c.topology_key.as_str(), c.max_skew, c.when_unsatisfiable.as_str()))
+            .map(|c| {
+                (
+                    c.topology_key.as_str(),
+                    c.max_skew,
+                    c.when_unsatisfiable.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -101,8 +101,7 @@ impl PreScore for PodTopologySpread {
         }
         // Only the pod's own constraints, or non-system defaults, require every topology key:
         // nodes without a zone label still get hostname spreading by default.
-        let require_all =
-            !pod.topology_spread_constraints.is_empty() || !self.system_defaulted;
+        let require_all = !pod.topology_spread_constraints.is_empty() || !self.system_defaulted;
         let mut s = match self.init_pre_score_state(pod, nodes, require_all) {
             Ok(s) => s,
             Err(e) => return Status::error(format!("calculating preScoreState: {e}")),
