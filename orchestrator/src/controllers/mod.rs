@@ -18,7 +18,7 @@
 //!   terminated pods beyond a threshold.
 
 mod config;
-mod events;
+pub(crate) mod events;
 mod namespace;
 mod node_health;
 mod node_lifecycle;
