@@ -323,6 +323,10 @@ impl SchedulingQueue {
     /// plugins: unschedulable, unless a move request came during or after `cycle` (then
     /// backoff, so the event it missed is not lost). Failed with no rejecting plugin (an
     /// error): backoff. Updated while in flight: backoff. Deleted while in flight: dropped.
+    ///
+    /// The in-memory nomination follows the pod object's `status.nominatedNodeName` here
+    /// (upstream's no-op nominating info); when PostFilter nominated the pod, call
+    /// [`Self::nominate`] after this, as upstream's failure handler does.
     pub fn add_unschedulable(&self, mut pod: QueuedPodInfo, cycle: u64) {
         let mut s = self.state.lock();
         let mut updated = false;
