@@ -22,7 +22,7 @@ pub(crate) mod events;
 mod namespace;
 mod node_health;
 mod node_lifecycle;
-mod pod_conditions;
+pub(crate) mod pod_conditions;
 mod pod_gc;
 mod pod_index;
 mod resource_quota;
