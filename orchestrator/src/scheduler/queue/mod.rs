@@ -323,6 +323,10 @@ impl SchedulingQueue {
     /// plugins: unschedulable, unless a move request came during or after `cycle` (then
     /// backoff, so the event it missed is not lost). Failed with no rejecting plugin (an
     /// error): backoff. Updated while in flight: backoff. Deleted while in flight: dropped.
+    ///
+    /// The in-memory nomination follows the pod object's `status.nominatedNodeName` here
+    /// (upstream's no-op nominating info); when PostFilter nominated the pod, call
+    /// [`Self::nominate`] after this, as upstream's failure handler does.
     pub fn add_unschedulable(&self, mut pod: QueuedPodInfo, cycle: u64) {
         let mut s = self.state.lock();
         let mut updated = false;
@@ -374,7 +378,7 @@ impl SchedulingQueue {
             .filter(|(_, e)| self.matches(&e.info, event))
             .map(|(uid, _)| uid.clone())
             .collect();
-        self.move_pods(s, uids);
+        self.move_pods(s, uids, event);
     }
 
     /// A pod bound to a node was added or updated (upstream `AssignedPodAdded` /
@@ -398,11 +402,20 @@ impl SchedulingQueue {
             })
             .map(|(uid, _)| uid.clone())
             .collect();
-        self.move_pods(s, uids);
+        self.move_pods(s, uids, event);
     }
 
-    /// Move these unschedulable pods out, record the move request, wake `pop`.
-    fn move_pods(&self, mut s: parking_lot::MutexGuard<'_, State>, uids: Vec<String>) {
+    /// Move these unschedulable pods out, record the move request, wake `pop`. An event no
+    /// plugin registered is no move request at all (upstream `isEventOfInterest`).
+    fn move_pods(
+        &self,
+        mut s: parking_lot::MutexGuard<'_, State>,
+        uids: Vec<String>,
+        event: ClusterEvent,
+    ) {
+        if !self.of_interest(event) {
+            return;
+        }
         let activated = self.move_locked(&mut s, uids, Instant::now());
         drop(s);
         if activated {
@@ -449,7 +462,7 @@ impl SchedulingQueue {
         let now = Instant::now();
         let uids = self.leftovers(&s, now);
         if !uids.is_empty() {
-            self.move_pods(s, uids);
+            self.move_pods(s, uids, UNSCHEDULABLE_TIMEOUT);
         }
     }
 
@@ -545,6 +558,17 @@ impl SchedulingQueue {
         true
     }
 
+    /// Whether any plugin registered an event matching this one.
+    fn of_interest(&self, event: ClusterEvent) -> bool {
+        is_wildcard(event)
+            || self.plugin_events.is_empty()
+            || self
+                .plugin_events
+                .values()
+                .flatten()
+                .any(|e| event_matches(*e, event))
+    }
+
     /// Whether the event may help a pod its plugins rejected (upstream `podMatchesEvent`).
     fn matches(&self, q: &QueuedPodInfo, event: ClusterEvent) -> bool {
         if is_wildcard(event) {
@@ -558,10 +582,7 @@ impl SchedulingQueue {
             .chain(q.pending_plugins.iter())
             .any(|plugin| match self.plugin_events.get(plugin) {
                 None => true,
-                Some(events) => events.iter().any(|e| {
-                    is_wildcard(*e)
-                        || (e.resource == event.resource && e.action.intersects(event.action))
-                }),
+                Some(events) => events.iter().any(|e| event_matches(*e, event)),
             })
     }
 
@@ -626,6 +647,19 @@ impl SchedulingQueue {
 fn is_wildcard(e: ClusterEvent) -> bool {
     e.resource == EventResource::Any && e.action == ActionType::ALL
 }
+
+/// Whether a `registered` event covers one that happened (upstream `ClusterEvent.Match`).
+fn event_matches(registered: ClusterEvent, happened: ClusterEvent) -> bool {
+    is_wildcard(registered)
+        || (registered.resource == happened.resource
+            && registered.action.intersects(happened.action))
+}
+
+/// The event of the leftover flush (upstream `UnschedulableTimeout`, a wildcard).
+const UNSCHEDULABLE_TIMEOUT: ClusterEvent = ClusterEvent {
+    resource: EventResource::Any,
+    action: ActionType::ALL,
+};
 
 /// Whether the pod changed in a way that may make it schedulable (upstream `isPodUpdated`):
 /// anything but the resource version, generation, status, managed fields and finalizers.

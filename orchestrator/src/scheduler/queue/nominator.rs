@@ -58,10 +58,14 @@ impl Nominator {
         } else {
             node
         };
+        // A bound pod holds its node through the cache, not a nomination. Most pods have
+        // none: that path takes no lock when nothing is nominated.
+        if node.is_empty() || !pod.node_name.is_empty() {
+            return self.delete(&pod.uid);
+        }
         let mut inner = self.inner.write();
         inner.delete(&pod.uid);
-        // A bound pod holds its node through the cache, not a nomination.
-        if !node.is_empty() && pod.node_name.is_empty() {
+        {
             inner.add(pod.clone(), node.to_string());
         }
         self.count.store(inner.node_of.len(), Ordering::Release);

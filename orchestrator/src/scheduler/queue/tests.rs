@@ -177,6 +177,19 @@ async fn a_move_request_during_the_cycle_sends_the_pod_to_backoff() {
     assert_eq!(q.pending(), counts(0, 1, 1, 0));
 }
 
+/// Upstream `isEventOfInterest`: an event no plugin registered is not a move request.
+#[tokio::test(start_paused = true)]
+async fn an_event_no_plugin_registered_is_no_move_request() {
+    let q = queue();
+    q.add(pod("a", 1));
+    let mut a = pop_now(&q).await;
+    let cycle = q.scheduling_cycle();
+    q.on_event(event(EventResource::StorageClass, ActionType::ADD));
+    a.unschedulable_plugins = vec![FOO];
+    q.add_unschedulable(a, cycle);
+    assert_eq!(q.pending(), counts(0, 0, 1, 0));
+}
+
 /// Upstream `TestBackOffFlow`: 1 s, doubling per attempt, capped at 10 s.
 #[tokio::test(start_paused = true)]
 async fn backoff_doubles_per_attempt_up_to_the_max() {
