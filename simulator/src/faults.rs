@@ -6,6 +6,7 @@
 use futures::future::BoxFuture;
 
 use crate::pod::ProbeKind;
+use crate::profile::NodePool;
 
 /// A fault that could not be applied.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -47,6 +48,18 @@ pub trait NodeControl: Send + Sync {
         prefix: &'a str,
         count: usize,
         pool: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<String>, FaultError>>;
+
+    /// Register `count` new hollow nodes named `<prefix>-<i>` shaped by `pool` itself rather
+    /// than one of the profile's pools: its capacity, labels (which may set the
+    /// `topology.kubernetes.io/zone` the node would otherwise get round robin) and the taints it
+    /// registers with. Returns their names once each Node exists in the API. A test that needs
+    /// nodes of a particular shape, private to it from their first moment, adds them this way.
+    fn add_nodes_from<'a>(
+        &'a self,
+        prefix: &'a str,
+        count: usize,
+        pool: NodePool,
     ) -> BoxFuture<'a, Result<Vec<String>, FaultError>>;
 
     /// The names of every node this simulator manages, sorted.

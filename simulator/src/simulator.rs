@@ -22,7 +22,7 @@ use crate::faults::{FaultError, NodeControl};
 use crate::node::heartbeat::{self, HeartbeatCounts, Heartbeats};
 use crate::node::{MAX_NODES, NodeState};
 use crate::pod::{EventKind, PodEvent, ProbeKind};
-use crate::profile::Profile;
+use crate::profile::{NodePool, Profile};
 
 /// How to run a simulator.
 #[derive(Clone, Debug)]
@@ -155,14 +155,56 @@ impl Simulator {
         count: usize,
         pool: Option<&str>,
     ) -> Result<Vec<String>, FaultError> {
-        let inner = &self.inner;
+        let profile = self.inner.profile.clone();
         if let Some(pool) = pool
-            && inner.profile.pool(pool).is_none()
+            && profile.pool(pool).is_none()
         {
             return Err(FaultError::Api(format!(
                 "the profile has no node pool {pool:?}"
             )));
         }
+        self.register_as(prefix, count, |name, index| {
+            let node_pool = match pool {
+                Some(p) => profile.pool(p).expect("checked above"),
+                None => profile.pool_of(index),
+            };
+            NodeState::new(name, index, node_pool)
+        })
+        .await
+    }
+
+    /// Register `count` nodes named `<prefix>-<i>` shaped by `pool` itself, which no profile
+    /// holds: a test's nodes with the labels (zone included), taints and capacity it needs.
+    pub async fn register_own(
+        &self,
+        prefix: &str,
+        count: usize,
+        pool: NodePool,
+    ) -> Result<Vec<String>, FaultError> {
+        for key in ["cpu", "memory", "pods"] {
+            if !pool.capacity.contains_key(key) {
+                return Err(FaultError::Api(format!(
+                    "the node pool {:?} must give a {key} capacity",
+                    pool.name
+                )));
+            }
+        }
+        let pool = Arc::new(pool);
+        self.register_as(prefix, count, |name, index| {
+            NodeState::with_own_pool(name, index, pool.clone())
+        })
+        .await
+    }
+
+    /// Plan `count` nodes named `<prefix>-<i>`, each made by `make(name, index)`, then register
+    /// them `max_in_flight` at a time.
+    async fn register_as(
+        &self,
+        prefix: &str,
+        count: usize,
+        make: impl Fn(String, u64) -> NodeState,
+    ) -> Result<Vec<String>, FaultError> {
+        let inner = &self.inner;
         let mut planned = Vec::with_capacity(count);
         {
             let mut nodes = inner.nodes.write();
@@ -174,17 +216,13 @@ impl Simulator {
                         "one simulator runs at most {MAX_NODES} nodes"
                     )));
                 }
-                let node_pool = match pool {
-                    Some(p) => inner.profile.pool(p).expect("checked above"),
-                    None => inner.profile.pool_of(index),
-                };
                 let mut n = taken + i;
                 let mut name = format!("{prefix}-{n}");
                 while nodes.contains_key(&name) {
                     n += 1;
                     name = format!("{prefix}-{n}");
                 }
-                let node = Arc::new(NodeState::new(name.clone(), index, node_pool));
+                let node = Arc::new(make(name.clone(), index));
                 nodes.insert(name, node.clone());
                 planned.push(node);
             }
@@ -338,6 +376,15 @@ impl NodeControl for Simulator {
         pool: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<String>, FaultError>> {
         Box::pin(self.register(prefix, count, pool))
+    }
+
+    fn add_nodes_from<'a>(
+        &'a self,
+        prefix: &'a str,
+        count: usize,
+        pool: NodePool,
+    ) -> BoxFuture<'a, Result<Vec<String>, FaultError>> {
+        Box::pin(self.register_own(prefix, count, pool))
     }
 
     fn node_names(&self) -> Vec<String> {

@@ -13,6 +13,7 @@ pub mod kubectl;
 pub mod namespaces;
 pub mod node_lifecycle;
 pub mod pods;
+pub mod scheduling;
 
 pub use context::TestContext;
 pub use registry::{Need, Skipped, Tag, TestDef, TestFuture};
@@ -24,6 +25,7 @@ pub fn all() -> Vec<TestDef> {
     tests.extend(kubectl::tests());
     tests.extend(pods::tests());
     tests.extend(node_lifecycle::tests());
+    tests.extend(scheduling::tests());
     tests
 }
 

@@ -338,7 +338,7 @@ pub async fn write_status(
     profile: &Profile,
     node: &NodeState,
 ) -> Result<(), kube::Error> {
-    let pool = profile.pool(&node.pool).unwrap_or(&profile.pools[0]);
+    let pool = node.pool_in(profile);
     let status = super::node_status(node, pool, jiff::Timestamp::now());
     let api: Api<Node> = Api::all(client.clone());
     api.patch_status(

@@ -34,6 +34,9 @@ pub struct NodeState {
     pub index: u64,
     /// Its pool's name.
     pub pool: String,
+    /// The pool it was registered from when that is not one of the profile's (a test's node
+    /// shaped for it: labels, taints, capacity); `None` for profile pools, looked up by name.
+    pub own_pool: Option<std::sync::Arc<NodePool>>,
     /// `status.addresses` InternalIP.
     pub internal_ip: Ipv4Addr,
     /// Heartbeats (lease and status) stopped by a fault.
@@ -75,6 +78,7 @@ impl NodeState {
             name,
             index,
             pool: pool.name.clone(),
+            own_pool: None,
             internal_ip: internal_ip(index),
             heartbeats_stopped: AtomicBool::new(false),
             partitioned: AtomicBool::new(false),
@@ -90,6 +94,22 @@ impl NodeState {
                 ips: [1, 0, 0, 1 << 63],
                 transitions: BTreeMap::new(),
             }),
+        }
+    }
+
+    /// Node `index` named `name`, of a pool of its own that no profile holds.
+    pub fn with_own_pool(name: String, index: u64, pool: std::sync::Arc<NodePool>) -> Self {
+        Self {
+            own_pool: Some(pool.clone()),
+            ..Self::new(name, index, &pool)
+        }
+    }
+
+    /// The node's pool: its own, or the profile's of its name (the first when it has none).
+    pub fn pool_in<'a>(&'a self, profile: &'a Profile) -> &'a NodePool {
+        match &self.own_pool {
+            Some(pool) => &**pool,
+            None => profile.pool(&self.pool).unwrap_or(&profile.pools[0]),
         }
     }
 
@@ -131,7 +151,7 @@ impl NodeState {
     /// The Node kubelet admission checks pods against (built on first use).
     pub fn admission_object(&self, profile: &Profile) -> &Node {
         self.admission.get_or_init(|| {
-            let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
+            let pool = self.pool_in(profile);
             let full = self.object_with_status(profile, NodeStatus::default());
             Node {
                 status: Some(NodeStatus {
@@ -146,13 +166,13 @@ impl NodeState {
 
     /// The Node object this node registers with: labels, capacity, addresses, conditions.
     pub fn object(&self, profile: &Profile, now: jiff::Timestamp) -> Node {
-        let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
+        let pool = self.pool_in(profile);
         self.object_with_status(profile, node_status(self, pool, now))
     }
 
     /// The Node object with `status`.
     fn object_with_status(&self, profile: &Profile, status: NodeStatus) -> Node {
-        let pool = profile.pool(&self.pool).unwrap_or(&profile.pools[0]);
+        let pool = self.pool_in(profile);
         let zone = profile.zone_of(self.index);
         let mut labels: BTreeMap<String, String> = pool.labels.clone();
         for (k, v) in [
@@ -171,6 +191,10 @@ impl NodeState {
             (HOLLOW_LABEL, "true"),
         ] {
             labels.insert(k.to_owned(), v.to_owned());
+        }
+        // A node's own pool is shaped by a test that may place it in a zone of its choosing.
+        if let Some(own) = &self.own_pool {
+            labels.extend(own.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         let annotations =
             BTreeMap::from([("node.alpha.kubernetes.io/ttl".to_owned(), "0".to_owned())]);
@@ -245,5 +269,38 @@ mod tests {
         assert_eq!(labels["kubernetes.io/os"], "linux");
         let spec = obj.spec.unwrap();
         assert_eq!(spec.pod_cidr.as_deref(), Some("10.64.4.0/24"));
+    }
+
+    #[test]
+    fn a_node_of_its_own_pool_takes_its_zone_taints_and_capacity_from_it() {
+        let profile = Profile::default();
+        let pool = NodePool {
+            name: "test".into(),
+            capacity: [("cpu", "1"), ("memory", "2Gi"), ("pods", "3")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            reserved: BTreeMap::new(),
+            labels: BTreeMap::from([("topology.kubernetes.io/zone".to_owned(), "mine".to_owned())]),
+            taints: vec![k8s_openapi::api::core::v1::Taint {
+                key: "kubeproof.io/test".into(),
+                value: Some("ns".into()),
+                effect: "NoSchedule".into(),
+                time_added: None,
+            }],
+            ..NodePool::default()
+        };
+        let n = NodeState::with_own_pool("own-0".into(), 4, std::sync::Arc::new(pool));
+        let obj = n.object(&profile, jiff::Timestamp::UNIX_EPOCH);
+        let labels = obj.metadata.labels.unwrap();
+        assert_eq!(labels["topology.kubernetes.io/zone"], "mine");
+        assert_eq!(labels[POOL_LABEL], "test");
+        assert_eq!(
+            obj.spec.unwrap().taints.unwrap()[0].key,
+            "kubeproof.io/test"
+        );
+        let status = obj.status.unwrap();
+        assert_eq!(status.allocatable.unwrap()["pods"].0, "3");
+        assert_eq!(n.pool_in(&profile).name, "test");
     }
 }

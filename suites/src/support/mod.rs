@@ -11,6 +11,7 @@ pub mod nodes;
 pub mod object_events;
 pub mod pods;
 pub mod raw;
+pub mod scheduling;
 pub mod wait;
 
 pub use errors::{expect_api_error, expect_status};

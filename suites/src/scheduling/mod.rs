@@ -1,0 +1,75 @@
+//! The `scheduling` area: what kube-scheduler decides, checked through the API on hollow nodes.
+//! Each filter and score plugin of the default profile with a case where it lets a pod through
+//! and one where it stops or steers it; the FailedScheduling message a user reads; scheduling
+//! once capacity appears; priority and preemption; `schedulerName` routing and scheduling gates;
+//! and a batch of pods checked for overcommitment from the API.
+//!
+//! Every test that needs particular nodes adds its own, private to it (see
+//! `support::scheduling`), and deletes them at the end: the tests run in parallel on one shared
+//! cluster, so they assert on the reasons that concern their own nodes and on the
+//! `0/N nodes are available:` shape, never on N, and never on a wall-clock time.
+
+mod node_affinity;
+mod resources;
+mod taints;
+
+use crate::TestDef;
+
+const AREA: &str = "scheduling";
+
+/// Every `scheduling` test.
+pub fn tests() -> Vec<TestDef> {
+    vec![
+        // NodeResourcesFit, NodeResourcesBalancedAllocation.
+        test!(AREA, resources::pod_exceeding_free_cpu_waits_with_insufficient_cpu_until_a_node_is_added,
+            tags: [Conformance], upstream: ["Scheduler, resource limits"], needs: [NodeControl]),
+        test!(AREA, resources::deleting_a_pod_frees_its_capacity_for_a_pending_pod,
+            needs: [NodeControl]),
+        test!(AREA, resources::limits_only_containers_are_scheduled_by_their_limits,
+            needs: [NodeControl]),
+        test!(AREA, resources::a_node_full_of_pods_refuses_more_with_too_many_pods,
+            needs: [NodeControl]),
+        test!(AREA, resources::extended_resources_are_fitted_like_cpu, needs: [NodeControl]),
+        test!(AREA, resources::the_least_allocated_node_is_preferred, needs: [NodeControl]),
+        test!(AREA, resources::a_preferred_node_that_does_not_fit_is_passed_over,
+            needs: [NodeControl]),
+        test!(AREA, resources::the_node_left_balanced_between_cpu_and_memory_is_preferred,
+            needs: [NodeControl]),
+        // NodeAffinity.
+        test!(AREA, node_affinity::node_selector_places_the_pod_on_the_matching_node,
+            tags: [Conformance], upstream: ["Scheduler, node selector matching"],
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::node_selector_matching_no_node_leaves_the_pod_pending,
+            tags: [Conformance], upstream: ["Scheduler, node selector not matching"],
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::node_affinity_in_and_not_in_select_by_label_value,
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::node_affinity_exists_and_does_not_exist_test_the_label_key,
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::node_affinity_gt_and_lt_compare_label_values_as_integers,
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::node_affinity_matching_no_node_leaves_the_pod_pending,
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::node_affinity_match_fields_pins_the_pod_to_a_named_node,
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::preferred_node_affinity_picks_the_heavier_preference,
+            needs: [NodeControl]),
+        test!(AREA, node_affinity::preferred_node_affinity_never_blocks_or_overrides_requirements,
+            needs: [NodeControl]),
+        // TaintToleration, NodeUnschedulable.
+        test!(AREA, taints::no_schedule_taint_keeps_intolerant_pods_away_until_removed,
+            needs: [NodeControl]),
+        test!(AREA, taints::equal_and_exists_tolerations_admit_pods_to_a_tainted_node,
+            needs: [NodeControl]),
+        test!(AREA, taints::no_execute_taint_keeps_new_pods_off_unless_tolerated,
+            needs: [NodeControl]),
+        test!(AREA, taints::prefer_no_schedule_taint_steers_pods_to_untainted_nodes,
+            needs: [NodeControl]),
+        test!(AREA, taints::prefer_no_schedule_taint_does_not_block_the_only_node,
+            needs: [NodeControl]),
+        test!(AREA, taints::cordoned_node_takes_no_new_pods_until_uncordoned,
+            needs: [Kubectl, NodeControl]),
+        test!(AREA, taints::pod_tolerating_the_unschedulable_taint_lands_on_a_cordoned_node,
+            needs: [NodeControl]),
+    ]
+}
