@@ -1,5 +1,5 @@
 //! Booting the embedded control plane on loopback: store, API server over TLS with a generated
-//! CA, the boot-time namespaces, and the built-in controllers.
+//! CA, the boot-time namespaces, the built-in controllers and the scheduler.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::api::{self, AppState, Metrics, Objects, ServingCerts, WriteParams};
 use crate::controllers::NodeLifecycleConfig;
 use crate::registry;
+use crate::scheduler::{SchedulerConfig, SchedulerMetrics};
 use crate::store::{MemoryStore, MemoryStoreConfig, Storage};
 
 /// The namespaces every cluster has after boot.
@@ -34,6 +35,8 @@ pub struct ControlPlaneConfig {
     pub bookmark_interval: Duration,
     /// Node heartbeat monitoring, taint eviction and pod garbage collection.
     pub node_lifecycle: NodeLifecycleConfig,
+    /// The scheduler (on by default, with upstream's default profile).
+    pub scheduler: SchedulerConfig,
 }
 
 impl Default for ControlPlaneConfig {
@@ -45,6 +48,7 @@ impl Default for ControlPlaneConfig {
             store: MemoryStoreConfig::default(),
             bookmark_interval: Duration::from_secs(60),
             node_lifecycle: NodeLifecycleConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }
@@ -66,6 +70,8 @@ pub enum BootError {
         #[source]
         source: crate::ApiError,
     },
+    #[error("cannot start the scheduler: {0}")]
+    Scheduler(String),
 }
 
 /// A running control plane.
@@ -120,10 +126,23 @@ impl ControlPlane {
 
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let metrics = Arc::new(Metrics::default());
+        if config.scheduler.enabled {
+            let scheduler_metrics = Arc::new(SchedulerMetrics::default());
+            metrics.set_scheduler(scheduler_metrics.clone());
+            crate::scheduler::spawn(
+                objects.clone(),
+                &config.scheduler,
+                scheduler_metrics,
+                shutdown.clone(),
+                &tracker,
+            )
+            .map_err(BootError::Scheduler)?;
+        }
         let state = Arc::new(AppState {
             objects: objects.clone(),
             token: token.clone(),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             bookmark_interval: config.bookmark_interval,
             shutdown: shutdown.clone(),
             server_addr: addr.to_string(),

@@ -15,4 +15,5 @@ pub mod table;
 
 pub use control_plane::{BootError, ControlPlane, ControlPlaneConfig, SYSTEM_NAMESPACES};
 pub use controllers::NodeLifecycleConfig;
+pub use scheduler::{KubeSchedulerConfiguration, SchedulerConfig};
 pub use error::{ApiError, Result};

@@ -1,6 +1,7 @@
 //! Admission: what happens to a valid object before it is stored, in upstream's plugin order —
 //! NamespaceLifecycle (no content in missing or terminating namespaces), LimitRanger (container
-//! defaults, then min/max/ratio checks), DefaultTolerationSeconds (300 s tolerations of the
+//! defaults, then min/max/ratio checks), Priority (a pod's priority from its PriorityClass; one
+//! global default class), DefaultTolerationSeconds (300 s tolerations of the
 //! not-ready and unreachable taints), ResourceQuota (reject what exceeds a quota, charge the
 //! rest to `status.used`).
 //!
@@ -11,6 +12,7 @@ mod default_toleration_seconds;
 mod limit_ranger;
 mod namespace_lifecycle;
 pub(crate) mod pod_resources;
+mod priority;
 pub mod quantity;
 pub(crate) mod quota_usage;
 mod resource_quota;
@@ -76,12 +78,16 @@ impl Admission {
         obj: &mut Value,
         dry_run: bool,
     ) -> Result<(), ApiError> {
+        if is_priority_classes(info) {
+            priority::validate_class(&*self.store, obj, false)?;
+        }
         if !info.namespaced {
             return Ok(());
         }
         namespace_lifecycle::admit(&*self.store, info, namespace, obj, true)?;
         self.limit_ranger(info, namespace, obj, None)?;
         if is_pods(info) {
+            priority::admit_pod_create(&*self.store, obj)?;
             default_toleration_seconds::admit(obj);
         }
         self.quota(info, namespace, obj, None, Operation::Create, dry_run)
@@ -109,6 +115,9 @@ impl Admission {
         old: &Value,
         dry_run: bool,
     ) -> Result<(), ApiError> {
+        if is_priority_classes(info) {
+            priority::validate_class(&*self.store, new, true)?;
+        }
         if !info.namespaced {
             return Ok(());
         }
@@ -128,9 +137,11 @@ impl Admission {
     /// The mutations of an update that validation must see, run before it as upstream runs
     /// mutating admission before validation: DefaultTolerationSeconds, so that replacing a pod
     /// with its original manifest (no default tolerations) is not taken for removing them.
-    /// Only for the main resource: upstream skips subresources.
-    pub fn mutate_update(&self, info: &'static ResourceInfo, new: &mut Value) {
+    /// Priority, so that a body omitting the priority set at create keeps it. Only for the
+    /// main resource: upstream skips subresources.
+    pub fn mutate_update(&self, info: &'static ResourceInfo, new: &mut Value, old: &Value) {
         if is_pods(info) {
+            priority::mutate_pod_update(new, old);
             default_toleration_seconds::admit(new);
         }
     }
@@ -292,6 +303,10 @@ impl Admission {
 
 fn is_pods(info: &ResourceInfo) -> bool {
     info.group.is_empty() && info.plural == "pods"
+}
+
+fn is_priority_classes(info: &ResourceInfo) -> bool {
+    info.group == "scheduling.k8s.io" && info.plural == "priorityclasses"
 }
 
 fn has_deletion_timestamp(obj: &Value) -> bool {

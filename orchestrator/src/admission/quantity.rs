@@ -43,6 +43,24 @@ pub enum QuantityError {
     Numeric,
 }
 
+impl QuantityError {
+    /// The error's text (upstream's), for field errors.
+    pub fn message(&self) -> &'static str {
+        match self {
+            QuantityError::Format => QUANTITY_FORMAT_ERROR,
+            QuantityError::Suffix => QUANTITY_SUFFIX_ERROR,
+            QuantityError::Numeric => "quantity is too large",
+        }
+    }
+}
+
+/// Upstream's message for a string that is not a quantity.
+pub const QUANTITY_FORMAT_ERROR: &str =
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+/// Upstream's message for a quantity whose suffix has the right characters but is not one.
+pub const QUANTITY_SUFFIX_ERROR: &str = "unable to parse quantity's suffix";
+
 /// A resource quantity.
 #[derive(Clone, Copy, Debug)]
 pub struct Quantity {
@@ -134,6 +152,21 @@ impl Quantity {
             nanos: if positive { nanos } else { -nanos },
             format,
         })
+    }
+
+    /// A quantity of `nanos` nano-units, printed in `format`.
+    pub fn from_nanos(nanos: i128, format: Format) -> Self {
+        Self { nanos, format }
+    }
+
+    /// The value in nano-units.
+    pub fn nanos(&self) -> i128 {
+        self.nanos
+    }
+
+    /// Whether the value is a whole number.
+    pub fn is_integer(&self) -> bool {
+        self.nanos % NANO == 0
     }
 
     /// The format this quantity prints in.
@@ -613,5 +646,86 @@ mod tests {
             list_to_json(&b),
             serde_json::json!({"cpu": "500m", "services": "1"})
         );
+    }
+}
+
+/// The parsing and printing cases of the field validation that used to keep its own parser.
+#[cfg(test)]
+mod parse_cases {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("100m", 100_000_000)]
+    #[case("1", NANO)]
+    #[case("0.5", 500_000_000)]
+    #[case("1e3", 1000 * NANO)]
+    #[case("1E-3", 1_000_000)]
+    #[case("1Ki", 1024 * NANO)]
+    #[case("1.5Gi", 1_610_612_736 * NANO)]
+    #[case("2k", 2000 * NANO)]
+    #[case("-1", -NANO)]
+    #[case("+3", 3 * NANO)]
+    #[case("1n", 1)]
+    #[case("0.1n", 1)]
+    fn parses_quantities(#[case] s: &str, #[case] nanos: i128) {
+        assert_eq!(Quantity::parse(s).unwrap().nanos(), nanos, "{s}");
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("abc")]
+    #[case("1Qi")]
+    #[case("1.2.3")]
+    #[case("m")]
+    #[case(" 1")]
+    fn rejects_non_quantities(#[case] s: &str) {
+        assert_eq!(
+            Quantity::parse(s).map_err(|e| e.message()),
+            Err(QUANTITY_FORMAT_ERROR),
+            "{s}"
+        );
+    }
+
+    #[rstest]
+    #[case("1000m", "1")]
+    #[case("0.5", "500m")]
+    #[case("100m", "100m")]
+    #[case("1Gi", "1Gi")]
+    #[case("1.5Gi", "1536Mi")]
+    #[case("512", "512")]
+    #[case("1e3", "1e3")]
+    #[case("2000", "2k")]
+    #[case("0", "0")]
+    #[case("10Mi", "10Mi")]
+    #[case("1024", "1024")]
+    fn prints_canonically(#[case] s: &str, #[case] want: &str) {
+        assert_eq!(Quantity::parse(s).unwrap().to_string(), want);
+    }
+
+    #[test]
+    fn odd_suffixes_are_suffix_errors() {
+        assert_eq!(
+            Quantity::parse("1iK").map_err(|e| e.message()),
+            Err(QUANTITY_SUFFIX_ERROR)
+        );
+        assert_eq!(
+            Quantity::parse("1mm").map_err(|e| e.message()),
+            Err(QUANTITY_SUFFIX_ERROR)
+        );
+        assert_eq!(
+            Quantity::parse("1e").map_err(|e| e.message()),
+            Err(QUANTITY_SUFFIX_ERROR)
+        );
+    }
+
+    #[test]
+    fn compares_across_formats() {
+        let q = |s| Quantity::parse(s).unwrap();
+        assert!(q("2") > q("1"));
+        assert!(q("500m") < q("1"));
+        assert_eq!(q("1Ki").cmp(&q("1024")), Ordering::Equal);
+        assert_eq!(q("1500m").milli_value(), 1500);
+        assert_eq!(q("1500m").value(), 2);
     }
 }

@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus text with upstream's names: `apiserver_request_total`,
 //! `apiserver_request_duration_seconds`, `apiserver_storage_objects` and
-//! `apiserver_longrunning_requests` (current watches).
+//! `apiserver_longrunning_requests` (current watches); then the scheduler's, when it runs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -49,6 +49,8 @@ pub(crate) struct Metrics {
     /// Watches currently open, by resource.
     watches: Mutex<BTreeMap<&'static str, i64>>,
     watch_total: AtomicI64,
+    /// The scheduler's metrics, when the control plane runs one.
+    scheduler: std::sync::OnceLock<std::sync::Arc<crate::scheduler::SchedulerMetrics>>,
 }
 
 impl Metrics {
@@ -82,6 +84,11 @@ impl Metrics {
     /// How many watches are open now.
     pub(crate) fn open_watches(&self) -> i64 {
         self.watch_total.load(Ordering::Relaxed)
+    }
+
+    /// Serve the scheduler's metrics alongside the API server's.
+    pub(crate) fn set_scheduler(&self, m: std::sync::Arc<crate::scheduler::SchedulerMetrics>) {
+        let _ = self.scheduler.set(m);
     }
 
     /// Render everything in the Prometheus text format.
@@ -152,6 +159,9 @@ impl Metrics {
         }
         out.push_str("# HELP apiserver_registered_watchers Number of currently registered watchers for a given resources\n# TYPE apiserver_registered_watchers gauge\n");
         let _ = writeln!(out, "apiserver_registered_watchers {}", self.open_watches());
+        if let Some(s) = self.scheduler.get() {
+            s.render(&mut out);
+        }
         out
     }
 }

@@ -286,7 +286,7 @@ impl Objects {
                 carry_system_fields(m, &old);
             }
             if target == UpdateTarget::Main {
-                self.admission.mutate_update(info, &mut new);
+                self.admission.mutate_update(info, &mut new, &old);
             }
             let mut prepared = strategy.prepare_update(new, &old, target)?;
             self.admission

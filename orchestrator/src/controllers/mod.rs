@@ -18,11 +18,11 @@
 //!   terminated pods beyond a threshold.
 
 mod config;
-mod events;
+pub(crate) mod events;
 mod namespace;
 mod node_health;
 mod node_lifecycle;
-mod pod_conditions;
+pub(crate) mod pod_conditions;
 mod pod_gc;
 mod pod_index;
 mod resource_quota;

@@ -6,14 +6,47 @@
 //! - `queue`: the active, backoff and unschedulable queues, and the nominator;
 //! - `cache`: nodes and pods (bound and assumed) kept from watch events, and the per-cycle
 //!   snapshot copied from it by generation;
-//! - `schedule_one`: one scheduling cycle and the asynchronous binding cycle;
+//! - `schedule_one`: the algorithm of one scheduling cycle (filters over sampled nodes, scores,
+//!   the choice of node) and upstream's FitError message;
+//! - `scheduler`: the task running cycles back to back, asynchronous binding, failure handling;
+//! - `informer`: the pod and node watches feeding the cache and the queue;
 //! - `config`: `KubeSchedulerConfiguration` profiles;
 //! - `metrics`: upstream's metric names on `/metrics`.
 
-mod cache;
+pub mod cache;
 pub mod config;
 pub mod framework;
-mod metrics;
+mod informer;
+pub mod metrics;
 pub mod plugins;
 pub mod queue;
-mod schedule_one;
+pub mod schedule_one;
+mod scheduler;
+
+#[cfg(test)]
+mod cluster_tests;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{KubeSchedulerConfiguration, SchedulerConfig};
+pub use metrics::SchedulerMetrics;
+
+use crate::api::Objects;
+
+/// Start the scheduler on `tracker` (its watches, loop and binding tasks), reporting into
+/// `metrics`; it stops when `shutdown` is cancelled. Errors say what is wrong with the
+/// configuration.
+pub fn spawn(
+    objects: Arc<Objects>,
+    config: &SchedulerConfig,
+    metrics: Arc<SchedulerMetrics>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<(), String> {
+    let s = scheduler::Scheduler::new(objects, config, metrics, tracker.clone())?;
+    s.spawn(config, shutdown);
+    Ok(())
+}

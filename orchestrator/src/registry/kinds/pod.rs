@@ -12,9 +12,9 @@ use super::Kind;
 use super::pod_spec::{
     canonicalize_pod_spec, default_pod_only, default_pod_spec, validate_pod_spec,
 };
+use crate::admission::quantity::Quantity;
 use crate::error::Cause;
 use crate::registry::validation::names::qualified_name;
-use crate::registry::validation::quantity::Quantity;
 
 /// Upstream's message for a forbidden pod spec change (without the Go `cmp.Diff` it appends).
 pub(crate) const POD_UPDATE_FORBIDDEN: &str = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";

@@ -14,8 +14,8 @@ use super::resource_lists::{
     canonicalize_list, container_resource_name, overcommit_allowed, parse_quantity,
     quota_resource_name, resource_name, resource_quantity,
 };
+use crate::admission::quantity::Quantity;
 use crate::error::Cause;
-use crate::registry::validation::quantity::Quantity;
 use crate::registry::validation::{FIELD_IMMUTABLE, invalid_shown};
 
 /// ResourceQuotas.

@@ -5,10 +5,10 @@
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as Q;
 use serde_json::Value;
 
+use crate::admission::quantity::{QUANTITY_FORMAT_ERROR, Quantity};
 use crate::error::Cause;
 use crate::registry::validation::invalid_shown;
 use crate::registry::validation::names::qualified_name;
-use crate::registry::validation::quantity::{QUANTITY_FORMAT_ERROR, Quantity};
 
 /// Upstream's `standardResources`.
 const STANDARD: &[&str] = &[
@@ -160,7 +160,7 @@ pub(crate) fn quota_resource_name(name: &str, path: &str, errs: &mut Vec<Cause>)
 /// Rewrite a quantity in upstream's canonical form (`1000m` → `1`), as upstream's decoder does;
 /// the error is upstream's decode error for a string that is not a quantity.
 pub(crate) fn canonicalize(q: &mut Q) -> Result<(), &'static str> {
-    let v = Quantity::parse(&q.0)?;
+    let v = Quantity::parse(&q.0).map_err(|e| e.message())?;
     let canonical = v.to_string();
     if canonical != q.0 {
         q.0 = canonical;

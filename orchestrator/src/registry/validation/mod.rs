@@ -5,12 +5,11 @@
 
 pub mod meta;
 pub mod names;
-pub mod quantity;
 
+pub use crate::admission::quantity::Quantity;
 pub use meta::{
     FIELD_IMMUTABLE, go_string_map, invalid_shown, nonnegative, selector_is_empty,
     selector_matches, too_long, validate_annotations, validate_label_selector, validate_labels,
     validate_object_meta, validate_object_meta_update,
 };
 pub use names::NameRule;
-pub use quantity::Quantity;

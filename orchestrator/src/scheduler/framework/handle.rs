@@ -29,6 +29,15 @@ impl Handle {
         Self { objects }
     }
 
+    /// A handle over an empty in-memory store, for plugin tests and benchmarks: create
+    /// namespaces, Services or ReplicaSets through `objects().store()` to give plugins
+    /// something to read.
+    pub fn in_memory() -> Self {
+        let store: Arc<dyn crate::store::Storage> =
+            Arc::new(crate::store::MemoryStore::new(Default::default()));
+        Self::new(Objects::new(store))
+    }
+
     /// The objects (writes go through admission like a client's).
     pub fn objects(&self) -> &Arc<Objects> {
         &self.objects
