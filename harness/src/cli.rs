@@ -29,6 +29,9 @@ pub enum Command {
     Cluster(ClusterCommand),
     /// Attach hollow nodes to any cluster (from a kubeconfig) until interrupted.
     Nodes(NodesArgs),
+    /// Scenario benchmarks: scheduler throughput on scheduler_perf's workloads.
+    #[command(subcommand)]
+    Bench(crate::commands::bench::BenchCommand),
 }
 
 /// `kubeproof nodes`.

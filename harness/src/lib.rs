@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod namespace;
 mod panics;
 pub mod runner;
+pub mod scheduler_perf;
 pub mod seed;
 pub mod select;
 pub mod target;

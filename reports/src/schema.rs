@@ -155,6 +155,10 @@ pub struct Measurement {
     pub labels: BTreeMap<String, String>,
     /// Number of samples.
     pub count: u64,
+    /// The arithmetic mean of the samples, where it is a figure of its own (scheduler_perf's
+    /// throughput thresholds apply to the average of the 1-second samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
     /// Quantiles, ascending.
     pub percentiles: Vec<Percentile>,
 }

@@ -66,6 +66,7 @@ fn sample() -> Results {
             unit: "seconds".to_owned(),
             labels: [("verb".to_owned(), "GET".to_owned())].into(),
             count: 10,
+            mean: Some(0.002),
             percentiles: vec![Percentile {
                 quantile: 0.99,
                 value: 0.004,

@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the process exit code (see [`crate::ExitCodes`]).
 
+pub mod bench;
 mod cluster;
 pub mod faults;
 mod list;
@@ -20,6 +21,7 @@ pub async fn dispatch(command: Command) -> i32 {
         Command::List(args) => list(args),
         Command::Cluster(ClusterCommand::Up(args)) => cluster_up(args).await,
         Command::Nodes(args) => nodes(args).await,
+        Command::Bench(command) => bench::bench(command).await,
     }
 }
 
