@@ -138,8 +138,8 @@ impl WorkloadRun {
                 unit: "seconds".into(),
                 labels: labels(&[]),
                 count: h.len(),
-                mean: (h.len() > 0).then(|| h.mean() / 1e6),
-                percentiles: if h.len() == 0 {
+                mean: (!h.is_empty()).then(|| h.mean() / 1e6),
+                percentiles: if h.is_empty() {
                     Vec::new()
                 } else {
                     pcts(&[
@@ -246,7 +246,7 @@ pub fn table(runs: &[WorkloadRun]) -> String {
             let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
             let s = m.throughput.as_ref();
             let ms = |us: u64| us as f64 / 1000.0;
-            let bound = if m.latency.len() > 0 {
+            let bound = if !m.latency.is_empty() {
                 format!(
                     "{:.1}/{:.1} ms",
                     ms(m.latency.value_at_quantile(0.5)),

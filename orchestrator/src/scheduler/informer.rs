@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::framework::{ActionType, ClusterEvent, EventResource, PodInfo};
-use super::scheduler::Scheduler;
+use super::task::Scheduler;
 use crate::error::Reason;
 use crate::store::{Event, EventType, Filter, Storage, Stored, WatchFrom};
 

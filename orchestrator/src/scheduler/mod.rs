@@ -8,7 +8,7 @@
 //!   snapshot copied from it by generation;
 //! - `schedule_one`: the algorithm of one scheduling cycle (filters over sampled nodes, scores,
 //!   the choice of node) and upstream's FitError message;
-//! - `scheduler`: the task running cycles back to back, asynchronous binding, failure handling;
+//! - `task`: the task running cycles back to back, asynchronous binding, failure handling;
 //! - `informer`: the pod and node watches feeding the cache and the queue;
 //! - `config`: `KubeSchedulerConfiguration` profiles;
 //! - `metrics`: upstream's metric names on `/metrics`.
@@ -21,7 +21,7 @@ pub mod metrics;
 pub mod plugins;
 pub mod queue;
 pub mod schedule_one;
-mod scheduler;
+mod task;
 
 #[cfg(test)]
 mod cluster_tests;
@@ -48,7 +48,7 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) -> Result<(), String> {
-    let s = scheduler::Scheduler::new(objects, config, metrics, tracker.clone())?;
+    let s = task::Scheduler::new(objects, config, metrics, tracker.clone())?;
     s.spawn(config, shutdown);
     Ok(())
 }

@@ -108,7 +108,7 @@ impl NodeState {
     /// The node's pool: its own, or the profile's of its name (the first when it has none).
     pub fn pool_in<'a>(&'a self, profile: &'a Profile) -> &'a NodePool {
         match &self.own_pool {
-            Some(pool) => &**pool,
+            Some(pool) => pool,
             None => profile.pool(&self.pool).unwrap_or(&profile.pools[0]),
         }
     }
