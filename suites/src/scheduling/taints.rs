@@ -1,6 +1,6 @@
 //! TaintToleration and NodeUnschedulable: NoSchedule and NoExecute taints keep pods without a
 //! matching toleration (Equal with the value, or Exists on the key) off a node, with upstream's
-//! `node(s) had untolerated taint {key: value}`; PreferNoSchedule only lowers a node's score; a
+//! `node(s) had untolerated taint(s)`; PreferNoSchedule only lowers a node's score; a
 //! cordoned node takes no new pods (`node(s) were unschedulable`) unless they tolerate the
 //! unschedulable taint, and takes them again once uncordoned.
 
@@ -12,7 +12,7 @@ use crate::support::kubectl;
 use crate::support::nodes::{UNSCHEDULABLE, remove_taint};
 use crate::support::pods::{create_pod, with_tolerations};
 use crate::support::scheduling::{
-    NODE_UNSCHEDULABLE, NodeShape, PrivateNodes, set_unschedulable, untolerated_taint, wait_bound,
+    NODE_UNSCHEDULABLE, NodeShape, PrivateNodes, UNTOLERATED_TAINT, set_unschedulable, wait_bound,
     wait_unschedulable,
 };
 
@@ -38,10 +38,9 @@ pub async fn no_schedule_taint_keeps_intolerant_pods_away_until_removed(
     let shape = NodeShape::new().taint(KEY, VALUE, "NoSchedule");
     let nodes = PrivateNodes::create(&ctx, "nosched", 1, &shape).await?;
     create_pod(&ctx, &nodes.pod("still-no-tolerations")).await?;
-    let reason = untolerated_taint(KEY, VALUE);
-    wait_unschedulable(&ctx, "still-no-tolerations", &reason)
+    wait_unschedulable(&ctx, "still-no-tolerations", UNTOLERATED_TAINT)
         .await?
-        .expect_exactly(1, &reason)?;
+        .expect_exactly(1, UNTOLERATED_TAINT)?;
     remove_taint(&ctx, nodes.name(0), KEY).await?;
     let node = wait_bound(&ctx, "still-no-tolerations").await?;
     ensure!(node == nodes.name(0), "the pod went to {node}");
@@ -74,10 +73,9 @@ pub async fn equal_and_exists_tolerations_admit_pods_to_a_tainted_node(
         let node = wait_bound(&ctx, name).await?;
         ensure!(node == nodes.name(0), "{name} went to {node}");
     }
-    let reason = untolerated_taint(KEY, VALUE);
-    wait_unschedulable(&ctx, "wrong-value", &reason)
+    wait_unschedulable(&ctx, "wrong-value", UNTOLERATED_TAINT)
         .await?
-        .expect_exactly(1, &reason)?;
+        .expect_exactly(1, UNTOLERATED_TAINT)?;
     nodes.delete().await
 }
 
@@ -100,10 +98,9 @@ pub async fn no_execute_taint_keeps_new_pods_off_unless_tolerated(
     create_pod(&ctx, &tolerant).await?;
     let node = wait_bound(&ctx, "tolerates-no-execute").await?;
     ensure!(node == nodes.name(0), "the tolerant pod went to {node}");
-    let reason = untolerated_taint(KEY, VALUE);
-    wait_unschedulable(&ctx, "tolerates-no-schedule", &reason)
+    wait_unschedulable(&ctx, "tolerates-no-schedule", UNTOLERATED_TAINT)
         .await?
-        .expect_exactly(1, &reason)?;
+        .expect_exactly(1, UNTOLERATED_TAINT)?;
     nodes.delete().await
 }
 

@@ -50,10 +50,10 @@ pub const EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing pods a
 /// `PodTopologySpread`: placing the pod there would exceed maxSkew.
 pub const SPREAD_MISMATCH: &str = "node(s) didn't match pod topology spread constraints";
 
-/// `TaintToleration`: the reason for a node with an untolerated `key=value` taint.
-pub fn untolerated_taint(key: &str, value: &str) -> String {
-    format!("node(s) had untolerated taint {{{key}: {value}}}")
-}
+/// `TaintToleration`: a NoSchedule or NoExecute taint the pod does not tolerate. Releases before
+/// 1.34 named the taint (`node(s) had untolerated taint {key: value}`); [`FitMessage::parse`]
+/// reads that older form as this one, so the tests pass on either.
+pub const UNTOLERATED_TAINT: &str = "node(s) had untolerated taint(s)";
 
 /// The parts of a `FailedScheduling` message (upstream `FitError.Error()`):
 /// `0/<total> nodes are available: <n> <reason>, <n> <reason>. preemption: …`.
@@ -88,6 +88,11 @@ impl FitMessage {
             .split(", ")
             .map(|entry| {
                 let (n, reason) = entry.split_once(' ').ok_or_else(shape)?;
+                let reason = if reason.starts_with("node(s) had untolerated taint {") {
+                    UNTOLERATED_TAINT
+                } else {
+                    reason
+                };
                 Ok((n.parse().map_err(|_| shape())?, reason.to_owned()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -550,11 +555,14 @@ pub async fn wait_unschedulable(
     FitMessage::parse(event.message.as_deref().unwrap_or_default())
 }
 
-/// The latest `FailedScheduling` event whose message names `reason`.
+/// The latest `FailedScheduling` event whose message counts nodes under `reason` (or, when it is
+/// not in upstream's shape, contains it).
 fn failed_scheduling<'a>(events: &'a [Event], reason: &str) -> Option<&'a Event> {
     events.iter().rev().find(|e| {
+        let message = e.message.as_deref().unwrap_or("");
         e.reason.as_deref() == Some("FailedScheduling")
-            && e.message.as_deref().unwrap_or("").contains(reason)
+            && FitMessage::parse(message)
+                .map_or_else(|_| message.contains(reason), |m| m.count(reason) > 0)
     })
 }
 
@@ -637,7 +645,11 @@ mod tests {
         .unwrap();
         assert_eq!(m.total, 5);
         assert_eq!(m.count(INSUFFICIENT_CPU), 2);
-        assert_eq!(m.count(&untolerated_taint("kubeproof.io/test", "kp-a")), 3);
+        assert_eq!(
+            m.count(UNTOLERATED_TAINT),
+            3,
+            "the older form names the taint"
+        );
         assert!(m.post_filter.unwrap().starts_with("preemption: 0/5"));
     }
 

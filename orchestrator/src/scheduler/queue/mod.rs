@@ -244,7 +244,11 @@ impl SchedulingQueue {
             }
             let now = Instant::now();
             if !entry.gated && self.backing_off(&entry.info, now) {
+                // `pop` may be asleep until the next leftover flush: wake it to plan the
+                // backoff flush instead.
                 s.backoff.push(entry.info, self.backoff_less());
+                drop(s);
+                self.notify.notify_one();
             } else if self.move_to_active(&mut s, entry.info) {
                 drop(s);
                 self.notify.notify_one();
@@ -416,18 +420,19 @@ impl SchedulingQueue {
         if !self.of_interest(event) {
             return;
         }
-        let activated = self.move_locked(&mut s, uids, Instant::now());
+        let moved = self.move_locked(&mut s, uids, Instant::now());
         drop(s);
-        if activated {
+        if moved {
             self.notify.notify_one();
         }
     }
 
     /// Move these unschedulable pods to active, or to backoff while their backoff runs, and
     /// record the move request (upstream `movePodsToActiveOrBackoffQueue`); whether any went
-    /// to active.
+    /// to active or backoff. Either is a reason to wake `pop`: one asleep until the next
+    /// leftover flush (30 s) must plan the backoff flush (1 s) instead.
     fn move_locked(&self, s: &mut State, uids: Vec<String>, now: Instant) -> bool {
-        let mut activated = false;
+        let mut moved = false;
         for uid in uids {
             let Some(e) = s.unschedulable.remove(&uid) else {
                 continue;
@@ -437,12 +442,13 @@ impl SchedulingQueue {
             }
             if !e.gated && self.backing_off(&e.info, now) {
                 s.backoff.push(e.info, self.backoff_less());
+                moved = true;
             } else {
-                activated |= self.move_to_active(s, e.info);
+                moved |= self.move_to_active(s, e.info);
             }
         }
         s.move_request_cycle = Some(s.cycle);
-        activated
+        moved
     }
 
     /// Move backoff-completed pods to the active queue (upstream `flushBackoffQCompleted`);

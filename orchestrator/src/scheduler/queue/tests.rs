@@ -239,6 +239,41 @@ async fn pop_waits_out_the_backoff_through_its_own_flush() {
     assert!(start.elapsed() >= Duration::from_secs(1));
 }
 
+/// A `pop` asleep with only an unschedulable pod waits for the 30 s leftover flush; an event
+/// that moves the pod to backoff must wake it to plan the 1 s backoff flush instead (a pod
+/// freed by a node added within its backoff was otherwise scheduled up to 30 s late).
+#[tokio::test(start_paused = true)]
+async fn an_event_moving_a_pod_to_backoff_wakes_a_waiting_pop() {
+    let q = Arc::new(queue());
+    q.add(pod("p", 0));
+    fail(&q, &[FOO]).await;
+    let start = Instant::now();
+    let popper = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            let token = CancellationToken::new();
+            q.pop(&token).await.map(|p| p.pod.name.clone())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    q.on_event(event(EventResource::Node, ActionType::ADD));
+    assert_eq!(
+        q.pending(),
+        counts(0, 1, 0, 0),
+        "still within its 1 s backoff"
+    );
+    let name = tokio::time::timeout(Duration::from_secs(5), popper)
+        .await
+        .expect("popped after the backoff, not at the 30 s flush")
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("p"));
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 /// Upstream `TestPriorityQueue_MoveAllToActiveOrBackoffQueue` and `TestPodMatchesEvent`.
 #[tokio::test(start_paused = true)]
 async fn events_move_only_the_pods_their_rejecting_plugins_registered_for() {
