@@ -94,7 +94,12 @@ pub async fn new_node_records_the_kubelets_startup_events(ctx: TestContext) -> a
         },
     )
     .await?;
-    for e in &events {
+    // Only the kubelet's: the node controller's RegisteredNode may be there too, first or not.
+    let kubelets = events.iter().filter(|e| {
+        want.iter()
+            .any(|(reason, _)| e.reason.as_deref() == Some(*reason))
+    });
+    for e in kubelets {
         let source = e.source.clone().unwrap_or_default();
         ensure!(
             source.component.as_deref() == Some("kubelet")
