@@ -75,6 +75,11 @@ pub struct RunArgs {
     /// The hollow nodes' profile (YAML; see docs/hollow-nodes.md).
     #[arg(long, value_name = "PATH")]
     pub profile: Option<PathBuf>,
+    /// The embedded scheduler's configuration: a `KubeSchedulerConfiguration` file (YAML, upstream's
+    /// kubescheduler.config.k8s.io/v1 shape: profiles, plugins, weights,
+    /// `percentageOfNodesToScore`; see docs/scheduler.md).
+    #[arg(long, value_name = "PATH")]
+    pub scheduler_config: Option<PathBuf>,
     /// The results folder (default: results/<UTC timestamp>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -117,6 +122,11 @@ pub struct ClusterUpArgs {
     /// The hollow nodes' profile (YAML; see docs/hollow-nodes.md).
     #[arg(long, value_name = "PATH")]
     pub profile: Option<PathBuf>,
+    /// The embedded scheduler's configuration: a `KubeSchedulerConfiguration` file (YAML, upstream's
+    /// kubescheduler.config.k8s.io/v1 shape: profiles, plugins, weights,
+    /// `percentageOfNodesToScore`; see docs/scheduler.md).
+    #[arg(long, value_name = "PATH")]
+    pub scheduler_config: Option<PathBuf>,
     /// Where to write the kubeconfig.
     #[arg(long, value_name = "PATH", default_value = "kubeproof.kubeconfig")]
     pub kubeconfig: PathBuf,

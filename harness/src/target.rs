@@ -54,8 +54,10 @@ pub struct TargetOptions {
     /// The hollow nodes' profile; `None` gives [`embedded_profile`] on the embedded target and
     /// the real-time default profile on an attached cluster.
     pub profile: Option<Profile>,
-    /// The run's seed, for the hollow nodes' jitter.
+    /// The run's seed, for the hollow nodes' jitter and the embedded scheduler's tie-breaking.
     pub seed: u64,
+    /// The embedded scheduler's configuration; `None`: upstream's default profile.
+    pub scheduler: Option<orchestrator::KubeSchedulerConfiguration>,
 }
 
 /// Hollow nodes the embedded target runs unless told otherwise: one per default zone.
@@ -268,7 +270,12 @@ impl Target {
     }
 
     async fn embedded(options: &TargetOptions) -> Result<Self, TargetError> {
-        let control_plane = ControlPlane::start(embedded_config(options.port))
+        let mut config = embedded_config(options.port);
+        config.scheduler.seed = options.seed;
+        if let Some(scheduler) = &options.scheduler {
+            config.scheduler.configuration = scheduler.clone();
+        }
+        let control_plane = ControlPlane::start(config)
             .await
             .map_err(|err| TargetError::Boot(format!("{err:#}")))?;
         let (dir, path) = match &options.kubeconfig_out {

@@ -148,3 +148,117 @@ fn cluster_up_takes_fault_commands_on_standard_input() {
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_scheduler_config_that_does_not_validate_is_a_usage_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scheduler.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n\
+         percentageOfNodesToScore: 120\n",
+    )
+    .unwrap();
+    let output = Command::new(KUBEPROOF)
+        .args(["cluster", "up", "--kubeconfig"])
+        .arg(dir.path().join("kp.kubeconfig"))
+        .arg("--scheduler-config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("the scheduler configuration {}", config.display()))
+            && stderr.contains("percentageOfNodesToScore"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("kp.kubeconfig").exists(),
+        "it booted anyway"
+    );
+}
+
+/// `--scheduler-config` gives the embedded scheduler upstream's profiles: a pod naming the
+/// second profile's `schedulerName` is scheduled, one naming no profile is left alone.
+#[test]
+fn cluster_up_schedules_with_the_profiles_of_its_scheduler_config() {
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        println!("skipped: kubectl is not on the PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scheduler.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n\
+         profiles:\n- schedulerName: default-scheduler\n- schedulerName: no-scoring\n  \
+         plugins:\n    score:\n      disabled:\n      - name: '*'\n",
+    )
+    .unwrap();
+    let kubeconfig = dir.path().join("kp.kubeconfig");
+    let mut child = Command::new(KUBEPROOF)
+        .args(["cluster", "up", "--nodes", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--scheduler-config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("cluster ready"), "{line}");
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    for (name, scheduler) in [("routed", "no-scoring"), ("orphan", "nobody")] {
+        let overrides = format!(r#"{{"spec":{{"schedulerName":"{scheduler}"}}}}"#);
+        let (ok, out) = kubectl(&[
+            "run",
+            name,
+            "--image=registry.k8s.io/pause:3.10",
+            &format!("--overrides={overrides}"),
+        ]);
+        assert!(ok, "{out}");
+    }
+    let (ok, out) = kubectl(&[
+        "wait",
+        "--for=condition=PodScheduled",
+        "pod/routed",
+        "--timeout=30s",
+    ]);
+    assert!(ok, "the no-scoring profile did not schedule its pod: {out}");
+    let (ok, out) = kubectl(&[
+        "get",
+        "pod",
+        "orphan",
+        "-o",
+        "jsonpath={.spec.nodeName}|{.status.conditions}",
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(out, "|", "a pod for no profile was touched");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

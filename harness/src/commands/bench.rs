@@ -49,6 +49,11 @@ pub struct BenchSchedulerArgs {
     /// embedded control plane.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
+    /// The embedded scheduler's configuration: a `KubeSchedulerConfiguration` file (YAML, upstream's
+    /// kubescheduler.config.k8s.io/v1 shape: profiles, plugins, weights,
+    /// `percentageOfNodesToScore`; see docs/scheduler.md).
+    #[arg(long, value_name = "PATH")]
+    pub scheduler_config: Option<PathBuf>,
     /// Create requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     pub concurrency: u64,
@@ -120,6 +125,17 @@ async fn scheduler(args: BenchSchedulerArgs) -> i32 {
         }
         selected.push((case, tier));
     }
+    let scheduler = match super::read_scheduler_config(args.scheduler_config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if scheduler.is_some() && args.kubeconfig.is_some() {
+        eprintln!(
+            "kubeproof: error: --scheduler-config configures the embedded scheduler; a \
+             --kubeconfig cluster's scheduler is configured on that cluster"
+        );
+        return ExitCodes::USAGE;
+    }
     let seed = args.seed.unwrap_or_else(seed::random_seed);
     let started_at = jiff::Timestamp::now();
     let out = absolute(&args.out.clone().unwrap_or_else(|| {
@@ -144,6 +160,7 @@ async fn scheduler(args: BenchSchedulerArgs) -> i32 {
         },
         overrides,
         seed,
+        scheduler,
     };
     eprintln!("kubeproof bench: seed {seed}");
     let mut runs = Vec::new();

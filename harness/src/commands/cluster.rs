@@ -2,7 +2,7 @@
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{print_error, read_profile};
+use super::{print_error, read_profile, read_scheduler_config};
 use crate::ExitCodes;
 use crate::cli::ClusterUpArgs;
 use crate::target::{Target, TargetKind, TargetOptions, absolute};
@@ -12,6 +12,10 @@ use crate::target::{Target, TargetKind, TargetOptions, absolute};
 pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
     let profile = match read_profile(args.profile.as_deref()) {
         Ok(p) => p,
+        Err(code) => return code,
+    };
+    let scheduler = match read_scheduler_config(args.scheduler_config.as_deref()) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let kubeconfig = absolute(&args.kubeconfig);
@@ -35,6 +39,7 @@ pub async fn cluster_up(args: ClusterUpArgs) -> i32 {
         nodes: args.nodes.map(|n| n as usize),
         profile,
         seed: crate::seed::random_seed(),
+        scheduler,
     };
     let target = match Target::start(&options).await {
         Ok(target) => target,

@@ -60,6 +60,29 @@ pub(crate) fn read_profile(
     }
 }
 
+/// The scheduler configuration at `path`, or `None` when no path is given; a message saying
+/// what to fix when it cannot be used.
+pub(crate) fn read_scheduler_config(
+    path: Option<&std::path::Path>,
+) -> Result<Option<orchestrator::KubeSchedulerConfiguration>, i32> {
+    let Some(path) = path else { return Ok(None) };
+    let parsed = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| {
+            orchestrator::KubeSchedulerConfiguration::parse(&text).map_err(|e| e.to_string())
+        });
+    match parsed {
+        Ok(config) => Ok(Some(config)),
+        Err(err) => {
+            eprintln!(
+                "kubeproof: error: the scheduler configuration {}: {err}",
+                path.display()
+            );
+            Err(crate::ExitCodes::USAGE)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

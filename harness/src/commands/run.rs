@@ -46,6 +46,18 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let scheduler = match super::read_scheduler_config(args.scheduler_config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if scheduler.is_some() && args.target != TargetKind::Embedded {
+        eprintln!(
+            "kubeproof: error: --scheduler-config configures the embedded scheduler; the \
+             scheduler of a --target {} cluster is configured on that cluster",
+            args.target.name()
+        );
+        return ExitCodes::USAGE;
+    }
 
     let options = TargetOptions {
         kind: args.target,
@@ -60,6 +72,7 @@ pub async fn run(args: RunArgs) -> i32 {
             .filter(|_| args.target == TargetKind::Embedded),
         nodes: args.nodes.map(|n| n as usize),
         profile,
+        scheduler,
         seed,
     };
     let target = match Target::start(&options).await {

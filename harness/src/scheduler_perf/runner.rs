@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub overrides: BTreeMap<String, u64>,
     /// Seed for the hollow nodes' jitter.
     pub seed: u64,
+    /// The embedded scheduler's configuration; `None`: upstream's default profile.
+    pub scheduler: Option<orchestrator::KubeSchedulerConfiguration>,
 }
 
 /// How long createNodes' Node objects stay healthy without a kubelet: far longer than any run.
@@ -92,7 +94,11 @@ pub async fn run_workload(
     install_crypto_provider();
     let (client, nodes, info, control_plane, attached) = match &options.target {
         TargetSpec::Embedded => {
-            let cp = ControlPlane::start(bench_config())
+            let mut config = bench_config();
+            if let Some(scheduler) = &options.scheduler {
+                config.scheduler.configuration = scheduler.clone();
+            }
+            let cp = ControlPlane::start(config)
                 .await
                 .map_err(|e| BootError::Embedded(format!("{e:#}")))?;
             let client = client_for(&cp).await.map_err(BootError::Embedded)?;
