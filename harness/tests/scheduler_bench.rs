@@ -27,6 +27,7 @@ fn options(target: TargetSpec) -> RunOptions {
         },
         overrides: BTreeMap::new(),
         seed: 7,
+        scheduler: None,
     }
 }
 
