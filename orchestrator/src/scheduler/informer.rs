@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::framework::{ActionType, ClusterEvent, EventResource, PodInfo};
+use super::framework::{ActionType, ClusterEvent, EventResource, Labels, PodInfo};
 use super::task::Scheduler;
 use crate::error::Reason;
 use crate::store::{Event, EventType, Filter, Storage, Stored, WatchFrom};
@@ -124,6 +124,11 @@ impl Scheduler {
     fn objects_store(&self) -> Arc<dyn Storage> {
         self.objects_ref().store().clone()
     }
+
+    /// A namespace's labels; `None` if it does not exist.
+    fn namespace_labels(&self, namespace: &str) -> Option<Labels> {
+        super::framework::namespace_labels(self.objects_ref().store().as_ref(), namespace)
+    }
 }
 
 fn field<'a>(s: &'a Stored, key: &str) -> &'a str {
@@ -151,10 +156,6 @@ fn parse(stored: &Arc<Stored>) -> Option<PodInfo> {
     }
 }
 
-const ASSIGNED_POD_ADD: ClusterEvent = ClusterEvent {
-    resource: EventResource::AssignedPod,
-    action: ActionType::ADD,
-};
 const ASSIGNED_POD_DELETE: ClusterEvent = ClusterEvent {
     resource: EventResource::AssignedPod,
     action: ActionType::DELETE,
@@ -197,10 +198,24 @@ fn on_pod(s: &Scheduler, e: &Event, seen: Option<&mut HashSet<String>>) {
         if pod.is_terminal() {
             s.cache.remove_pod(&pod.uid);
             s.queue.on_event(ASSIGNED_POD_DELETE);
-        } else {
-            s.cache.set_pod(Arc::new(pod));
-            s.queue.on_event(ASSIGNED_POD_ADD);
+            return;
         }
+        // Upstream `AssignedPodAdded` / `AssignedPodUpdated`: a new or relabelled bound pod can
+        // only help pods with a cross-node term (affinity selecting it, topology spread).
+        let action = match &e.prev {
+            Some(prev) if !was_unbound && field(prev, "spec.nodeName") == pod.node_name => {
+                ActionType::UPDATE_POD_LABEL
+            }
+            _ => ActionType::ADD,
+        };
+        let pod = Arc::new(pod);
+        s.cache.set_pod(pod.clone());
+        let event = ClusterEvent {
+            resource: EventResource::AssignedPod,
+            action,
+        };
+        s.queue
+            .on_assigned_pod(event, &pod, &|| s.namespace_labels(&pod.namespace));
         return;
     }
     if !s.has_profile(scheduler_name(obj)) || is_terminal(obj) {

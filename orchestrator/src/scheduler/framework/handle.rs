@@ -71,13 +71,7 @@ impl Handle {
 
     /// A namespace's labels; `None` if it does not exist.
     pub fn namespace_labels(&self, namespace: &str) -> Option<Labels> {
-        let ns = self.objects.store().get("namespaces", "", namespace).ok()?;
-        Some(
-            ns.labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        namespace_labels(self.objects.store().as_ref(), namespace)
     }
 
     /// Names of the namespaces whose labels `selector` matches.
@@ -192,6 +186,17 @@ fn selector_from_set(set: &Labels) -> LabelSelector {
             .map(|(k, v)| Requirement::Equals(k.clone(), v.clone()))
             .collect(),
     }
+}
+
+/// A namespace's labels in `store`; `None` if it does not exist.
+pub fn namespace_labels(store: &dyn crate::store::Storage, namespace: &str) -> Option<Labels> {
+    let ns = store.get("namespaces", "", namespace).ok()?;
+    Some(
+        ns.labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ mod status;
 pub mod testing;
 
 pub use cycle_state::{CycleState, StateData};
-pub use handle::Handle;
+pub use handle::{Handle, namespace_labels};
 pub use interface::*;
 pub use node_info::{ImageState, NodeInfo};
 pub use pod_info::{

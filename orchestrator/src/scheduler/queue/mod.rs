@@ -387,11 +387,21 @@ impl SchedulingQueue {
 
     /// A pod bound to a node was added or updated (upstream `AssignedPodAdded` /
     /// `AssignedPodUpdated`): only pods it may help are candidates — those with a required
-    /// affinity term selecting it (its namespace has `ns_labels`) and those PodTopologySpread
-    /// rejected in its namespace; then the usual event match. A scale-down or a delete frees
-    /// resources for anyone: use [`Self::on_event`] for those.
-    pub fn on_assigned_pod(&self, event: ClusterEvent, pod: &PodInfo, ns_labels: Option<&Labels>) {
+    /// affinity term selecting it and those PodTopologySpread rejected in its namespace; then
+    /// the usual event match. `ns_labels` gives the labels of the pod's namespace; it is called
+    /// only when a term has a namespace selector. A scale-down or a delete frees resources for
+    /// anyone: use [`Self::on_event`] for those.
+    pub fn on_assigned_pod(
+        &self,
+        event: ClusterEvent,
+        pod: &PodInfo,
+        ns_labels: &dyn Fn() -> Option<Labels>,
+    ) {
         let s = self.state.lock();
+        if s.unschedulable.is_empty() {
+            return;
+        }
+        let labels = std::cell::OnceCell::new();
         let uids: Vec<String> = s
             .unschedulable
             .iter()
@@ -399,9 +409,14 @@ impl SchedulingQueue {
                 let p = &e.info.pod;
                 let cross = (e.info.unschedulable_plugins.contains(&POD_TOPOLOGY_SPREAD)
                     && p.namespace == pod.namespace)
-                    || p.required_affinity_terms
-                        .iter()
-                        .any(|t| t.matches(pod, ns_labels));
+                    || p.required_affinity_terms.iter().any(|t| {
+                        let ns = if t.namespace_selector.is_some() {
+                            labels.get_or_init(ns_labels).as_ref()
+                        } else {
+                            None
+                        };
+                        t.matches(pod, ns)
+                    });
                 cross && self.matches(&e.info, event)
             })
             .map(|(uid, _)| uid.clone())
@@ -654,11 +669,15 @@ fn is_wildcard(e: ClusterEvent) -> bool {
     e.resource == EventResource::Any && e.action == ActionType::ALL
 }
 
-/// Whether a `registered` event covers one that happened (upstream `ClusterEvent.Match`).
+/// Whether a `registered` event covers one that happened (upstream `ClusterEvent.Match`): a
+/// plugin registering `Pod` hears assigned pods' events too, as upstream's `Pod` covers its
+/// internal `assignedPod` and `unschedulablePod`.
 fn event_matches(registered: ClusterEvent, happened: ClusterEvent) -> bool {
-    is_wildcard(registered)
-        || (registered.resource == happened.resource
-            && registered.action.intersects(happened.action))
+    let resource = registered.resource == EventResource::Any
+        || registered.resource == happened.resource
+        || (registered.resource == EventResource::Pod
+            && happened.resource == EventResource::AssignedPod);
+    is_wildcard(registered) || (resource && registered.action.intersects(happened.action))
 }
 
 /// The event of the leftover flush (upstream `UnschedulableTimeout`, a wildcard).

@@ -23,6 +23,7 @@ impl QueueSort for PrioritySort {
 const FOO: &str = "fooPlugin";
 const BAR: &str = "barPlugin";
 const GATES: &str = "SchedulingGates";
+const AFFINITY: &str = "InterPodAffinity";
 
 fn event(resource: EventResource, action: ActionType) -> ClusterEvent {
     ClusterEvent { resource, action }
@@ -40,6 +41,13 @@ fn queue() -> SchedulingQueue {
         vec![event(
             EventResource::Pod,
             ActionType::UPDATE_POD_SCHEDULING_GATES_ELIMINATED,
+        )],
+    );
+    events.insert(
+        AFFINITY,
+        vec![event(
+            EventResource::Pod,
+            ActionType::ADD | ActionType::UPDATE_POD_LABEL | ActionType::DELETE,
         )],
     );
     events.insert(
@@ -274,6 +282,21 @@ async fn an_event_moving_a_pod_to_backoff_wakes_a_waiting_pop() {
     );
 }
 
+/// A plugin registering `Pod` events hears assigned pods' too (upstream's `Pod` covers
+/// `assignedPod`): a pod InterPodAffinity rejected moves when a bound pod goes, not when a node
+/// comes.
+#[tokio::test(start_paused = true)]
+async fn a_plugin_registering_pod_events_hears_assigned_pods() {
+    let q = queue();
+    q.add(pod("wants-a-peer", 1));
+    fail(&q, &[AFFINITY]).await;
+    tokio::time::advance(Duration::from_secs(2)).await;
+    q.on_event(event(EventResource::Node, ActionType::ADD));
+    assert_eq!(q.pending(), counts(0, 0, 1, 0));
+    q.on_event(event(EventResource::AssignedPod, ActionType::DELETE));
+    assert_eq!(q.pending(), counts(1, 0, 0, 0));
+}
+
 /// Upstream `TestPriorityQueue_MoveAllToActiveOrBackoffQueue` and `TestPodMatchesEvent`.
 #[tokio::test(start_paused = true)]
 async fn events_move_only_the_pods_their_rejecting_plugins_registered_for() {
@@ -493,7 +516,7 @@ async fn an_assigned_pod_moves_only_pods_whose_affinity_it_satisfies() {
         let mut p = pop_now(&q).await;
         p.unschedulable_plugins = match p.pod.name.as_str() {
             "spread" => vec![POD_TOPOLOGY_SPREAD],
-            _ => vec!["InterPodAffinity"],
+            _ => vec![AFFINITY],
         };
         uids.insert(p.pod.name.clone(), p.pod.uid.clone());
         q.add_unschedulable(p.clone(), q.scheduling_cycle());
@@ -507,7 +530,7 @@ async fn an_assigned_pod_moves_only_pods_whose_affinity_it_satisfies() {
     q.on_assigned_pod(
         event(EventResource::AssignedPod, ActionType::ADD),
         &db,
-        None,
+        &|| None,
     );
     let s = q.state.lock();
     assert!(s.active.contains(&uids["wants-db"]));
