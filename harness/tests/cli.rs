@@ -5,6 +5,25 @@ use std::process::{Command, Stdio};
 
 const KUBEPROOF: &str = env!("CARGO_BIN_EXE_kubeproof");
 
+/// Run `kubeproof` with `args`, check that it is a usage error (exit 2), and return its stderr.
+fn usage_error(args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(KUBEPROOF).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
+/// Stop a `kubeproof` child with SIGTERM and check that it exits 0. Through kill(1): the crate
+/// forbids unsafe code, so no libc call here.
+fn terminate(child: &mut std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
 #[test]
 fn run_with_nothing_selected_writes_results_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,13 +63,14 @@ fn run_with_nothing_selected_writes_results_and_exits_zero() {
 #[test]
 fn k3s_is_a_usage_error_that_says_what_to_use() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(KUBEPROOF)
-        .args(["run", "--target", "k3s", "--out"])
-        .arg(dir.path().join("r"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let out = dir.path().join("r");
+    let stderr = usage_error(&[
+        "run".as_ref(),
+        "--target".as_ref(),
+        "k3s".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert!(
         stderr.contains("the k3s target arrives with issue 9; use embedded or kubeconfig"),
         "{stderr}"
@@ -63,12 +83,8 @@ fn k3s_is_a_usage_error_that_says_what_to_use() {
 
 #[test]
 fn an_unknown_suite_is_a_usage_error() {
-    let output = Command::new(KUBEPROOF)
-        .args(["run", "--suite", "no-such-area"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown suite `no-such-area`"));
+    let stderr = usage_error(&["run".as_ref(), "--suite".as_ref(), "no-such-area".as_ref()]);
+    assert!(stderr.contains("unknown suite `no-such-area`"), "{stderr}");
 }
 
 #[test]
@@ -97,13 +113,7 @@ fn cluster_up_prints_one_ready_line_writes_the_kubeconfig_and_stops_on_sigterm()
     assert!(line.ends_with(&expected_tail), "{line}");
     let yaml = std::fs::read_to_string(&kubeconfig).unwrap();
     assert!(yaml.contains("kubeproof"), "{yaml}");
-    // SIGTERM through kill(1): the crate forbids unsafe code, so no libc call here.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    terminate(&mut child);
 }
 
 #[test]
@@ -141,12 +151,7 @@ fn cluster_up_takes_fault_commands_on_standard_input() {
             "kubeproof: ok"
         ]
     );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    terminate(&mut child);
 }
 
 #[test]
@@ -159,24 +164,21 @@ fn a_scheduler_config_that_does_not_validate_is_a_usage_error_naming_the_file() 
          percentageOfNodesToScore: 120\n",
     )
     .unwrap();
-    let output = Command::new(KUBEPROOF)
-        .args(["cluster", "up", "--kubeconfig"])
-        .arg(dir.path().join("kp.kubeconfig"))
-        .arg("--scheduler-config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let kubeconfig = dir.path().join("kp.kubeconfig");
+    let stderr = usage_error(&[
+        "cluster".as_ref(),
+        "up".as_ref(),
+        "--kubeconfig".as_ref(),
+        kubeconfig.as_os_str(),
+        "--scheduler-config".as_ref(),
+        config.as_os_str(),
+    ]);
     assert!(
         stderr.contains(&format!("the scheduler configuration {}", config.display()))
             && stderr.contains("percentageOfNodesToScore"),
         "{stderr}"
     );
-    assert!(
-        !dir.path().join("kp.kubeconfig").exists(),
-        "it booted anyway"
-    );
+    assert!(!kubeconfig.exists(), "it booted anyway");
 }
 
 /// `--scheduler-config` gives the embedded scheduler upstream's profiles: a pod naming the
@@ -255,10 +257,5 @@ fn cluster_up_schedules_with_the_profiles_of_its_scheduler_config() {
     ]);
     assert!(ok, "{out}");
     assert_eq!(out, "|", "a pod for no profile was touched");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    terminate(&mut child);
 }
