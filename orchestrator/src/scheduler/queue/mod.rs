@@ -655,10 +655,14 @@ fn is_wildcard(e: ClusterEvent) -> bool {
 }
 
 /// Whether a `registered` event covers one that happened (upstream `ClusterEvent.Match`).
+/// Plugins register `Pod`, which upstream matches to the assigned-pod events the informer
+/// sends; without that, a pod InterPodAffinity or PodTopologySpread rejected waited for the
+/// leftover flush instead of moving when a pod it needs was bound or one in its way deleted.
 fn event_matches(registered: ClusterEvent, happened: ClusterEvent) -> bool {
-    is_wildcard(registered)
-        || (registered.resource == happened.resource
-            && registered.action.intersects(happened.action))
+    let resource_matches = registered.resource == happened.resource
+        || (registered.resource == EventResource::Pod
+            && happened.resource == EventResource::AssignedPod);
+    is_wildcard(registered) || (resource_matches && registered.action.intersects(happened.action))
 }
 
 /// The event of the leftover flush (upstream `UnschedulableTimeout`, a wildcard).

@@ -311,6 +311,40 @@ async fn events_move_only_the_pods_their_rejecting_plugins_registered_for() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_plugin_registered_for_pod_events_hears_assigned_pod_events() {
+    const AFFINITY: &str = "InterPodAffinity";
+    let mut events = HashMap::new();
+    events.insert(
+        AFFINITY,
+        vec![event(
+            EventResource::Pod,
+            ActionType::ADD | ActionType::DELETE,
+        )],
+    );
+    let q = SchedulingQueue::new(
+        Arc::new(PrioritySort),
+        Vec::new(),
+        events,
+        QueueConfig::default(),
+    );
+    q.add(pod("wants-db", 1));
+    q.add(pod("blocked-by-solo", 1));
+    fail(&q, &[AFFINITY]).await;
+    fail(&q, &[AFFINITY]).await;
+    tokio::time::advance(Duration::from_secs(2)).await;
+
+    q.on_event(event(EventResource::AssignedPod, ActionType::UPDATE));
+    assert_eq!(q.pending(), counts(0, 0, 2, 0), "no action registered for");
+    q.on_event(event(EventResource::AssignedPod, ActionType::ADD));
+    assert_eq!(q.pending(), counts(2, 0, 0, 0));
+    pop_now(&q).await;
+    fail(&q, &[AFFINITY]).await;
+    tokio::time::advance(Duration::from_secs(4)).await;
+    q.on_event(event(EventResource::AssignedPod, ActionType::DELETE));
+    assert_eq!(q.pending().unschedulable, 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_wildcard_event_moves_everyone_and_backing_off_pods_go_to_backoff() {
     let q = queue();
     q.add(pod("a", 1));
