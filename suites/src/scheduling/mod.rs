@@ -99,6 +99,9 @@ pub fn tests() -> Vec<TestDef> {
             needs: [NodeControl]),
         test!(AREA, pod_affinity::an_existing_pods_required_affinity_draws_the_pods_it_selects,
             needs: [NodeControl]),
+        test!(AREA,
+            pod_affinity::match_and_mismatch_label_keys_select_by_the_pods_own_label_values,
+            needs: [NodeControl]),
         // PodTopologySpread.
         test!(AREA, spreading::do_not_schedule_spread_keeps_zones_within_max_skew,
             needs: [NodeControl]),
@@ -111,6 +114,8 @@ pub fn tests() -> Vec<TestDef> {
             needs: [NodeControl]),
         test!(AREA, spreading::min_domains_counts_missing_zones_as_empty, needs: [NodeControl]),
         test!(AREA, spreading::schedule_anyway_steers_to_the_emptier_zone_but_never_blocks,
+            needs: [NodeControl]),
+        test!(AREA, spreading::match_label_keys_spread_each_revision_on_its_own,
             needs: [NodeControl]),
         test!(AREA, spreading::default_spreading_spreads_a_services_pods_over_nodes_and_zones,
             needs: [NodeControl]),

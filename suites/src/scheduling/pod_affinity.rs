@@ -374,3 +374,46 @@ pub async fn an_existing_pods_required_affinity_draws_the_pods_it_selects(
     );
     nodes.delete().await
 }
+
+/// `matchLabelKeys` and `mismatchLabelKeys` (beta, on by default since 1.31) take values from
+/// the incoming pod's own labels: affinity to `role=roll` pods with the same
+/// `pod-template-hash`, or anti-affinity to those with another one, both lead a `v2` pod to the
+/// half-full node of the other `v2` pod rather than to the idler node of the `v1` pod.
+pub async fn match_and_mismatch_label_keys_select_by_the_pods_own_label_values(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const HASH: &str = "pod-template-hash";
+    let nodes = PrivateNodes::create(&ctx, "revisions", 2, &NodeShape::new()).await?;
+    let old = with_labels(nodes.pod("roll-v1"), &[(ROLE, "roll"), (HASH, "v1")]);
+    create_on(&ctx, old, nodes.name(0)).await?;
+    let new = with_labels(
+        half_node_load(&nodes, "roll-v2"),
+        &[(ROLE, "roll"), (HASH, "v2")],
+    );
+    create_on(&ctx, new, nodes.name(1)).await?;
+    let cases = [
+        ("same-revision", "podAffinity", "matchLabelKeys"),
+        (
+            "away-from-other-revisions",
+            "podAntiAffinity",
+            "mismatchLabelKeys",
+        ),
+    ];
+    for (name, kind, keys) in cases {
+        let mut roll = term("roll", HOSTNAME_KEY);
+        roll[keys] = json!([HASH]);
+        let pod = with_labels(
+            with_spec(nodes.pod(name), required(kind, roll))?,
+            &[(ROLE, "roll"), (HASH, "v2")],
+        );
+        create_pod(&ctx, &pod).await?;
+        let node = wait_bound(&ctx, name).await?;
+        ensure!(
+            node == nodes.name(1),
+            "{name} ({kind} with {keys}: [{HASH}]) went to {node}, not beside the other v2 pod \
+             on {}",
+            nodes.name(1)
+        );
+    }
+    nodes.delete().await
+}

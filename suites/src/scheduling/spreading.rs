@@ -403,3 +403,36 @@ pub async fn default_spreading_spreads_a_replica_sets_pods_over_nodes_and_zones(
     expect_spread_by_default(&ctx, &nodes, &busy, "replica").await?;
     nodes.delete().await
 }
+
+/// `matchLabelKeys: [pod-template-hash]` counts only the pods of the incoming pod's own
+/// revision: with the other zone's node closed (but still a domain), a `v2` pod joins the `v1`
+/// pod's node, while the same pod spreading over all `group=roll` pods would exceed
+/// `maxSkew: 1` and waits.
+pub async fn match_label_keys_spread_each_revision_on_its_own(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const HASH: &str = "pod-template-hash";
+    let (zone0, zone1) = (zone_name(&ctx, 0), zone_name(&ctx, 1));
+    let mut nodes = PrivateNodes::create(&ctx, "open", 1, &NodeShape::new().zone(&zone0)).await?;
+    let closed_shape = NodeShape::new()
+        .zone(&zone1)
+        .taint(CLOSED, "yes", "NoSchedule");
+    nodes.add(&ctx, "closed", 1, &closed_shape).await?;
+    let old = with_labels(nodes.pod("roll-v1"), &[(GROUP, "roll"), (HASH, "v1")]);
+    create_on(&ctx, old, nodes.name(0)).await?;
+    let v2 = |name: &str, extra: Value| -> anyhow::Result<Pod> {
+        let c = constraint(ZONE_KEY, "roll", "DoNotSchedule", extra);
+        Ok(with_labels(
+            spread_pod(&nodes, name, "roll", c)?,
+            &[(HASH, "v2")],
+        ))
+    };
+    create_pod(&ctx, &v2("by-revision", json!({"matchLabelKeys": [HASH]}))?).await?;
+    let node = wait_bound(&ctx, "by-revision").await?;
+    ensure!(node == nodes.name(0), "by-revision went to {node}");
+    create_pod(&ctx, &v2("all-revisions", json!({}))?).await?;
+    wait_unschedulable(&ctx, "all-revisions", SPREAD_MISMATCH)
+        .await?
+        .expect_exactly(1, SPREAD_MISMATCH)?;
+    nodes.delete().await
+}
