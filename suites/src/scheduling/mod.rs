@@ -102,6 +102,9 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA,
             pod_affinity::match_and_mismatch_label_keys_select_by_the_pods_own_label_values,
             needs: [NodeControl]),
+        test!(AREA,
+            pod_affinity::a_node_without_the_topology_key_fails_affinity_but_passes_anti_affinity,
+            needs: [NodeControl]),
         // PodTopologySpread.
         test!(AREA, spreading::do_not_schedule_spread_keeps_zones_within_max_skew,
             needs: [NodeControl]),
@@ -116,6 +119,8 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, spreading::schedule_anyway_steers_to_the_emptier_zone_but_never_blocks,
             needs: [NodeControl]),
         test!(AREA, spreading::match_label_keys_spread_each_revision_on_its_own,
+            needs: [NodeControl]),
+        test!(AREA, spreading::nodes_without_the_topology_key_are_no_candidates,
             needs: [NodeControl]),
         test!(AREA, spreading::default_spreading_spreads_a_services_pods_over_nodes_and_zones,
             needs: [NodeControl]),

@@ -417,3 +417,46 @@ pub async fn match_and_mismatch_label_keys_select_by_the_pods_own_label_values(
     }
     nodes.delete().await
 }
+
+/// A node without a term's topology key is in no domain: it fails required affinity (the pod
+/// goes to the busier node that has the key) and passes required anti-affinity (the pod goes
+/// to it, as the only node not sharing a domain with the pod it avoids).
+pub async fn a_node_without_the_topology_key_fails_affinity_but_passes_anti_affinity(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const RACK: &str = "kubeproof.io/e2e-rack";
+    let mut nodes =
+        PrivateNodes::create(&ctx, "rack", 1, &NodeShape::new().label(RACK, "r0")).await?;
+    let unracked = nodes
+        .add(&ctx, "unracked", 1, &NodeShape::new())
+        .await?
+        .remove(0);
+    let db = with_labels(half_node_load(&nodes, "db"), &[(ROLE, "db")]);
+    create_on(&ctx, db, nodes.name(0)).await?;
+
+    let near = pod(
+        &nodes,
+        "near",
+        "web",
+        required("podAffinity", term("db", RACK)),
+    )?;
+    create_pod(&ctx, &near).await?;
+    let node = wait_bound(&ctx, "near").await?;
+    ensure!(
+        node == nodes.name(0),
+        "the pod with affinity to the db pod's rack went to {node}, which has no rack"
+    );
+    let far = pod(
+        &nodes,
+        "far",
+        "web",
+        required("podAntiAffinity", term("db", RACK)),
+    )?;
+    create_pod(&ctx, &far).await?;
+    let node = wait_bound(&ctx, "far").await?;
+    ensure!(
+        node == unracked,
+        "the pod avoiding the db pod's rack went to {node}, not to {unracked} with no rack"
+    );
+    nodes.delete().await
+}

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, ensure};
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec};
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, Service, Taint};
+use k8s_openapi::api::core::v1::{Node, Pod, PodTemplateSpec, Service, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
-use kube::api::PostParams;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::TestContext;
@@ -434,5 +434,37 @@ pub async fn match_label_keys_spread_each_revision_on_its_own(
     wait_unschedulable(&ctx, "all-revisions", SPREAD_MISMATCH)
         .await?
         .expect_exactly(1, SPREAD_MISMATCH)?;
+    nodes.delete().await
+}
+
+/// `DoNotSchedule` needs the topology key on the node: a pod spreading over a key none of the
+/// test's nodes has stays Pending, each counted under upstream's `node(s) didn't match pod
+/// topology spread constraints (missing required label)`; once a node gets the label, the pod
+/// goes there.
+pub async fn nodes_without_the_topology_key_are_no_candidates(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const MISSING_LABEL: &str =
+        "node(s) didn't match pod topology spread constraints (missing required label)";
+    const ROW: &str = "kubeproof.io/e2e-row";
+    let nodes = PrivateNodes::create(&ctx, "unrowed", 2, &NodeShape::new()).await?;
+    let c = constraint(ROW, "rows", "DoNotSchedule", json!({}));
+    create_pod(&ctx, &spread_pod(&nodes, "rowless", "rows", c)?).await?;
+    wait_unschedulable(&ctx, "rowless", MISSING_LABEL)
+        .await?
+        .expect_exactly(2, MISSING_LABEL)?;
+    Api::<Node>::all(ctx.client.clone())
+        .patch(
+            nodes.name(1),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {ROW: "1"}}})),
+        )
+        .await
+        .with_context(|| format!("labelling node {}", nodes.name(1)))?;
+    let node = wait_bound(&ctx, "rowless").await?;
+    ensure!(
+        node == nodes.name(1),
+        "the pod went to {node}, not to the node given the row label"
+    );
     nodes.delete().await
 }
