@@ -456,7 +456,8 @@ mod tests {
         let mut p = pod(json!([{"name": "c", "image": "nginx"}]));
         p["metadata"]["labels"] = json!({"app": "web", "rev": "v2"});
         p["spec"]["affinity"] = json!({
-            "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term("matchLabelKeys")]},
+            "podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [term("matchLabelKeys")]},
             "podAntiAffinity": {
                 "preferredDuringSchedulingIgnoredDuringExecution": [
                     {"weight": 5, "podAffinityTerm": term("mismatchLabelKeys")}],
@@ -479,9 +480,9 @@ mod tests {
             "the keys stay"
         );
         let anti = &affinity["podAntiAffinity"];
+        let preferred = &anti["preferredDuringSchedulingIgnoredDuringExecution"][0];
         assert_eq!(
-            anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["labelSelector"]
-                ["matchExpressions"],
+            preferred["podAffinityTerm"]["labelSelector"]["matchExpressions"],
             json!([{"key": "rev", "operator": "NotIn", "values": ["v2"]}])
         );
         assert!(
