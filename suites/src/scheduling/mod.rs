@@ -1,8 +1,10 @@
 //! The `scheduling` area: what kube-scheduler decides, checked through the API on hollow nodes.
 //! Each filter and score plugin of the default profile with a case where it lets a pod through
 //! and one where it stops or steers it; the FailedScheduling message a user reads; scheduling
-//! once capacity appears; priority and preemption; `schedulerName` routing and scheduling gates;
-//! and a batch of pods checked for overcommitment from the API.
+//! once capacity appears; pod affinity and anti-affinity; topology spread constraints and the
+//! default spreading of a Service's or ReplicaSet's pods; priority and preemption;
+//! `schedulerName` routing and scheduling gates; and a batch of pods checked for
+//! overcommitment from the API.
 //!
 //! Every test that needs particular nodes adds its own, private to it (see
 //! `support::scheduling`), and deletes them at the end: the tests run in parallel on one shared
@@ -10,7 +12,9 @@
 //! `0/N nodes are available:` shape, never on N, and never on a wall-clock time.
 
 mod node_affinity;
+mod pod_affinity;
 mod resources;
+mod spreading;
 mod taints;
 
 use crate::TestDef;
@@ -70,6 +74,58 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, taints::cordoned_node_takes_no_new_pods_until_uncordoned,
             needs: [Kubectl, NodeControl]),
         test!(AREA, taints::pod_tolerating_the_unschedulable_taint_lands_on_a_cordoned_node,
+            needs: [NodeControl]),
+        // InterPodAffinity.
+        test!(AREA, pod_affinity::required_pod_affinity_puts_the_pod_beside_the_pod_it_selects,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::required_pod_affinity_by_zone_lands_in_the_selected_pods_zone,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::required_pod_affinity_matching_no_pod_waits_until_one_exists,
+            needs: [NodeControl]),
+        test!(AREA,
+            pod_affinity::a_pod_with_affinity_to_its_own_group_starts_it_and_the_rest_follow,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::required_pod_anti_affinity_spreads_pods_one_per_node,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::existing_pods_anti_affinity_keeps_matching_pods_out_of_its_zone,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::affinity_terms_select_pods_in_other_namespaces,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::preferred_pod_affinity_outweighs_an_idler_node,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::preferred_pod_affinity_picks_the_heavier_weighted_term,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::preferred_pod_anti_affinity_steers_the_pod_away_to_a_busier_node,
+            needs: [NodeControl]),
+        test!(AREA, pod_affinity::an_existing_pods_required_affinity_draws_the_pods_it_selects,
+            needs: [NodeControl]),
+        test!(AREA,
+            pod_affinity::match_and_mismatch_label_keys_select_by_the_pods_own_label_values,
+            needs: [NodeControl]),
+        test!(AREA,
+            pod_affinity::a_node_without_the_topology_key_fails_affinity_but_passes_anti_affinity,
+            needs: [NodeControl]),
+        // PodTopologySpread.
+        test!(AREA, spreading::do_not_schedule_spread_keeps_zones_within_max_skew,
+            needs: [NodeControl]),
+        test!(AREA, spreading::a_pod_that_would_exceed_max_skew_waits_until_another_zone_opens,
+            needs: [NodeControl]),
+        test!(AREA, spreading::node_taints_policy_honor_leaves_tainted_nodes_out_of_the_domains,
+            needs: [NodeControl]),
+        test!(AREA,
+            spreading::node_affinity_policy_decides_whether_excluded_nodes_count_as_domains,
+            needs: [NodeControl]),
+        test!(AREA, spreading::min_domains_counts_missing_zones_as_empty, needs: [NodeControl]),
+        test!(AREA, spreading::schedule_anyway_steers_to_the_emptier_zone_but_never_blocks,
+            needs: [NodeControl]),
+        test!(AREA, spreading::match_label_keys_spread_each_revision_on_its_own,
+            needs: [NodeControl]),
+        test!(AREA, spreading::nodes_without_the_topology_key_are_no_candidates,
+            needs: [NodeControl]),
+        test!(AREA, spreading::default_spreading_spreads_a_services_pods_over_nodes_and_zones,
+            needs: [NodeControl]),
+        test!(AREA,
+            spreading::default_spreading_spreads_a_replica_sets_pods_over_nodes_and_zones,
             needs: [NodeControl]),
     ]
 }

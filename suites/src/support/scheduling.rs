@@ -631,6 +631,33 @@ pub fn pods_per_node(pods: &[Pod], nodes: &[String]) -> BTreeMap<String, usize> 
     counts
 }
 
+/// Creates `pod` bound straight to `node` (`spec.nodeName` set, no scheduler involved), in the
+/// pod's own namespace or else the test's: a pod placed where the test wants it, which the
+/// scheduler then counts (for affinity, spreading, load) like any other.
+pub async fn create_on(ctx: &TestContext, mut pod: Pod, node: &str) -> anyhow::Result<Pod> {
+    spec_mut(&mut pod).node_name = Some(node.to_owned());
+    let namespace = pod
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ctx.namespace.clone());
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    Api::<Pod>::namespaced(ctx.client.clone(), &namespace)
+        .create(&Default::default(), &pod)
+        .await
+        .with_context(|| format!("creating pod {namespace}/{name} bound to {node}"))
+}
+
+/// The pods of the test's namespace that carry the label `key=value`.
+pub async fn pods_labelled(ctx: &TestContext, key: &str, value: &str) -> anyhow::Result<Vec<Pod>> {
+    let params = kube::api::ListParams::default().labels(&format!("{key}={value}"));
+    Ok(ns_api::<Pod>(ctx)
+        .list(&params)
+        .await
+        .with_context(|| format!("listing the pods labelled {key}={value}"))?
+        .items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

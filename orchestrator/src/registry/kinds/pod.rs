@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 use serde_json::Value;
 
 use super::Kind;
@@ -143,6 +144,7 @@ impl Kind for PodKind {
             }]);
         }
         pod.status = Some(status);
+        merge_affinity_label_keys(pod);
     }
 
     fn prepare_update(new: &mut Pod, old: &Pod) {
@@ -347,6 +349,58 @@ fn status_ips(ips: &[&str], path: &str, errs: &mut Vec<Cause>) {
     }
 }
 
+/// Upstream `mutatePodAffinity` (MatchLabelKeysInPodAffinity, on by default since 1.31): on
+/// create, each pod affinity and anti-affinity term's `matchLabelKeys` and `mismatchLabelKeys`
+/// become `In` / `NotIn` expressions on the pod's own value of each key, added to the term's
+/// `labelSelector`, so the scheduler (and a reader of the pod) needs only the selector. Keys
+/// the pod does not carry add nothing; a term without a selector selects nothing and stays so.
+fn merge_affinity_label_keys(pod: &mut Pod) {
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    let Some(affinity) = pod.spec.as_mut().and_then(|s| s.affinity.as_mut()) else {
+        return;
+    };
+    let affinity_terms = affinity.pod_affinity.as_mut().map(|a| {
+        (
+            &mut a.required_during_scheduling_ignored_during_execution,
+            &mut a.preferred_during_scheduling_ignored_during_execution,
+        )
+    });
+    let anti_affinity_terms = affinity.pod_anti_affinity.as_mut().map(|a| {
+        (
+            &mut a.required_during_scheduling_ignored_during_execution,
+            &mut a.preferred_during_scheduling_ignored_during_execution,
+        )
+    });
+    for (required, preferred) in affinity_terms.into_iter().chain(anti_affinity_terms) {
+        let weighted = preferred
+            .iter_mut()
+            .flatten()
+            .map(|w| &mut w.pod_affinity_term);
+        for term in required.iter_mut().flatten().chain(weighted) {
+            let Some(selector) = term.label_selector.as_mut() else {
+                continue;
+            };
+            for (keys, operator) in [
+                (&term.match_label_keys, "In"),
+                (&term.mismatch_label_keys, "NotIn"),
+            ] {
+                for key in keys.iter().flatten() {
+                    if let Some(value) = labels.get(key) {
+                        selector
+                            .match_expressions
+                            .get_or_insert_with(Vec::new)
+                            .push(LabelSelectorRequirement {
+                                key: key.clone(),
+                                operator: operator.to_owned(),
+                                values: Some(vec![value.clone()]),
+                            });
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{causes, create, update};
@@ -391,6 +445,52 @@ mod tests {
             json!({"phase": "Pending", "qosClass": "BestEffort"})
         );
         assert_eq!(out["metadata"]["generation"], 1);
+    }
+
+    #[test]
+    fn affinity_label_keys_merge_the_pods_values_into_the_selector_on_create() {
+        let term = |keys: &str| {
+            json!({"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone",
+                   keys: ["rev", "absent"]})
+        };
+        let mut p = pod(json!([{"name": "c", "image": "nginx"}]));
+        p["metadata"]["labels"] = json!({"app": "web", "rev": "v2"});
+        p["spec"]["affinity"] = json!({
+            "podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [term("matchLabelKeys")]},
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 5, "podAffinityTerm": term("mismatchLabelKeys")}],
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "zone", "matchLabelKeys": ["rev"]}]
+            }
+        });
+        let out = create("pods", p).unwrap();
+        let affinity = &out["spec"]["affinity"];
+        let required =
+            &affinity["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0];
+        assert_eq!(
+            required["labelSelector"],
+            json!({"matchLabels": {"app": "web"},
+                   "matchExpressions": [{"key": "rev", "operator": "In", "values": ["v2"]}]})
+        );
+        assert_eq!(
+            required["matchLabelKeys"],
+            json!(["rev", "absent"]),
+            "the keys stay"
+        );
+        let anti = &affinity["podAntiAffinity"];
+        let preferred = &anti["preferredDuringSchedulingIgnoredDuringExecution"][0];
+        assert_eq!(
+            preferred["podAffinityTerm"]["labelSelector"]["matchExpressions"],
+            json!([{"key": "rev", "operator": "NotIn", "values": ["v2"]}])
+        );
+        assert!(
+            anti["requiredDuringSchedulingIgnoredDuringExecution"][0]
+                .get("labelSelector")
+                .is_none(),
+            "a term selecting nothing is left selecting nothing"
+        );
     }
 
     #[rstest]

@@ -282,21 +282,6 @@ async fn an_event_moving_a_pod_to_backoff_wakes_a_waiting_pop() {
     );
 }
 
-/// A plugin registering `Pod` events hears assigned pods' too (upstream's `Pod` covers
-/// `assignedPod`): a pod InterPodAffinity rejected moves when a bound pod goes, not when a node
-/// comes.
-#[tokio::test(start_paused = true)]
-async fn a_plugin_registering_pod_events_hears_assigned_pods() {
-    let q = queue();
-    q.add(pod("wants-a-peer", 1));
-    fail(&q, &[AFFINITY]).await;
-    tokio::time::advance(Duration::from_secs(2)).await;
-    q.on_event(event(EventResource::Node, ActionType::ADD));
-    assert_eq!(q.pending(), counts(0, 0, 1, 0));
-    q.on_event(event(EventResource::AssignedPod, ActionType::DELETE));
-    assert_eq!(q.pending(), counts(1, 0, 0, 0));
-}
-
 /// Upstream `TestPriorityQueue_MoveAllToActiveOrBackoffQueue` and `TestPodMatchesEvent`.
 #[tokio::test(start_paused = true)]
 async fn events_move_only_the_pods_their_rejecting_plugins_registered_for() {
@@ -331,6 +316,39 @@ async fn events_move_only_the_pods_their_rejecting_plugins_registered_for() {
     assert_eq!(q.pending().unschedulable, 1);
     q.on_event(event(EventResource::AssignedPod, ActionType::DELETE));
     assert_eq!(q.pending(), counts(3, 0, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_plugin_registered_for_pod_events_hears_assigned_pod_events() {
+    let mut events = HashMap::new();
+    events.insert(
+        AFFINITY,
+        vec![event(
+            EventResource::Pod,
+            ActionType::ADD | ActionType::DELETE,
+        )],
+    );
+    let q = SchedulingQueue::new(
+        Arc::new(PrioritySort),
+        Vec::new(),
+        events,
+        QueueConfig::default(),
+    );
+    q.add(pod("wants-db", 1));
+    q.add(pod("blocked-by-solo", 1));
+    fail(&q, &[AFFINITY]).await;
+    fail(&q, &[AFFINITY]).await;
+    tokio::time::advance(Duration::from_secs(2)).await;
+
+    q.on_event(event(EventResource::AssignedPod, ActionType::UPDATE));
+    assert_eq!(q.pending(), counts(0, 0, 2, 0), "no action registered for");
+    q.on_event(event(EventResource::AssignedPod, ActionType::ADD));
+    assert_eq!(q.pending(), counts(2, 0, 0, 0));
+    pop_now(&q).await;
+    fail(&q, &[AFFINITY]).await;
+    tokio::time::advance(Duration::from_secs(4)).await;
+    q.on_event(event(EventResource::AssignedPod, ActionType::DELETE));
+    assert_eq!(q.pending().unschedulable, 0);
 }
 
 #[tokio::test(start_paused = true)]
