@@ -44,7 +44,8 @@ fn shape() -> NodeShape {
 async fn wait_bound_count(ctx: &TestContext, count: usize) -> anyhow::Result<Vec<Pod>> {
     let api = ns_api::<Pod>(ctx);
     let mut pods: BTreeMap<String, Pod> = BTreeMap::new();
-    let bound = |pods: &BTreeMap<String, Pod>| pods.values().filter(|p| node_of(p).is_some()).count();
+    let bound =
+        |pods: &BTreeMap<String, Pod>| pods.values().filter(|p| node_of(p).is_some()).count();
     // Most of the test's budget: a thousand pods bind in seconds, but a debug build on a busy
     // machine is slower.
     let budget = ctx.timeout.mul_f64(0.6);
@@ -127,7 +128,10 @@ fn mebibytes(text: &str) -> Option<u64> {
     if let Some(mi) = text.strip_suffix("Mi") {
         return mi.parse().ok();
     }
-    text.strip_suffix("Gi")?.parse::<u64>().ok().map(|g| g * 1024)
+    text.strip_suffix("Gi")?
+        .parse::<u64>()
+        .ok()
+        .map(|g| g * 1024)
 }
 
 /// The sum of `resource` requested by `pods`, read with `parse`.
@@ -175,12 +179,20 @@ pub async fn a_thousand_pods_land_once_each_within_capacity_and_evenly(
         .await?;
 
     let pods = wait_bound_count(&ctx, PODS).await?;
-    ensure!(pods.len() == PODS, "{} pods in the namespace, not {PODS}", pods.len());
+    ensure!(
+        pods.len() == PODS,
+        "{} pods in the namespace, not {PODS}",
+        pods.len()
+    );
     let own: BTreeSet<&str> = nodes.names().iter().map(String::as_str).collect();
     let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
     for pod in &pods {
         let node = node_of(pod).context("counted bound above")?;
-        ensure!(own.contains(node), "{} went to {node}, not one of its nodes", pod.name_any());
+        ensure!(
+            own.contains(node),
+            "{} went to {node}, not one of its nodes",
+            pod.name_any()
+        );
         by_node.entry(node).or_default().push(pod);
     }
 

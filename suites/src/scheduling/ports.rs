@@ -8,6 +8,7 @@ use anyhow::{Context, bail, ensure};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::{Value, json};
 
+use crate::support::container;
 use crate::support::nodes::nodes_api;
 use crate::support::object_events::{describe, events_about};
 use crate::support::pods::{create_pod, phase, spec_mut, wait_pod};
@@ -15,7 +16,6 @@ use crate::support::scheduling::{
     NO_FREE_PORTS, NodeShape, PrivateNodes, delete_pod_and_wait, is_scheduled, set_unschedulable,
     wait_bound, wait_unschedulable, with_ports,
 };
-use crate::support::container;
 use crate::{Skipped, TestContext};
 
 /// The host port the conformance tests use for the no-conflict case.
@@ -155,12 +155,10 @@ pub async fn a_pod_created_with_a_node_name_bypasses_the_scheduler(
         "the kubelet did not report PodScheduled True"
     );
     let events = events_about(&ctx, &ctx.namespace, "preassigned").await?;
-    if events.iter().any(|e| {
-        matches!(
-            e.reason.as_deref(),
-            Some("Scheduled" | "FailedScheduling")
-        )
-    }) {
+    if events
+        .iter()
+        .any(|e| matches!(e.reason.as_deref(), Some("Scheduled" | "FailedScheduling")))
+    {
         bail!(
             "the scheduler handled a pod created with spec.nodeName: {:?}",
             describe(&events)
@@ -243,7 +241,10 @@ mod tests {
     fn the_large_image_scores_on_a_small_cluster_and_not_on_a_large_one() {
         let size = 249_972_431;
         assert!(image_locality_score(size, 1, 7, LARGE_IMAGE_CONTAINERS) >= 2);
-        assert_eq!(image_locality_score(size, 1, 100, LARGE_IMAGE_CONTAINERS), 0);
+        assert_eq!(
+            image_locality_score(size, 1, 100, LARGE_IMAGE_CONTAINERS),
+            0
+        );
         // On every node, an image says nothing: the same score everywhere.
         assert_eq!(image_locality_score(size, 7, 7, 1), 22);
     }

@@ -23,8 +23,8 @@ use crate::support::events::{Events, next_changes, open_watch};
 use crate::support::object_events::{has_event, wait_for_events};
 use crate::support::pods::{create_pod, pod_condition, wait_pod};
 use crate::support::scheduling::{
-    FitMessage, NodeShape, PrivateNodes, delete_pod_and_wait, expect_unbound, node_of,
-    wait_bound, wait_unschedulable, with_limits, with_spec,
+    FitMessage, NodeShape, PrivateNodes, delete_pod_and_wait, expect_unbound, node_of, wait_bound,
+    wait_unschedulable, with_limits, with_spec,
 };
 use crate::support::{Condition, ns_api, wait_budget, wait_for};
 
@@ -109,11 +109,11 @@ impl Drop for Classes {
     }
 }
 
-/// A pod of `nodes` in `class` (none when empty) asking for `foo` of [`FOO`] (none when 0).
-fn pod_of(nodes: &PrivateNodes, name: &str, class: &str, foo: u32) -> anyhow::Result<Pod> {
+/// A pod of `nodes` in `class` (none when empty) asking for `units` of [`FOO`] (none when 0).
+fn pod_of(nodes: &PrivateNodes, name: &str, class: &str, units: u32) -> anyhow::Result<Pod> {
     let mut pod = nodes.pod(name);
-    if foo > 0 {
-        pod = with_limits(pod, &[(FOO, &foo.to_string())]);
+    if units > 0 {
+        pod = with_limits(pod, &[(FOO, &units.to_string())]);
     }
     if class.is_empty() {
         return Ok(pod);
@@ -148,7 +148,9 @@ fn priority(pod: &Pod) -> Option<i32> {
 }
 
 fn preemption_policy(pod: &Pod) -> Option<&str> {
-    pod.spec.as_ref().and_then(|s| s.preemption_policy.as_deref())
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.preemption_policy.as_deref())
 }
 
 fn nominated_node(pod: &Pod) -> Option<&str> {
@@ -183,9 +185,7 @@ async fn create_preemptor(ctx: &TestContext, pod: &Pod) -> anyhow::Result<(Pod, 
         let change = next_changes(&mut events, 1, left)
             .await
             .with_context(|| {
-                format!(
-                    "following preemptor {name} until bound (nominated so far: {nominated:?})"
-                )
+                format!("following preemptor {name} until bound (nominated so far: {nominated:?})")
             })?
             .remove(0);
         let pod = change.object;
@@ -286,7 +286,10 @@ pub async fn a_pod_takes_its_priority_and_preemption_policy_from_its_class(
         &format!("pods \"orphan\" is forbidden: no PriorityClass with name {missing} was found"),
     )?;
 
-    let overriding = with_spec(pod_of(&nodes, "override", &high, 0)?, json!({"priority": 7}))?;
+    let overriding = with_spec(
+        pod_of(&nodes, "override", &high, 0)?,
+        json!({"priority": 7}),
+    )?;
     let refused = ns_api::<Pod>(&ctx)
         .create(&PostParams::default(), &overriding)
         .await;
@@ -486,8 +489,8 @@ const FINALIZER: &str = "kubeproof.io/e2e-preemption";
 pub async fn a_preempted_pod_is_marked_as_a_disruption_target(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let nodes = PrivateNodes::create(&ctx, "disrupt", 1, &NodeShape::new().capacity(FOO, "1"))
-        .await?;
+    let nodes =
+        PrivateNodes::create(&ctx, "disrupt", 1, &NodeShape::new().capacity(FOO, "1")).await?;
     let mut classes = Classes::new(&ctx);
     let low = classes.create("low", 1, json!({})).await?;
     let high = classes.create("high", 1000, json!({})).await?;
@@ -575,8 +578,8 @@ pub async fn a_pod_with_preemption_policy_never_waits_instead_of_preempting(
 pub async fn pods_of_equal_or_higher_priority_are_never_preempted(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let nodes = PrivateNodes::create(&ctx, "equal", 1, &NodeShape::new().capacity(FOO, "2"))
-        .await?;
+    let nodes =
+        PrivateNodes::create(&ctx, "equal", 1, &NodeShape::new().capacity(FOO, "2")).await?;
     let mut classes = Classes::new(&ctx);
     let medium = classes.create("medium", 100, json!({})).await?;
     let high = classes.create("high", 1000, json!({})).await?;
@@ -625,8 +628,8 @@ mod tests {
 
     #[test]
     fn an_empty_nomination_is_no_nomination() {
-        let pod: Pod = serde_json::from_value(json!({"status": {"nominatedNodeName": ""}}))
-            .expect("parses");
+        let pod: Pod =
+            serde_json::from_value(json!({"status": {"nominatedNodeName": ""}})).expect("parses");
         assert_eq!(nominated_node(&pod), None);
     }
 }

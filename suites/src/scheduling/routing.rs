@@ -17,9 +17,7 @@ use crate::TestContext;
 use crate::support::errors::expect_status;
 use crate::support::object_events::{describe, events_about};
 use crate::support::pods::{create_pod, pod_condition};
-use crate::support::scheduling::{
-    NodeShape, PrivateNodes, expect_unbound, wait_bound, with_spec,
-};
+use crate::support::scheduling::{NodeShape, PrivateNodes, expect_unbound, wait_bound, with_spec};
 use crate::support::{NO_SCHEDULER, ns_api};
 
 /// What the API server says of a gated pod's PodScheduled condition.
@@ -30,22 +28,17 @@ const SCHEDULING_GATED: &str = "SchedulingGated";
 async fn sentinel(ctx: &TestContext, nodes: &PrivateNodes, name: &str) -> anyhow::Result<()> {
     create_pod(ctx, &nodes.pod(name)).await?;
     let node = wait_bound(ctx, name).await?;
-    ensure!(
-        nodes.names().iter().any(|n| *n == node),
-        "the sentinel went to {node}"
-    );
+    ensure!(nodes.names().contains(&node), "the sentinel went to {node}");
     Ok(())
 }
 
 /// Checks that no scheduler event (`Scheduled`, `FailedScheduling`) concerns pod `name`.
 async fn expect_no_scheduler_events(ctx: &TestContext, name: &str) -> anyhow::Result<()> {
     let events = events_about(ctx, &ctx.namespace, name).await?;
-    if events.iter().any(|e| {
-        matches!(
-            e.reason.as_deref(),
-            Some("Scheduled" | "FailedScheduling")
-        )
-    }) {
+    if events
+        .iter()
+        .any(|e| matches!(e.reason.as_deref(), Some("Scheduled" | "FailedScheduling")))
+    {
         bail!(
             "the scheduler reported on {name}, which it should have left alone: {:?}",
             describe(&events)
@@ -115,11 +108,9 @@ pub async fn a_gated_pod_is_scheduled_only_once_its_gates_are_removed(
 
     let mut regated = pod.clone();
     if let Some(spec) = regated.spec.as_mut() {
-        spec.scheduling_gates = Some(
-            serde_json::from_value(
-                json!([{"name": "example.com/two"}, {"name": "example.com/three"}]),
-            )?,
-        );
+        spec.scheduling_gates = Some(serde_json::from_value(
+            json!([{"name": "example.com/two"}, {"name": "example.com/three"}]),
+        )?);
     }
     let refused = api.replace("gated", &PostParams::default(), &regated).await;
     expect_status(refused, 422, "Invalid", "adding a scheduling gate")?;
