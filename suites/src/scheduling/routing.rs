@@ -14,7 +14,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::TestContext;
-use crate::support::errors::expect_status;
+use crate::support::errors::{expect_message, expect_status};
 use crate::support::object_events::{describe, events_about};
 use crate::support::pods::{create_pod, pod_condition};
 use crate::support::scheduling::{NodeShape, PrivateNodes, expect_unbound, wait_bound, with_spec};
@@ -113,7 +113,12 @@ pub async fn a_gated_pod_is_scheduled_only_once_its_gates_are_removed(
         )?);
     }
     let refused = api.replace("gated", &PostParams::default(), &regated).await;
-    expect_status(refused, 422, "Invalid", "adding a scheduling gate")?;
+    let status = expect_status(refused, 422, "Invalid", "adding a scheduling gate")?;
+    expect_message(
+        &status,
+        "spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new \
+         scheduling gate 'example.com/three'",
+    )?;
 
     let no_gates = json!({"spec": {"schedulingGates": null}});
     api.patch("gated", &PatchParams::default(), &Patch::Merge(no_gates))
