@@ -167,7 +167,7 @@ fn is_going(pod: Option<&Pod>) -> bool {
 
 /// Creates the preemptor `pod` and follows it through a watch opened at its creation, so no
 /// step is missed however fast preemption is: returns the node it was first nominated to and
-/// the node it was bound to.
+/// the node it was bound to, checking that the binding cleared the nomination.
 async fn create_preemptor(ctx: &TestContext, pod: &Pod) -> anyhow::Result<(Pod, String, String)> {
     let created = create_pod(ctx, pod).await?;
     let name = created.name_any();
@@ -196,6 +196,12 @@ async fn create_preemptor(ctx: &TestContext, pod: &Pod) -> anyhow::Result<(Pod, 
             let nominated = nominated.with_context(|| {
                 format!("preemptor {name} was bound to {node} without status.nominatedNodeName")
             })?;
+            // Upstream's API server clears the nomination on binding (since 1.35).
+            ensure!(
+                nominated_node(&pod).is_none(),
+                "preemptor {name} is bound to {node} but still nominated to {:?}",
+                nominated_node(&pod)
+            );
             return Ok((created, nominated, node.to_owned()));
         }
     }
