@@ -526,10 +526,14 @@ pub async fn a_preempted_pod_is_marked_as_a_disruption_target(
     let marked = marked?;
     released.context("removing the victim's finalizer")?;
     let condition = pod_condition(&marked, "DisruptionTarget").context("checked above")?;
+    let message = "default-scheduler: preempting to accommodate a higher priority pod";
     ensure!(
-        condition.reason.as_deref() == Some(PREEMPTION_BY_SCHEDULER),
-        "the victim's DisruptionTarget condition has reason {:?}, not {PREEMPTION_BY_SCHEDULER}",
-        condition.reason
+        condition.reason.as_deref() == Some(PREEMPTION_BY_SCHEDULER)
+            && condition.message.as_deref() == Some(message),
+        "the victim's DisruptionTarget condition says {:?}: {:?}, not {PREEMPTION_BY_SCHEDULER}: \
+         {message:?}",
+        condition.reason,
+        condition.message
     );
     let node = wait_bound(&ctx, "preemptor-pod").await?;
     ensure!(node == nodes.name(0), "the preemptor went to {node}");
