@@ -18,6 +18,8 @@ use crate::store::{Preconditions, Storage, Stored};
 
 /// How often an unpinned update or patch is retried after losing a race to another writer.
 const MAX_CONFLICT_RETRIES: usize = 16;
+/// The resource a refused binding names (upstream `NewConflict(Resource("pods/binding"), …)`).
+const BINDING: &str = "pods/binding";
 
 /// Options common to writes.
 #[derive(Clone, Debug, Default)]
@@ -504,7 +506,7 @@ impl Objects {
         self.admission.admit_delete(info, namespace, name)
     }
 
-    /// Bind a pod to a node (upstream's `pods/binding`): set `spec.nodeName` once, clear
+    /// Bind a pod to a node (upstream's `pods/binding`, whose refusals name that resource): set `spec.nodeName` once, clear
     /// `status.nominatedNodeName`, merge the binding's annotations, and mark `PodScheduled` true.
     /// 409 if already bound, terminating or still gated.
     pub fn bind(
@@ -520,7 +522,7 @@ impl Objects {
             if meta::is_terminating(&pod) {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    BINDING,
                     name,
                     &format!("pod {name} is being deleted, cannot be assigned to a host"),
                 ));
@@ -532,7 +534,7 @@ impl Objects {
             if !bound.is_empty() {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    BINDING,
                     name,
                     &format!("pod {name} is already assigned to node {bound:?}"),
                 ));
@@ -545,7 +547,7 @@ impl Objects {
             {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    BINDING,
                     name,
                     &format!("pod {name} has non-empty .spec.schedulingGates"),
                 ));
@@ -818,11 +820,10 @@ mod bind_tests {
         let objects = objects_with_pod(json!({"schedulingGates": [{"name": "wait"}]}), Value::Null);
         let err = objects.bind("default", "p", "n1", None).unwrap_err();
         assert_eq!(err.code, 409);
-        assert!(
-            err.message
-                .ends_with("pod p has non-empty .spec.schedulingGates"),
-            "{}",
-            err.message
+        assert_eq!(
+            err.message,
+            "Operation cannot be fulfilled on pods/binding \"p\": pod p has non-empty \
+             .spec.schedulingGates"
         );
     }
 
