@@ -18,6 +18,8 @@ use crate::store::{Preconditions, Storage, Stored};
 
 /// How often an unpinned update or patch is retried after losing a race to another writer.
 const MAX_CONFLICT_RETRIES: usize = 16;
+/// The resource a refused binding names (upstream `NewConflict(Resource("pods/binding"), …)`).
+const BINDING: &str = "pods/binding";
 
 /// Options common to writes.
 #[derive(Clone, Debug, Default)]
@@ -504,8 +506,9 @@ impl Objects {
         self.admission.admit_delete(info, namespace, name)
     }
 
-    /// Bind a pod to a node (upstream's `pods/binding`): set `spec.nodeName` once, merge the
-    /// binding's annotations, and mark `PodScheduled` true. 409 if already bound or terminating.
+    /// Bind a pod to a node (upstream's `pods/binding`, whose refusals name that resource): set `spec.nodeName` once, clear
+    /// `status.nominatedNodeName`, merge the binding's annotations, and mark `PodScheduled` true.
+    /// 409 if already bound, terminating or still gated.
     pub fn bind(
         &self,
         namespace: &str,
@@ -519,7 +522,7 @@ impl Objects {
             if meta::is_terminating(&pod) {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    BINDING,
                     name,
                     &format!("pod {name} is being deleted, cannot be assigned to a host"),
                 ));
@@ -531,12 +534,30 @@ impl Objects {
             if !bound.is_empty() {
                 return Err(ApiError::conflict(
                     "",
-                    "pods",
+                    BINDING,
                     name,
                     &format!("pod {name} is already assigned to node {bound:?}"),
                 ));
             }
+            // A gated pod is not ready for scheduling, whoever binds it.
+            if pod
+                .pointer("/spec/schedulingGates")
+                .and_then(Value::as_array)
+                .is_some_and(|g| !g.is_empty())
+            {
+                return Err(ApiError::conflict(
+                    "",
+                    BINDING,
+                    name,
+                    &format!("pod {name} has non-empty .spec.schedulingGates"),
+                ));
+            }
             pod["spec"]["nodeName"] = json!(node);
+            // The nomination was a hint for the time before binding; a stale one would mislead
+            // other components (upstream's ClearingNominatedNodeNameAfterBinding, on since 1.35).
+            if let Some(status) = pod.get_mut("status").and_then(Value::as_object_mut) {
+                status.remove("nominatedNodeName");
+            }
             if let Some(Value::Object(extra)) = annotations {
                 let m = meta::meta_mut(&mut pod);
                 let ann = m.entry("annotations").or_insert_with(|| json!({}));
@@ -743,5 +764,80 @@ fn dry_run_stored(obj: &Value, namespace: &str, name: &str, revision: u64) -> St
         bytes: serde_json::to_vec(obj).unwrap_or_default().into(),
         labels: Box::new([]),
         fields: Box::new([]),
+    }
+}
+
+#[cfg(test)]
+mod bind_tests {
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn objects_with_pod(spec_extra: Value, status: Value) -> Arc<Objects> {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
+        let objects = Objects::new(store);
+        let namespaces = crate::registry::find("", "v1", "namespaces").expect("served");
+        objects
+            .create(
+                namespaces,
+                "",
+                json!({"metadata": {"name": "default"}}),
+                &WriteParams::default(),
+            )
+            .unwrap();
+        let mut spec = json!({"containers": [{"name": "c", "image": "x"}]});
+        for (k, v) in spec_extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        let pods = crate::registry::find("", "v1", "pods").expect("served");
+        objects
+            .create(
+                pods,
+                "default",
+                json!({"metadata": {"name": "p"}, "spec": spec}),
+                &WriteParams::default(),
+            )
+            .unwrap();
+        if !status.is_null() {
+            let patch = serde_json::to_vec(&json!({"status": status})).unwrap();
+            objects
+                .patch(
+                    pods,
+                    "default",
+                    "p",
+                    PatchType::Merge,
+                    &patch,
+                    UpdateTarget::Status,
+                    &WriteParams::default(),
+                )
+                .unwrap();
+        }
+        objects
+    }
+
+    #[test]
+    fn a_gated_pod_cannot_be_bound() {
+        let objects = objects_with_pod(json!({"schedulingGates": [{"name": "wait"}]}), Value::Null);
+        let err = objects.bind("default", "p", "n1", None).unwrap_err();
+        assert_eq!(err.code, 409);
+        assert_eq!(
+            err.message,
+            "Operation cannot be fulfilled on pods/binding \"p\": pod p has non-empty \
+             .spec.schedulingGates"
+        );
+    }
+
+    #[test]
+    fn binding_clears_the_nomination() {
+        let objects = objects_with_pod(json!({}), json!({"nominatedNodeName": "n1"}));
+        let before = objects.store().get("pods", "default", "p").unwrap().value();
+        assert_eq!(before["status"]["nominatedNodeName"], "n1");
+        let bound = objects.bind("default", "p", "n1", None).unwrap().value();
+        assert_eq!(bound["spec"]["nodeName"], "n1");
+        assert!(
+            bound["status"].get("nominatedNodeName").is_none(),
+            "{:#}",
+            bound["status"]
+        );
     }
 }

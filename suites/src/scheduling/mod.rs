@@ -11,9 +11,13 @@
 //! cluster, so they assert on the reasons that concern their own nodes and on the
 //! `0/N nodes are available:` shape, never on N, and never on a wall-clock time.
 
+mod batch;
 mod node_affinity;
 mod pod_affinity;
+mod ports;
+mod priority;
 mod resources;
+mod routing;
 mod spreading;
 mod taints;
 
@@ -127,5 +131,50 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA,
             spreading::default_spreading_spreads_a_replica_sets_pods_over_nodes_and_zones,
             needs: [NodeControl]),
+        // NodePorts, NodeName, ImageLocality.
+        test!(AREA, ports::a_taken_host_port_sends_the_next_pod_elsewhere_or_leaves_it_pending,
+            needs: [NodeControl]),
+        test!(AREA, ports::the_same_host_port_on_another_ip_or_protocol_does_not_conflict,
+            tags: [Conformance],
+            upstream: ["Scheduling, HostPort matching and HostIP and Protocol not-matching"],
+            needs: [NodeControl]),
+        test!(AREA, ports::a_host_port_on_the_wildcard_ip_conflicts_with_any_ip,
+            tags: [Conformance],
+            upstream: ["Scheduling, HostPort and Protocol match, HostIPs different but one is default HostIP (0.0.0.0)"],
+            needs: [NodeControl]),
+        test!(AREA, ports::a_pod_created_with_a_node_name_bypasses_the_scheduler,
+            needs: [NodeControl]),
+        // Serial: ImageLocality's score shrinks as other tests add nodes.
+        test!(AREA, ports::a_node_already_holding_the_pods_image_is_preferred,
+            tags: [Serial], needs: [NodeControl]),
+        // Priority and preemption.
+        test!(AREA, priority::a_pod_takes_its_priority_and_preemption_policy_from_its_class,
+            needs: [NodeControl]),
+        // Serial: a global default class reaches every pod created meanwhile.
+        test!(AREA, priority::a_global_default_class_applies_to_pods_without_a_class,
+            tags: [Serial], needs: [NodeControl]),
+        test!(AREA, priority::a_priority_class_value_is_immutable_and_its_description_is_not,
+            tags: [Conformance], upstream: ["Scheduler, Verify PriorityClass endpoints"]),
+        test!(AREA, priority::a_higher_priority_pod_preempts_a_lower_priority_one,
+            tags: [Conformance], upstream: ["Scheduler, Basic Preemption"],
+            needs: [NodeControl]),
+        test!(AREA, priority::a_critical_pod_preempts_a_lower_priority_one,
+            tags: [Conformance], upstream: ["Scheduler, Preemption for critical pod"],
+            needs: [NodeControl]),
+        test!(AREA, priority::a_preempted_pod_is_marked_as_a_disruption_target,
+            tags: [Conformance],
+            upstream: ["Verify the DisruptionTarget condition is added to the preempted pod"],
+            needs: [NodeControl]),
+        test!(AREA, priority::a_pod_with_preemption_policy_never_waits_instead_of_preempting,
+            needs: [NodeControl]),
+        test!(AREA, priority::pods_of_equal_or_higher_priority_are_never_preempted,
+            needs: [NodeControl]),
+        // Routing and gates.
+        test!(AREA, routing::a_pod_for_another_scheduler_is_left_alone, needs: [NodeControl]),
+        test!(AREA, routing::a_gated_pod_is_scheduled_only_once_its_gates_are_removed,
+            needs: [NodeControl]),
+        // Batch.
+        test!(AREA, batch::a_thousand_pods_land_once_each_within_capacity_and_evenly,
+            tags: [Slow], needs: [NodeControl]),
     ]
 }

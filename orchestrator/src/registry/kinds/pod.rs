@@ -81,16 +81,8 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
         }
     }
     spec.active_deadline_seconds = old.active_deadline_seconds;
-    // scheduling gates may only be removed
-    let old_gates = old.scheduling_gates.as_deref().unwrap_or_default();
-    if new
-        .scheduling_gates
-        .iter()
-        .flatten()
-        .all(|g| old_gates.contains(g))
-    {
-        spec.scheduling_gates.clone_from(&old.scheduling_gates);
-    }
+    // scheduling gates may only be removed, which `only_deleted_scheduling_gates` checks
+    spec.scheduling_gates.clone_from(&old.scheduling_gates);
     // tolerations: only additions to existing ones
     let old_tol = old.tolerations.as_deref().unwrap_or_default();
     let new_tol = new.tolerations.as_deref().unwrap_or_default();
@@ -103,6 +95,23 @@ fn munged(new: &PodSpec, old: &PodSpec) -> PodSpec {
         spec.termination_grace_period_seconds = old.termination_grace_period_seconds;
     }
     spec
+}
+
+/// Upstream `validateOnlyDeletedSchedulingGates`: a gate the old spec lacks (by name) is
+/// refused with its own error, rather than the generic one for a changed spec.
+fn only_deleted_scheduling_gates(new: &PodSpec, old: &PodSpec, errs: &mut Vec<Cause>) {
+    let old_gates = old.scheduling_gates.as_deref().unwrap_or_default();
+    for (i, gate) in new.scheduling_gates.iter().flatten().enumerate() {
+        if !old_gates.iter().any(|g| g.name == gate.name) {
+            errs.push(Cause::forbidden(
+                format!("spec.schedulingGates[{i}].name"),
+                &format!(
+                    "only deletion is allowed, but found new scheduling gate '{}'",
+                    gate.name
+                ),
+            ));
+        }
+    }
 }
 
 impl Kind for PodKind {
@@ -185,6 +194,7 @@ impl Kind for PodKind {
         {
             errs.push(Cause::forbidden("spec", POD_UPDATE_FORBIDDEN));
         }
+        only_deleted_scheduling_gates(ns, os, errs);
     }
 
     /// `ValidatePodStatusUpdate` (the metadata part runs in the generic strategy).
@@ -678,7 +688,16 @@ mod tests {
         let mut added = old.clone();
         added["spec"]["schedulingGates"] =
             json!([{"name": "example.com/wait"}, {"name": "example.com/more"}]);
-        assert!(update("pods", added, &old).is_err());
+        let err = update("pods", added, &old).unwrap_err();
+        assert_eq!(
+            causes(&err),
+            vec![
+                "spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found \
+                 new scheduling gate 'example.com/more'"
+                    .to_string()
+            ],
+            "upstream's own error, not the generic one for a changed spec"
+        );
     }
 
     #[test]
