@@ -218,7 +218,7 @@ impl Score for InterPodAffinity {
 
     /// The highest raw score becomes 100 and the lowest 0, linearly (upstream
     /// `NormalizeScore`); nothing changes when no term applied.
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {
+    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore<'_>]) -> Status {
         let Some(s) = state.read::<PreScoreState>() else {
             return missing_state();
         };

@@ -175,7 +175,7 @@ impl Score for PodTopologySpread {
     }
 
     /// The fewest matching pods become 100 (upstream `NormalizeScore`); ignored nodes 0.
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {
+    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore<'_>]) -> Status {
         let Some(s) = state.read::<PreScoreState>() else {
             return missing_state();
         };
