@@ -140,7 +140,11 @@ mod tests {
     }
 
     fn pods_total(sums: &mut NodeSums<usize>, nodes: &[Arc<NodeInfo>], total: &mut i64) -> usize {
-        sums.sync(nodes, |n| n.pods.len(), |p, sign| *total += *p as i64 * sign)
+        sums.sync(
+            nodes,
+            |n| n.pods.len(),
+            |p, sign| *total += *p as i64 * sign,
+        )
     }
 
     #[test]

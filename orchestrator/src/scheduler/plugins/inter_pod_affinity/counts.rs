@@ -109,7 +109,12 @@ impl TopologyCounts {
 
     /// Forget the pair.
     pub(crate) fn remove(&mut self, key: &str, value: &str) {
-        if let Some(m) = self.by_key.iter_mut().find(|(k, _)| k == key).map(|(_, m)| m) {
+        if let Some(m) = self
+            .by_key
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m)
+        {
             m.remove(value);
         }
     }

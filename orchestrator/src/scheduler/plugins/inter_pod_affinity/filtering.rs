@@ -89,12 +89,12 @@ impl PreFilterState {
     /// `preFilterState.updateWithPod`).
     fn update_with_pod(&mut self, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, delta: i64) {
         Arc::make_mut(&mut self.existing_anti_affinity_counts).update_with_anti_affinity_terms(
-                &other.required_anti_affinity_terms,
-                pod,
-                self.namespace_labels.as_ref(),
-                &node.labels,
-                delta,
-            );
+            &other.required_anti_affinity_terms,
+            pod,
+            self.namespace_labels.as_ref(),
+            &node.labels,
+            delta,
+        );
         // The incoming pod's terms have their namespace selectors resolved: no label lookup.
         Arc::make_mut(&mut self.affinity_counts).update_with_affinity_terms(
             &self.affinity_terms,

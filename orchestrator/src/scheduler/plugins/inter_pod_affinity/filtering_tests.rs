@@ -505,7 +505,10 @@ fn kept_counts_match_a_full_recount_through_assume_forget_and_removal() {
     let nodes: Vec<_> = (0..4)
         .map(|i| {
             let name = format!("node-{i}");
-            n(&name, &[(host, &name), (zone, if i < 2 { "z1" } else { "z2" })])
+            n(
+                &name,
+                &[(host, &name), (zone, if i < 2 { "z1" } else { "z2" })],
+            )
         })
         .collect();
     let cache = Cache::new();
@@ -525,12 +528,7 @@ fn kept_counts_match_a_full_recount_through_assume_forget_and_removal() {
     };
     cache.set_pod(green("g0", "node-0").info());
     cache.set_pod(green("g1", "node-2").info());
-    cache.set_pod(
-        P::new("db")
-            .label("app", "db")
-            .node("node-3")
-            .info(),
-    );
+    cache.set_pod(P::new("db").label("app", "db").node("node-3").info());
     let incoming = || {
         green("p", "")
             .affinity(term("app", "In", &["db"], zone))

@@ -31,8 +31,8 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 
 use crate::scheduler::framework::{
-    ActionType, AffinityTerm, ClusterEvent, EventResource, Filter, Handle, Memo, Plugin,
-    PreFilter, PreScore, Score,
+    ActionType, AffinityTerm, ClusterEvent, EventResource, Filter, Handle, Memo, Plugin, PreFilter,
+    PreScore, Score,
 };
 use crate::scheduler::plugins::INTER_POD_AFFINITY;
 

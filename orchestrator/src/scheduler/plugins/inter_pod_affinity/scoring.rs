@@ -90,7 +90,14 @@ impl InterPodAffinity {
         }
         let ns = incoming.namespace_labels.as_ref();
         // The incoming pod's terms have their namespace selectors resolved: no label lookup.
-        process_terms(part, &incoming.preferred_affinity, existing, None, labels, 1);
+        process_terms(
+            part,
+            &incoming.preferred_affinity,
+            existing,
+            None,
+            labels,
+            1,
+        );
         process_terms(
             part,
             &incoming.preferred_anti_affinity,
@@ -218,7 +225,12 @@ impl Score for InterPodAffinity {
 
     /// The highest raw score becomes 100 and the lowest 0, linearly (upstream
     /// `NormalizeScore`); nothing changes when no term applied.
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore<'_>]) -> Status {
+    fn normalize(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         let Some(s) = state.read::<PreScoreState>() else {
             return missing_state();
         };

@@ -9,8 +9,8 @@ use k8s_openapi::api::core::v1::{NodeSelector, Toleration};
 use super::PodTopologySpread;
 use super::common::{Constraint, DO_NOT_SCHEDULE, has_all_topology_keys};
 use crate::scheduler::framework::{
-    CycleState, Filter, Labels, NodeInfo, NodeSums, PodInfo, PreFilter, PreFilterResult,
-    Snapshot, Status,
+    CycleState, Filter, Labels, NodeInfo, NodeSums, PodInfo, PreFilter, PreFilterResult, Snapshot,
+    Status,
 };
 use crate::store::LabelSelector;
 
@@ -149,7 +149,10 @@ impl CountKey {
                     .affinity
                     .as_ref()
                     .and_then(|a| a.node_affinity.as_ref())
-                    .and_then(|na| na.required_during_scheduling_ignored_during_execution.clone());
+                    .and_then(|na| {
+                        na.required_during_scheduling_ignored_during_execution
+                            .clone()
+                    });
                 (pod.node_selector.clone(), required)
             }),
             tolerations: c.honor_node_taints.then(|| pod.tolerations.clone()),

@@ -175,7 +175,12 @@ impl Score for PodTopologySpread {
     }
 
     /// The fewest matching pods become 100 (upstream `NormalizeScore`); ignored nodes 0.
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore<'_>]) -> Status {
+    fn normalize(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         let Some(s) = state.read::<PreScoreState>() else {
             return missing_state();
         };
