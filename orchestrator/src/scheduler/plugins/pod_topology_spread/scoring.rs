@@ -187,12 +187,12 @@ impl Score for PodTopologySpread {
         let ignored = |name: &str| !s.ignored_nodes.is_empty() && s.ignored_nodes.contains(name);
         let mut min = i64::MAX;
         let mut max = 0;
-        for sc in scores.iter().filter(|sc| !ignored(&sc.name)) {
+        for sc in scores.iter().filter(|sc| !ignored(sc.name)) {
             min = min.min(sc.score);
             max = max.max(sc.score);
         }
         for sc in scores.iter_mut() {
-            sc.score = if ignored(&sc.name) {
+            sc.score = if ignored(sc.name) {
                 0
             } else if max == 0 {
                 MAX_NODE_SCORE
