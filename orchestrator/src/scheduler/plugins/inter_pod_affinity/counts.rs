@@ -48,10 +48,14 @@ impl KeptCounts {
     }
 }
 
+/// Topology value → count. Filter looks a node's value up once per node per key: foldhash
+/// rather than SipHash (the keys are node label values, not attacker-chosen request input).
+pub(crate) type ValueCounts = HashMap<String, i64, foldhash::fast::RandomState>;
+
 /// Counts by topology key, then topology value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct TopologyCounts {
-    by_key: Vec<(String, HashMap<String, i64>)>,
+    by_key: Vec<(String, ValueCounts)>,
 }
 
 impl TopologyCounts {
@@ -69,20 +73,20 @@ impl TopologyCounts {
     }
 
     /// The values of one topology key.
-    pub(crate) fn values(&self, key: &str) -> Option<&HashMap<String, i64>> {
+    pub(crate) fn values(&self, key: &str) -> Option<&ValueCounts> {
         self.by_key.iter().find(|(k, _)| k == key).map(|(_, m)| m)
     }
 
     /// Every key with its values.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &HashMap<String, i64>)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &ValueCounts)> {
         self.by_key.iter().map(|(k, m)| (k.as_str(), m))
     }
 
-    fn slot(&mut self, key: &str) -> &mut HashMap<String, i64> {
+    fn slot(&mut self, key: &str) -> &mut ValueCounts {
         let i = match self.by_key.iter().position(|(k, _)| k == key) {
             Some(i) => i,
             None => {
-                self.by_key.push((key.to_string(), HashMap::new()));
+                self.by_key.push((key.to_string(), ValueCounts::default()));
                 self.by_key.len() - 1
             }
         };

@@ -16,6 +16,10 @@ use crate::store::LabelSelector;
 
 const PRE_FILTER_STATE_KEY: &str = "PreFilterPodTopologySpread";
 
+/// Topology value → matching pods. Filter looks a node's value up once per node per
+/// constraint: foldhash rather than SipHash (the keys are node label values).
+pub(crate) type ValueCounts = HashMap<String, i64, foldhash::fast::RandomState>;
+
 /// The node's domain has too many matching pods for a constraint's `maxSkew`.
 pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str =
     "node(s) didn't match pod topology spread constraints";
@@ -81,7 +85,7 @@ pub(crate) struct PreFilterState {
     pub(crate) critical_paths: Vec<CriticalPaths>,
     /// Per constraint: topology value → matching pods in that domain (shared with the
     /// plugin's kept counts until preemption's dry runs change it).
-    pub(crate) tp_value_to_match_num: Vec<Arc<HashMap<String, i64>>>,
+    pub(crate) tp_value_to_match_num: Vec<Arc<ValueCounts>>,
     /// Per constraint: the eligible domains of its topology key (upstream
     /// `TpKeyToDomainsNum[key]`, summed over the constraints with that key).
     pub(crate) domains_num: Vec<usize>,
@@ -169,7 +173,7 @@ pub(crate) struct DomainCounts {
     /// Topology value → nodes counted in it (a domain exists while it has one).
     nodes: HashMap<String, usize>,
     /// Topology value → matching pods, as the cycle state takes it.
-    counts: Arc<HashMap<String, i64>>,
+    counts: Arc<ValueCounts>,
     /// The critical paths of `counts`, recomputed when it changes.
     paths: Option<CriticalPaths>,
 }
