@@ -170,7 +170,12 @@ impl Score for Fake {
     fn has_normalize(&self) -> bool {
         self.args["normalize"].as_bool() == Some(true)
     }
-    fn normalize(&self, _state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         let max = scores.iter().map(|s| s.score).max().unwrap_or(0);
         if max > 0 {
             for s in scores {

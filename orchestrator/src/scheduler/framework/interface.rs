@@ -261,10 +261,11 @@ pub trait PreScore: Send + Sync {
     ) -> Status;
 }
 
-/// A node's score.
+/// A node's score. The name is borrowed from the node: the runtime lists every scored node
+/// for each normalizing plugin, and a copy of each name was an allocation per node per plugin.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeScore {
-    pub name: String,
+pub struct NodeScore<'a> {
+    pub name: &'a str,
     pub score: i64,
 }
 
@@ -276,7 +277,12 @@ pub trait Score: Send + Sync {
     fn has_normalize(&self) -> bool {
         false
     }
-    fn normalize(&self, _state: &CycleState, _pod: &PodInfo, _scores: &mut [NodeScore]) -> Status {
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        _scores: &mut [NodeScore<'_>],
+    ) -> Status {
         Status::success()
     }
 }

@@ -6,6 +6,7 @@ mod cycle_state;
 mod handle;
 mod interface;
 mod node_info;
+mod node_sums;
 mod pod_info;
 pub mod resource;
 pub mod runtime;
@@ -17,6 +18,7 @@ pub use cycle_state::{CycleState, StateData};
 pub use handle::{Handle, namespace_labels};
 pub use interface::*;
 pub use node_info::{ImageState, NodeInfo};
+pub use node_sums::{Memo, NodeSums};
 pub use pod_info::{
     AffinityTerm, DEFAULT_SCHEDULER_NAME, HostPort, Labels, OwnerRef, PREEMPT_LOWER_PRIORITY,
     PodInfo, WeightedAffinityTerm, compile_selector,

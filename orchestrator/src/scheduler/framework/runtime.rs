@@ -624,7 +624,7 @@ impl Framework {
         totals.clear();
         totals.resize(nodes.len(), 0);
         let mut scores: Vec<i64> = Vec::with_capacity(nodes.len());
-        let mut listed: Vec<NodeScore> = Vec::new();
+        let mut listed: Vec<NodeScore<'_>> = Vec::with_capacity(nodes.len());
         for (p, weight) in &self.score {
             if state.skip_score.contains(&p.name()) {
                 continue;
@@ -649,7 +649,7 @@ impl Framework {
             let final_scores: &[i64] = if sp.has_normalize() {
                 listed.clear();
                 listed.extend(nodes.iter().zip(&scores).map(|(n, s)| NodeScore {
-                    name: n.name.clone(),
+                    name: &n.name,
                     score: *s,
                 }));
                 let t = state.record_plugin_metrics.then(Instant::now);

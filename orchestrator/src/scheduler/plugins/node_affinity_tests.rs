@@ -218,7 +218,7 @@ fn score_all(pl: &NodeAffinity, p: &PodInfo, nodes: &[NodeInfo]) -> Option<Vec<i
     let mut scores: Vec<NodeScore> = nodes
         .iter()
         .map(|n| NodeScore {
-            name: n.name.clone(),
+            name: &n.name,
             score: pl.score(&state, p, n).0,
         })
         .collect();

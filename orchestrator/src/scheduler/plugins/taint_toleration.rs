@@ -86,7 +86,7 @@ pub fn is_do_not_schedule(taint: &Taint) -> bool {
 /// Scale scores to `0..=max_priority` by the highest score, reversed if asked (upstream
 /// `helper.DefaultNormalizeScore`). All zero: all `max_priority` when reversed, unchanged
 /// otherwise.
-pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [NodeScore]) {
+pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [NodeScore<'_>]) {
     let max_count = scores.iter().map(|s| s.score).max().unwrap_or(0).max(0);
     if max_count == 0 {
         if reverse {
@@ -199,7 +199,12 @@ impl Score for TaintToleration {
     fn has_normalize(&self) -> bool {
         true
     }
-    fn normalize(&self, _state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         default_normalize_score(MAX_NODE_SCORE, true, scores);
         Status::success()
     }
@@ -303,7 +308,7 @@ mod tests {
                 let (s, st) = TaintToleration.score(&state, p, n);
                 assert!(st.is_success());
                 NodeScore {
-                    name: n.name.clone(),
+                    name: &n.name,
                     score: s,
                 }
             })
@@ -358,18 +363,18 @@ mod tests {
     fn default_normalize_scales_by_the_maximum() {
         let mut s = vec![
             NodeScore {
-                name: "a".into(),
+                name: "a",
                 score: 2,
             },
             NodeScore {
-                name: "b".into(),
+                name: "b",
                 score: 8,
             },
         ];
         default_normalize_score(100, false, &mut s);
         assert_eq!((s[0].score, s[1].score), (25, 100));
         let mut zeros = vec![NodeScore {
-            name: "a".into(),
+            name: "a",
             score: 0,
         }];
         default_normalize_score(100, false, &mut zeros);

@@ -4,13 +4,58 @@
 //! Filter path reads these once per node.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::scheduler::framework::Labels;
+use crate::scheduler::framework::{Labels, NodeInfo, NodeSums, Snapshot};
+
+/// One node's contributions to counts: (topology key, topology value, amount), one entry per
+/// matching term.
+pub(crate) type Part = Vec<(String, String, i64)>;
+
+/// Counts over the snapshot's nodes kept across cycles (see [`NodeSums`]): only nodes that
+/// changed since the last cycle are visited again.
+#[derive(Debug, Default)]
+pub(crate) struct KeptCounts {
+    sums: NodeSums<Part>,
+    /// How many contributions each pair has: a pair stays while it has one, even at a zero sum
+    /// (the score map's semantics; the filter counts only ever add positive amounts).
+    hits: HashMap<(String, String), usize>,
+    /// The counts, as the cycle state takes them.
+    pub(crate) counts: Arc<TopologyCounts>,
+}
+
+impl KeptCounts {
+    /// Bring the counts up to date with `snapshot`; `part` is one node's contributions.
+    pub(crate) fn sync(&mut self, snapshot: &Snapshot, part: impl FnMut(&NodeInfo) -> Part) {
+        let (hits, counts) = (&mut self.hits, &mut self.counts);
+        self.sums.sync(&snapshot.nodes, part, |part, sign| {
+            if part.is_empty() {
+                return;
+            }
+            let counts = Arc::make_mut(counts);
+            for (key, value, amount) in part {
+                let pair = (key.clone(), value.clone());
+                let n = hits.entry(pair).or_insert(0);
+                *n = n.saturating_add_signed(sign as isize);
+                if *n == 0 {
+                    hits.remove(&(key.clone(), value.clone()));
+                    counts.remove(key, value);
+                } else {
+                    counts.add_keeping_zero(key, value, amount * sign);
+                }
+            }
+        });
+    }
+}
+
+/// Topology value → count. Filter looks a node's value up once per node per key: foldhash
+/// rather than SipHash (the keys are node label values, not attacker-chosen request input).
+pub(crate) type ValueCounts = HashMap<String, i64, foldhash::fast::RandomState>;
 
 /// Counts by topology key, then topology value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct TopologyCounts {
-    by_key: Vec<(String, HashMap<String, i64>)>,
+    by_key: Vec<(String, ValueCounts)>,
 }
 
 impl TopologyCounts {
@@ -28,20 +73,20 @@ impl TopologyCounts {
     }
 
     /// The values of one topology key.
-    pub(crate) fn values(&self, key: &str) -> Option<&HashMap<String, i64>> {
+    pub(crate) fn values(&self, key: &str) -> Option<&ValueCounts> {
         self.by_key.iter().find(|(k, _)| k == key).map(|(_, m)| m)
     }
 
     /// Every key with its values.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &HashMap<String, i64>)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &ValueCounts)> {
         self.by_key.iter().map(|(k, m)| (k.as_str(), m))
     }
 
-    fn slot(&mut self, key: &str) -> &mut HashMap<String, i64> {
+    fn slot(&mut self, key: &str) -> &mut ValueCounts {
         let i = match self.by_key.iter().position(|(k, _)| k == key) {
             Some(i) => i,
             None => {
-                self.by_key.push((key.to_string(), HashMap::new()));
+                self.by_key.push((key.to_string(), ValueCounts::default()));
                 self.by_key.len() - 1
             }
         };
@@ -63,6 +108,18 @@ impl TopologyCounts {
                 m.insert(value.to_string(), delta);
             }
             None => {}
+        }
+    }
+
+    /// Forget the pair.
+    pub(crate) fn remove(&mut self, key: &str, value: &str) {
+        if let Some(m) = self
+            .by_key
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m)
+        {
+            m.remove(value);
         }
     }
 

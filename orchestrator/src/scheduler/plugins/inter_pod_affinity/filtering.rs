@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::InterPodAffinity;
-use super::counts::TopologyCounts;
+use super::counts::{KeptCounts, Part, TopologyCounts};
 use crate::scheduler::framework::{
     AffinityTerm, CycleState, Filter, Labels, NodeInfo, PodInfo, PreFilter, PreFilterResult,
     Snapshot, Status,
@@ -26,11 +26,12 @@ pub const ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH: &str =
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PreFilterState {
     /// Per topology pair, existing pods with a required anti-affinity term selecting the pod.
-    pub(crate) existing_anti_affinity_counts: TopologyCounts,
+    /// The counts are shared with the plugin's kept counts until preemption changes them.
+    pub(crate) existing_anti_affinity_counts: Arc<TopologyCounts>,
     /// Per topology pair, existing pods matching all of the pod's required affinity terms.
-    pub(crate) affinity_counts: TopologyCounts,
+    pub(crate) affinity_counts: Arc<TopologyCounts>,
     /// Per topology pair, existing pods matching one of the pod's required anti-affinity terms.
-    pub(crate) anti_affinity_counts: TopologyCounts,
+    pub(crate) anti_affinity_counts: Arc<TopologyCounts>,
     /// The pod's required affinity terms, namespace selectors resolved.
     pub(crate) affinity_terms: Vec<AffinityTerm>,
     /// The pod's required anti-affinity terms, namespace selectors resolved.
@@ -87,23 +88,22 @@ impl PreFilterState {
     /// Account `other` being added to (`delta` 1) or removed from (-1) `node` (upstream
     /// `preFilterState.updateWithPod`).
     fn update_with_pod(&mut self, pod: &PodInfo, other: &PodInfo, node: &NodeInfo, delta: i64) {
-        self.existing_anti_affinity_counts
-            .update_with_anti_affinity_terms(
-                &other.required_anti_affinity_terms,
-                pod,
-                self.namespace_labels.as_ref(),
-                &node.labels,
-                delta,
-            );
+        Arc::make_mut(&mut self.existing_anti_affinity_counts).update_with_anti_affinity_terms(
+            &other.required_anti_affinity_terms,
+            pod,
+            self.namespace_labels.as_ref(),
+            &node.labels,
+            delta,
+        );
         // The incoming pod's terms have their namespace selectors resolved: no label lookup.
-        self.affinity_counts.update_with_affinity_terms(
+        Arc::make_mut(&mut self.affinity_counts).update_with_affinity_terms(
             &self.affinity_terms,
             other,
             None,
             &node.labels,
             delta,
         );
-        self.anti_affinity_counts.update_with_anti_affinity_terms(
+        Arc::make_mut(&mut self.anti_affinity_counts).update_with_anti_affinity_terms(
             &self.anti_affinity_terms,
             other,
             None,
@@ -154,59 +154,115 @@ impl PreFilterState {
     }
 }
 
+/// What the existing pods' anti-affinity counts depend on besides the nodes: the incoming
+/// pod's namespace (and its labels) and labels.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ExistingKey {
+    namespace: String,
+    labels: Labels,
+    namespace_labels: Option<Labels>,
+}
+
+/// What the incoming pod's counts depend on besides the nodes: its required terms, namespace
+/// selectors resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct IncomingKey {
+    affinity_terms: Vec<AffinityTerm>,
+    anti_affinity_terms: Vec<AffinityTerm>,
+}
+
+/// Both of the incoming pod's counts, kept across cycles.
+#[derive(Debug, Default)]
+pub(crate) struct KeptIncoming {
+    affinity: KeptCounts,
+    anti_affinity: KeptCounts,
+}
+
 impl InterPodAffinity {
-    /// Per topology pair, the existing pods (on nodes with pods that have required
-    /// anti-affinity) whose required anti-affinity terms select `pod` (upstream
-    /// `getExistingAntiAffinityCounts`).
+    /// Per topology pair, the existing pods whose required anti-affinity terms select `pod`
+    /// (upstream `getExistingAntiAffinityCounts`), from the kept counts.
     fn existing_anti_affinity_counts(
+        &self,
         pod: &PodInfo,
         ns: Option<&Labels>,
         snapshot: &Snapshot,
-    ) -> TopologyCounts {
-        let mut counts = TopologyCounts::default();
-        for node in snapshot.nodes_with_required_anti_affinity() {
+    ) -> Arc<TopologyCounts> {
+        if snapshot.with_required_anti_affinity.is_empty() {
+            return Arc::default();
+        }
+        let key = ExistingKey {
+            namespace: pod.namespace.clone(),
+            labels: pod.labels.clone(),
+            namespace_labels: ns.cloned(),
+        };
+        let mut kept = self.kept.lock();
+        let kept = kept
+            .existing_anti_affinity
+            .get_or_insert_with(key, KeptCounts::default);
+        kept.sync(snapshot, |node| {
+            let mut part = Part::new();
             if node.node.is_none() {
-                continue;
+                return part;
             }
             for existing in &node.pods_with_required_anti_affinity {
-                counts.update_with_anti_affinity_terms(
-                    &existing.required_anti_affinity_terms,
-                    pod,
-                    ns,
-                    &node.labels,
-                    1,
-                );
+                for t in &existing.required_anti_affinity_terms {
+                    if t.matches(pod, ns)
+                        && let Some(v) = node.labels.get(&t.topology_key)
+                    {
+                        part.push((t.topology_key.clone(), v.clone(), 1));
+                    }
+                }
             }
-        }
-        counts
+            part
+        });
+        kept.counts.clone()
     }
 
     /// Per topology pair, the existing pods matching the incoming pod's required affinity (all
-    /// terms) and anti-affinity (each term) (upstream `getIncomingAffinityAntiAffinityCounts`).
-    fn incoming_counts(state: &mut PreFilterState, snapshot: &Snapshot) {
+    /// terms) and anti-affinity (each term) (upstream `getIncomingAffinityAntiAffinityCounts`),
+    /// from the kept counts.
+    fn incoming_counts(&self, state: &mut PreFilterState, snapshot: &Snapshot) {
         if state.affinity_terms.is_empty() && state.anti_affinity_terms.is_empty() {
             return;
         }
-        for node in &snapshot.nodes {
+        let key = IncomingKey {
+            affinity_terms: state.affinity_terms.clone(),
+            anti_affinity_terms: state.anti_affinity_terms.clone(),
+        };
+        let mut kept = self.kept.lock();
+        let kept = kept.incoming.get_or_insert_with(key, KeptIncoming::default);
+        let (affinity, anti) = (&state.affinity_terms, &state.anti_affinity_terms);
+        let part = |node: &NodeInfo, anti_side: bool| {
+            let mut part = Part::new();
             if node.node.is_none() {
-                continue;
+                return part;
             }
             for existing in &node.pods {
-                state.affinity_counts.update_with_affinity_terms(
-                    &state.affinity_terms,
-                    existing,
-                    None,
-                    &node.labels,
-                    1,
-                );
-                state.anti_affinity_counts.update_with_anti_affinity_terms(
-                    &state.anti_affinity_terms,
-                    existing,
-                    None,
-                    &node.labels,
-                    1,
-                );
+                if anti_side {
+                    for t in anti {
+                        if t.matches(existing, None)
+                            && let Some(v) = node.labels.get(&t.topology_key)
+                        {
+                            part.push((t.topology_key.clone(), v.clone(), 1));
+                        }
+                    }
+                } else if matches_all(affinity, existing, None) {
+                    for t in affinity {
+                        if let Some(v) = node.labels.get(&t.topology_key) {
+                            part.push((t.topology_key.clone(), v.clone(), 1));
+                        }
+                    }
+                }
             }
+            part
+        };
+        if !affinity.is_empty() {
+            kept.affinity.sync(snapshot, |n| part(n, false));
+            state.affinity_counts = kept.affinity.counts.clone();
+        }
+        if !anti.is_empty() {
+            kept.anti_affinity.sync(snapshot, |n| part(n, true));
+            state.anti_affinity_counts = kept.anti_affinity.counts.clone();
         }
     }
 }
@@ -238,8 +294,8 @@ impl PreFilter for InterPodAffinity {
         }
         s.namespace_labels = self.handle.namespace_labels(&pod.namespace);
         s.existing_anti_affinity_counts =
-            Self::existing_anti_affinity_counts(pod, s.namespace_labels.as_ref(), snapshot);
-        Self::incoming_counts(&mut s, snapshot);
+            self.existing_anti_affinity_counts(pod, s.namespace_labels.as_ref(), snapshot);
+        self.incoming_counts(&mut s, snapshot);
         if s.existing_anti_affinity_counts.is_empty()
             && s.affinity_terms.is_empty()
             && s.anti_affinity_terms.is_empty()

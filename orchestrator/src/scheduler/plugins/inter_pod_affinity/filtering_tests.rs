@@ -478,3 +478,118 @@ fn add_and_remove_pod_adjust_the_counts(
     assert!(pl.add_pod(&mut without, &p, &victim, node_a).is_success());
     assert_eq!(pl.filter(&without, &p, node_a).message(), reason);
 }
+
+/// Counts as sorted (key, value, count) triples, so kept and fresh counts compare whatever
+/// order their keys were first seen in.
+fn flat(c: &super::counts::TopologyCounts) -> Vec<(String, String, i64)> {
+    let mut v: Vec<_> = c
+        .iter()
+        .flat_map(|(k, m)| m.iter().map(move |(v, n)| (k.to_string(), v.clone(), *n)))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The counts PreFilter and PreScore keep across cycles equal a fresh plugin's full count after
+/// every change the cache makes: pods bound, assumed and forgotten (a failed binding), deleted,
+/// a node relabelled and a node deleted.
+#[test]
+fn kept_counts_match_a_full_recount_through_assume_forget_and_removal() {
+    use super::filtering::PreFilterState;
+    use super::scoring::PreScoreState;
+    use crate::scheduler::cache::Cache;
+    use crate::scheduler::framework::testing::stored;
+
+    let zone = "topology.kubernetes.io/zone";
+    let host = "kubernetes.io/hostname";
+    let nodes: Vec<_> = (0..4)
+        .map(|i| {
+            let name = format!("node-{i}");
+            n(
+                &name,
+                &[(host, &name), (zone, if i < 2 { "z1" } else { "z2" })],
+            )
+        })
+        .collect();
+    let cache = Cache::new();
+    for (_, v) in &nodes {
+        cache.set_node(stored(v)).unwrap();
+    }
+    let green = |name: &str, node: &str| {
+        P::new(name)
+            .label("color", "green")
+            .node(node)
+            .anti(term("color", "In", &["green"], host))
+            .pref_affinity(
+                5,
+                json!({ "labelSelector": { "matchLabels": { "color": "green" } },
+                        "topologyKey": zone }),
+            )
+    };
+    cache.set_pod(green("g0", "node-0").info());
+    cache.set_pod(green("g1", "node-2").info());
+    cache.set_pod(P::new("db").label("app", "db").node("node-3").info());
+    let incoming = || {
+        green("p", "")
+            .affinity(term("app", "In", &["db"], zone))
+            .info()
+    };
+    let kept = plugin();
+    let states = |pl: &InterPodAffinity, snap: &Snapshot| {
+        let mut state = CycleState::new();
+        let (_, s) = pl.pre_filter(&mut state, &incoming(), snap);
+        assert!(s.is_success(), "{s:?}");
+        let s = pl.pre_score(&mut state, &incoming(), &snap.nodes, snap);
+        assert!(s.is_success() || s.is_skip(), "{s:?}");
+        let f = state.read::<PreFilterState>().unwrap();
+        (
+            flat(&f.existing_anti_affinity_counts),
+            flat(&f.affinity_counts),
+            flat(&f.anti_affinity_counts),
+            state
+                .read::<PreScoreState>()
+                .map_or_else(Vec::new, |sc| flat(&sc.topology_score)),
+        )
+    };
+    let mut snap = Snapshot::default();
+    let check = |snap: &Snapshot, what: &str| {
+        let got = states(&kept, snap);
+        assert_eq!(got, states(&plugin(), snap), "{what}");
+        got
+    };
+    let t = |k: &str, v: &str, n: i64| (k.to_string(), v.to_string(), n);
+    cache.update_snapshot(&mut snap);
+    let (existing, affinity, anti, score) = check(&snap, "initial");
+    assert_eq!(existing, vec![t(host, "node-0", 1), t(host, "node-2", 1)]);
+    assert_eq!(affinity, vec![t(zone, "z2", 1)]);
+    assert_eq!(anti, existing);
+    assert_eq!(score, vec![t(zone, "z1", 10), t(zone, "z2", 10)]);
+
+    let assumed = green("assumed", "node-1").info();
+    cache.assume(assumed.clone(), "node-1").unwrap();
+    cache.update_snapshot(&mut snap);
+    let (existing, _, _, score) = check(&snap, "assumed");
+    assert_eq!(existing.len(), 3);
+    assert_eq!(score, vec![t(zone, "z1", 20), t(zone, "z2", 10)]);
+
+    cache.forget(&assumed.uid);
+    cache.update_snapshot(&mut snap);
+    let (existing, _, _, score) = check(&snap, "forgotten");
+    assert_eq!(existing, vec![t(host, "node-0", 1), t(host, "node-2", 1)]);
+    assert_eq!(score, vec![t(zone, "z1", 10), t(zone, "z2", 10)]);
+
+    cache.remove_pod("g1");
+    cache.update_snapshot(&mut snap);
+    check(&snap, "pod deleted");
+
+    let (_, relabelled) = n("node-3", &[(host, "node-3"), (zone, "z1")]);
+    cache.set_node(stored(&relabelled)).unwrap();
+    cache.update_snapshot(&mut snap);
+    let (_, affinity, _, _) = check(&snap, "node relabelled");
+    assert_eq!(affinity, vec![t(zone, "z1", 1)]);
+
+    cache.remove_node("node-0");
+    cache.update_snapshot(&mut snap);
+    let (existing, _, _, _) = check(&snap, "node deleted");
+    assert!(existing.is_empty());
+}

@@ -27,10 +27,11 @@ mod timing_tests;
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde::Deserialize;
 
 use crate::scheduler::framework::{
-    ActionType, AffinityTerm, ClusterEvent, EventResource, Filter, Handle, Plugin, PreFilter,
+    ActionType, AffinityTerm, ClusterEvent, EventResource, Filter, Handle, Memo, Plugin, PreFilter,
     PreScore, Score,
 };
 use crate::scheduler::plugins::INTER_POD_AFFINITY;
@@ -95,11 +96,35 @@ impl InterPodAffinityArgs {
     }
 }
 
+/// How many sets of counts of each kind the plugin keeps across cycles (a workload schedules
+/// pods of a few templates at a time).
+const KEPT_COUNTS: usize = 16;
+
+/// The counts PreFilter and PreScore keep across cycles, each brought up to date with the
+/// snapshot by revisiting only the nodes that changed (see `NodeSums`).
+#[derive(Debug)]
+pub(crate) struct Kept {
+    existing_anti_affinity: Memo<filtering::ExistingKey, counts::KeptCounts>,
+    incoming: Memo<filtering::IncomingKey, filtering::KeptIncoming>,
+    score: Memo<scoring::ScoreKey, counts::KeptCounts>,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Self {
+            existing_anti_affinity: Memo::new(KEPT_COUNTS),
+            incoming: Memo::new(KEPT_COUNTS),
+            score: Memo::new(KEPT_COUNTS),
+        }
+    }
+}
+
 /// The InterPodAffinity plugin.
 #[derive(Debug)]
 pub struct InterPodAffinity {
     args: InterPodAffinityArgs,
     handle: Handle,
+    kept: Mutex<Kept>,
 }
 
 /// Makes the plugin (the registry's factory).
@@ -113,7 +138,11 @@ pub fn new(args: &serde_json::Value, handle: &Handle) -> Result<Arc<dyn Plugin>,
 impl InterPodAffinity {
     /// A plugin with these arguments.
     pub fn new(args: InterPodAffinityArgs, handle: Handle) -> Self {
-        Self { args, handle }
+        Self {
+            args,
+            handle,
+            kept: Mutex::default(),
+        }
     }
 
     /// Resolve a term's namespace selector into its namespace set (upstream

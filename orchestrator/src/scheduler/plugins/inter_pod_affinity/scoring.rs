@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::InterPodAffinity;
-use super::counts::TopologyCounts;
+use super::counts::{KeptCounts, Part, TopologyCounts};
 use crate::scheduler::framework::{
     AffinityTerm, CycleState, Labels, MAX_NODE_SCORE, NodeInfo, NodeScore, PodInfo, PreScore,
     Score, Snapshot, Status, WeightedAffinityTerm,
@@ -17,41 +17,54 @@ const PRE_SCORE_STATE_KEY: &str = "PreScoreInterPodAffinity";
 /// What PreScore computes for Score (upstream `preScoreState`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PreScoreState {
-    /// Topology key → value → summed weight.
-    pub(crate) topology_score: TopologyCounts,
+    /// Topology key → value → summed weight (shared with the plugin's kept sums).
+    pub(crate) topology_score: Arc<TopologyCounts>,
 }
 
-impl TopologyCounts {
-    /// Add `weight * multiplier` to the pair of `node`'s domain when `pod` matches the term
-    /// (upstream `scoreMap.processTerm`).
-    fn process_term(
-        &mut self,
-        term: &AffinityTerm,
-        weight: i32,
-        pod: &PodInfo,
-        ns: Option<&Labels>,
-        node: &Labels,
-        multiplier: i32,
-    ) {
-        if term.matches(pod, ns)
-            && let Some(v) = node.get(&term.topology_key)
-        {
-            self.add_keeping_zero(&term.topology_key, v, i64::from(weight * multiplier));
-        }
+/// Add `weight * multiplier` to the pair of `node`'s domain when `pod` matches the term
+/// (upstream `scoreMap.processTerm`), as one contribution of the node's part.
+fn process_term(
+    part: &mut Part,
+    term: &AffinityTerm,
+    weight: i32,
+    pod: &PodInfo,
+    ns: Option<&Labels>,
+    node: &Labels,
+    multiplier: i32,
+) {
+    if term.matches(pod, ns)
+        && let Some(v) = node.get(&term.topology_key)
+    {
+        part.push((
+            term.topology_key.clone(),
+            v.clone(),
+            i64::from(weight * multiplier),
+        ));
     }
+}
 
-    fn process_terms(
-        &mut self,
-        terms: &[WeightedAffinityTerm],
-        pod: &PodInfo,
-        ns: Option<&Labels>,
-        node: &Labels,
-        multiplier: i32,
-    ) {
-        for t in terms {
-            self.process_term(&t.term, t.weight, pod, ns, node, multiplier);
-        }
+fn process_terms(
+    part: &mut Part,
+    terms: &[WeightedAffinityTerm],
+    pod: &PodInfo,
+    ns: Option<&Labels>,
+    node: &Labels,
+    multiplier: i32,
+) {
+    for t in terms {
+        process_term(part, &t.term, t.weight, pod, ns, node, multiplier);
     }
+}
+
+/// What the score sums depend on besides the nodes: the incoming pod's namespace (and its
+/// labels), labels and preferred terms (namespace selectors resolved).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ScoreKey {
+    namespace: String,
+    labels: Labels,
+    namespace_labels: Option<Labels>,
+    preferred_affinity: Vec<WeightedAffinityTerm>,
+    preferred_anti_affinity: Vec<WeightedAffinityTerm>,
 }
 
 /// The incoming pod's side of scoring, computed once per pod.
@@ -63,13 +76,13 @@ struct Incoming<'a> {
 }
 
 impl InterPodAffinity {
-    /// Upstream `processExistingPod`.
+    /// Upstream `processExistingPod`, into the node's part.
     fn process_existing_pod(
         &self,
         incoming: &Incoming<'_>,
         existing: &PodInfo,
         node: &NodeInfo,
-        score: &mut TopologyCounts,
+        part: &mut Part,
     ) {
         let labels = &node.labels;
         if labels.is_empty() {
@@ -77,8 +90,16 @@ impl InterPodAffinity {
         }
         let ns = incoming.namespace_labels.as_ref();
         // The incoming pod's terms have their namespace selectors resolved: no label lookup.
-        score.process_terms(&incoming.preferred_affinity, existing, None, labels, 1);
-        score.process_terms(
+        process_terms(
+            part,
+            &incoming.preferred_affinity,
+            existing,
+            None,
+            labels,
+            1,
+        );
+        process_terms(
+            part,
             &incoming.preferred_anti_affinity,
             existing,
             None,
@@ -88,17 +109,19 @@ impl InterPodAffinity {
         let hard = self.args.hard_pod_affinity_weight;
         if hard > 0 {
             for t in &existing.required_affinity_terms {
-                score.process_term(t, hard, incoming.pod, ns, labels, 1);
+                process_term(part, t, hard, incoming.pod, ns, labels, 1);
             }
         }
-        score.process_terms(
+        process_terms(
+            part,
             &existing.preferred_affinity_terms,
             incoming.pod,
             ns,
             labels,
             1,
         );
-        score.process_terms(
+        process_terms(
+            part,
             &existing.preferred_anti_affinity_terms,
             incoming.pod,
             ns,
@@ -124,6 +147,10 @@ impl PreScore for InterPodAffinity {
         if self.args.ignore_preferred_terms_of_existing_pods && !has_constraints {
             return Status::skip();
         }
+        // Unless the pod has preferred terms, only pods with affinity can contribute.
+        if !has_constraints && snapshot.with_affinity.is_empty() {
+            return Status::skip();
+        }
         let mut incoming = Incoming {
             pod,
             preferred_affinity: pod.preferred_affinity_terms.clone(),
@@ -138,32 +165,35 @@ impl PreScore for InterPodAffinity {
             self.merge_namespaces(&mut t.term);
         }
         incoming.namespace_labels = self.handle.namespace_labels(&pod.namespace);
-
-        let mut score = TopologyCounts::default();
-        let mut visit = |node: &NodeInfo| {
+        let key = ScoreKey {
+            namespace: pod.namespace.clone(),
+            labels: pod.labels.clone(),
+            namespace_labels: incoming.namespace_labels.clone(),
+            preferred_affinity: incoming.preferred_affinity.clone(),
+            preferred_anti_affinity: incoming.preferred_anti_affinity.clone(),
+        };
+        let mut kept = self.kept.lock();
+        let kept = kept.score.get_or_insert_with(key, KeptCounts::default);
+        kept.sync(snapshot, |node| {
+            let mut part = Part::new();
             if node.node.is_none() {
-                return;
+                return part;
             }
-            // Unless the pod has preferred terms, only pods with affinity can contribute.
             let pods = if has_constraints {
                 &node.pods
             } else {
                 &node.pods_with_affinity
             };
             for existing in pods {
-                self.process_existing_pod(&incoming, existing, node, &mut score);
+                self.process_existing_pod(&incoming, existing, node, &mut part);
             }
-        };
-        if has_constraints {
-            snapshot.nodes.iter().for_each(|n| visit(n));
-        } else {
-            snapshot.nodes_with_affinity().for_each(|n| visit(n));
-        }
-        if score.is_empty() {
+            part
+        });
+        if kept.counts.is_empty() {
             return Status::skip();
         }
         state.write(PreScoreState {
-            topology_score: score,
+            topology_score: kept.counts.clone(),
         });
         Status::success()
     }
@@ -195,7 +225,12 @@ impl Score for InterPodAffinity {
 
     /// The highest raw score becomes 100 and the lowest 0, linearly (upstream
     /// `NormalizeScore`); nothing changes when no term applied.
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {
+    fn normalize(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         let Some(s) = state.read::<PreScoreState>() else {
             return missing_state();
         };

@@ -88,7 +88,7 @@ fn scores(
             let (score, s) = pl.score(&state, &p, node);
             assert_eq!(s, Status::success());
             NodeScore {
-                name: node.name.clone(),
+                name: &node.name,
                 score,
             }
         })

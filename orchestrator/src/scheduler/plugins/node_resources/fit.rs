@@ -162,6 +162,21 @@ impl Fit {
         let alloc = &node.allocatable;
         let used = &node.requested;
         let pods = node.pods.len() as i64;
+        // The common case first, without the per-resource bookkeeping below: a pod with no
+        // extended resources that fits (each check below passes when `req <= cap - used`).
+        let fits = |req: i64, used: i64, cap: i64| req <= 0 || req <= cap - used;
+        if pods < alloc.allowed_pod_number
+            && request.scalar.is_empty()
+            && fits(request.milli_cpu, used.milli_cpu, alloc.milli_cpu)
+            && fits(request.memory, used.memory, alloc.memory)
+            && fits(
+                request.ephemeral_storage,
+                used.ephemeral_storage,
+                alloc.ephemeral_storage,
+            )
+        {
+            return out;
+        }
         if pods + 1 > alloc.allowed_pod_number {
             out.push(InsufficientResource {
                 resource_name: resource::PODS.to_string(),

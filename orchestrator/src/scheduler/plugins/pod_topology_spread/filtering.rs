@@ -4,13 +4,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::{NodeSelector, Toleration};
+
 use super::PodTopologySpread;
-use super::common::{Constraint, DO_NOT_SCHEDULE, LABEL_HOSTNAME, has_all_topology_keys};
+use super::common::{Constraint, DO_NOT_SCHEDULE, has_all_topology_keys};
 use crate::scheduler::framework::{
-    CycleState, Filter, NodeInfo, PodInfo, PreFilter, PreFilterResult, Snapshot, Status,
+    CycleState, Filter, Labels, NodeInfo, NodeSums, PodInfo, PreFilter, PreFilterResult, Snapshot,
+    Status,
 };
+use crate::store::LabelSelector;
 
 const PRE_FILTER_STATE_KEY: &str = "PreFilterPodTopologySpread";
+
+/// Topology value → matching pods. Filter looks a node's value up once per node per
+/// constraint: foldhash rather than SipHash (the keys are node label values).
+pub(crate) type ValueCounts = HashMap<String, i64, foldhash::fast::RandomState>;
 
 /// The node's domain has too many matching pods for a constraint's `maxSkew`.
 pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str =
@@ -75,8 +83,9 @@ impl CriticalPaths {
 pub(crate) struct PreFilterState {
     pub(crate) constraints: Vec<Constraint>,
     pub(crate) critical_paths: Vec<CriticalPaths>,
-    /// Per constraint: topology value → matching pods in that domain.
-    pub(crate) tp_value_to_match_num: Vec<HashMap<String, i64>>,
+    /// Per constraint: topology value → matching pods in that domain (shared with the
+    /// plugin's kept counts until preemption's dry runs change it).
+    pub(crate) tp_value_to_match_num: Vec<Arc<ValueCounts>>,
     /// Per constraint: the eligible domains of its topology key (upstream
     /// `TpKeyToDomainsNum[key]`, summed over the constraints with that key).
     pub(crate) domains_num: Vec<usize>,
@@ -109,7 +118,9 @@ impl PreFilterState {
                 continue;
             }
             let v = &node.labels[&c.topology_key];
-            let n = self.tp_value_to_match_num[i].entry(v.clone()).or_insert(0);
+            let n = Arc::make_mut(&mut self.tp_value_to_match_num[i])
+                .entry(v.clone())
+                .or_insert(0);
             *n += delta;
             let n = *n;
             self.critical_paths[i].update(v, n);
@@ -117,8 +128,98 @@ impl PreFilterState {
     }
 }
 
+/// What one constraint's domain counts depend on besides the nodes: the pods it counts
+/// (namespace, selector), the nodes it counts on (every constraint's topology key, and the
+/// pod's node affinity and tolerations where the inclusion policies honour them).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CountKey {
+    namespace: String,
+    selector: Option<LabelSelector>,
+    topology_key: String,
+    required_keys: Vec<String>,
+    node_affinity: Option<(Labels, Option<NodeSelector>)>,
+    tolerations: Option<Vec<Toleration>>,
+}
+
+impl CountKey {
+    pub(crate) fn new(pod: &PodInfo, c: &Constraint, all: &[Constraint]) -> Self {
+        Self {
+            namespace: pod.namespace.clone(),
+            selector: c.selector.clone(),
+            topology_key: c.topology_key.clone(),
+            required_keys: all.iter().map(|c| c.topology_key.clone()).collect(),
+            node_affinity: c.honor_node_affinity.then(|| {
+                let required = pod
+                    .affinity
+                    .as_ref()
+                    .and_then(|a| a.node_affinity.as_ref())
+                    .and_then(|na| {
+                        na.required_during_scheduling_ignored_during_execution
+                            .clone()
+                    });
+                (pod.node_selector.clone(), required)
+            }),
+            tolerations: c.honor_node_taints.then(|| pod.tolerations.clone()),
+        }
+    }
+}
+
+/// One constraint's matching pods per domain over the snapshot's nodes, kept across cycles
+/// (see [`NodeSums`]): what upstream's `calPreFilterState` counts from every pod each cycle.
+#[derive(Debug, Default)]
+pub(crate) struct DomainCounts {
+    /// Each node's domain and matching pods; `None` for a node that does not count.
+    sums: NodeSums<Option<(String, i64)>>,
+    /// Topology value → nodes counted in it (a domain exists while it has one).
+    nodes: HashMap<String, usize>,
+    /// Topology value → matching pods, as the cycle state takes it.
+    counts: Arc<ValueCounts>,
+    /// The critical paths of `counts`, recomputed when it changes.
+    paths: Option<CriticalPaths>,
+}
+
+impl DomainCounts {
+    /// Bring the counts up to date with `snapshot` for `pod`'s constraint `c` (one of `all`).
+    fn sync(&mut self, pod: &PodInfo, c: &Constraint, all: &[Constraint], snapshot: &Snapshot) {
+        let (nodes, counts) = (&mut self.nodes, &mut self.counts);
+        let changed = self.sums.sync(
+            &snapshot.nodes,
+            |node| {
+                if node.node.is_none()
+                    || !has_all_topology_keys(&node.labels, all)
+                    || !c.includes(pod, node)
+                {
+                    return None;
+                }
+                let value = node.labels[&c.topology_key].clone();
+                Some((value, c.count_on(node, &pod.namespace)))
+            },
+            |part, sign| {
+                let Some((value, n)) = part else { return };
+                let counts = Arc::make_mut(counts);
+                let members = nodes.entry(value.clone()).or_insert(0);
+                *members = members.saturating_add_signed(sign as isize);
+                if *members == 0 {
+                    nodes.remove(value);
+                    counts.remove(value);
+                } else {
+                    *counts.entry(value.clone()).or_insert(0) += n * sign;
+                }
+            },
+        );
+        if changed > 0 || self.paths.is_none() {
+            let mut paths = CriticalPaths::default();
+            for (value, &num) in self.counts.iter() {
+                paths.update(value, num);
+            }
+            self.paths = Some(paths);
+        }
+    }
+}
+
 impl PodTopologySpread {
-    /// Upstream `calPreFilterState`; `None` when the pod has no hard constraints.
+    /// Upstream `calPreFilterState`; `None` when the pod has no hard constraints. The counts
+    /// per domain come from the plugin's kept counts, brought up to date with the snapshot.
     pub(crate) fn pre_filter_state(
         &self,
         pod: &PodInfo,
@@ -129,42 +230,27 @@ impl PodTopologySpread {
             return Ok(None);
         }
         let mut s = PreFilterState {
-            critical_paths: vec![CriticalPaths::default(); constraints.len()],
-            tp_value_to_match_num: constraints
-                .iter()
-                .map(|c| {
-                    HashMap::with_capacity(if c.topology_key == LABEL_HOSTNAME {
-                        snapshot.len()
-                    } else {
-                        0
-                    })
-                })
-                .collect(),
+            critical_paths: Vec::with_capacity(constraints.len()),
+            tp_value_to_match_num: Vec::with_capacity(constraints.len()),
             self_match_num: constraints
                 .iter()
                 .map(|c| i64::from(c.selects(&pod.labels)))
                 .collect(),
             domains_num: vec![0; constraints.len()],
-            constraints,
+            constraints: Vec::new(),
         };
-        for node in &snapshot.nodes {
-            if node.node.is_none() || !has_all_topology_keys(&node.labels, &s.constraints) {
-                continue;
-            }
-            for (i, c) in s.constraints.iter().enumerate() {
-                if !c.includes(pod, node) {
-                    continue;
-                }
-                let value = &node.labels[&c.topology_key];
-                let count = c.count_on(node, &pod.namespace);
-                match s.tp_value_to_match_num[i].get_mut(value.as_str()) {
-                    Some(n) => *n += count,
-                    None => {
-                        s.tp_value_to_match_num[i].insert(value.clone(), count);
-                    }
-                }
-            }
+        let mut kept = self.filter_counts.lock();
+        for c in &constraints {
+            let counts = kept.get_or_insert_with(CountKey::new(pod, c, &constraints), || {
+                DomainCounts::default()
+            });
+            counts.sync(pod, c, &constraints, snapshot);
+            s.tp_value_to_match_num.push(counts.counts.clone());
+            s.critical_paths
+                .push(counts.paths.clone().expect("set by sync"));
         }
+        drop(kept);
+        s.constraints = constraints;
         for i in 0..s.constraints.len() {
             let key = &s.constraints[i].topology_key;
             s.domains_num[i] = s
@@ -174,9 +260,6 @@ impl PodTopologySpread {
                 .filter(|(c, _)| &c.topology_key == key)
                 .map(|(_, m)| m.len())
                 .sum();
-            for (value, &num) in &s.tp_value_to_match_num[i] {
-                s.critical_paths[i].update(value, num);
-            }
         }
         Ok(Some(s))
     }

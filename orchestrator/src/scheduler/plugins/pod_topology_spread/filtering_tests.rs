@@ -534,3 +534,87 @@ fn filter_without_prefilter_is_an_error() {
         "error reading \"PreFilterPodTopologySpread\" from cycleState: not found"
     );
 }
+
+/// The counts PreFilter keeps across cycles equal a fresh plugin's full count after every
+/// change the cache makes: pods bound, assumed and forgotten (a failed binding), deleted, a
+/// node relabelled into another zone and a node deleted.
+#[test]
+fn kept_counts_match_a_full_recount_through_assume_forget_and_removal() {
+    use crate::scheduler::cache::Cache;
+    use crate::scheduler::framework::testing::stored;
+
+    let cache = Cache::new();
+    for n in four_nodes() {
+        cache.set_node(stored(&n.v)).unwrap();
+    }
+    for p in foo_pods(&[("node-a", 2), ("node-b", 1), ("node-x", 1)]) {
+        cache.set_pod(p.info());
+    }
+    let kept = list_plugin();
+    let incoming = || {
+        P::new("p")
+            .label("foo", "")
+            .hard(1, "zone", foo())
+            .hard(1, "node", foo())
+            .info()
+    };
+    let mut snap = Snapshot::default();
+    let check = |snap: &Snapshot, what: &str| {
+        let got = kept.pre_filter_state(&incoming(), snap).unwrap().unwrap();
+        let want = list_plugin()
+            .pre_filter_state(&incoming(), snap)
+            .unwrap()
+            .unwrap();
+        for i in 0..2 {
+            assert_eq!(counts(&got, i), counts(&want, i), "{what}: counts of {i}");
+            assert_eq!(
+                got.critical_paths[i].min(),
+                want.critical_paths[i].min(),
+                "{what}: minimum of {i}"
+            );
+            assert_eq!(got.domains_num[i], want.domains_num[i], "{what}: domains");
+        }
+        got
+    };
+    cache.update_snapshot(&mut snap);
+    let s = check(&snap, "initial");
+    assert_eq!(counts(&s, 0), pairs(&[("zone1", 3), ("zone2", 1)]));
+
+    let assumed = foo_on("assumed", "node-y").info();
+    cache.assume(assumed.clone(), "node-y").unwrap();
+    cache.update_snapshot(&mut snap);
+    let s = check(&snap, "assumed");
+    assert_eq!(counts(&s, 0), pairs(&[("zone1", 3), ("zone2", 2)]));
+
+    cache.forget(&assumed.uid);
+    cache.update_snapshot(&mut snap);
+    let s = check(&snap, "forgotten");
+    assert_eq!(counts(&s, 0), pairs(&[("zone1", 3), ("zone2", 1)]));
+
+    cache.remove_pod("p-node-a-1");
+    cache.update_snapshot(&mut snap);
+    let s = check(&snap, "pod deleted");
+    assert_eq!(counts(&s, 0), pairs(&[("zone1", 2), ("zone2", 1)]));
+
+    cache
+        .set_node(stored(&N::zoned("node-b", "zone3").v))
+        .unwrap();
+    cache.update_snapshot(&mut snap);
+    let s = check(&snap, "node relabelled");
+    assert_eq!(
+        counts(&s, 0),
+        pairs(&[("zone1", 1), ("zone2", 1), ("zone3", 1)])
+    );
+
+    cache.remove_node("node-x");
+    cache.update_snapshot(&mut snap);
+    let s = check(&snap, "node deleted");
+    assert_eq!(
+        counts(&s, 0),
+        pairs(&[("zone1", 1), ("zone2", 0), ("zone3", 1)])
+    );
+    // Another snapshot of other nodes: nothing of the first is counted.
+    let other = cluster(vec![N::zoned("node-q", "zone9")], vec![]);
+    let s = check(&other, "another snapshot");
+    assert_eq!(counts(&s, 0), pairs(&[("zone9", 0)]));
+}

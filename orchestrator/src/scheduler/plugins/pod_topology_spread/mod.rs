@@ -26,9 +26,11 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use serde::Deserialize;
 
+use parking_lot::Mutex;
+
 use crate::scheduler::framework::{
-    ActionType, ClusterEvent, EventResource, Filter, Handle, Plugin, PodInfo, PreFilter, PreScore,
-    Score,
+    ActionType, ClusterEvent, EventResource, Filter, Handle, Memo, Plugin, PodInfo, PreFilter,
+    PreScore, Score,
 };
 use crate::scheduler::plugins::POD_TOPOLOGY_SPREAD;
 use common::{
@@ -36,6 +38,7 @@ use common::{
     compile_constraints,
 };
 
+use filtering::{CountKey, DomainCounts};
 pub use filtering::{ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH};
 
 /// `System`: the built-in default constraints.
@@ -141,6 +144,10 @@ fn system_default_constraints() -> Vec<TopologySpreadConstraint> {
         .collect()
 }
 
+/// How many constraints' domain counts the plugin keeps across cycles (a workload schedules
+/// pods of a few templates at a time).
+const KEPT_COUNTS: usize = 16;
+
 /// The PodTopologySpread plugin.
 #[derive(Debug)]
 pub struct PodTopologySpread {
@@ -149,6 +156,9 @@ pub struct PodTopologySpread {
     /// hostname spreading).
     system_defaulted: bool,
     handle: Handle,
+    /// PreFilter's counts per domain, per constraint, kept across cycles and brought up to
+    /// date with each snapshot by recounting only the nodes that changed.
+    filter_counts: Mutex<Memo<CountKey, DomainCounts>>,
 }
 
 /// Makes the plugin (the registry's factory).
@@ -171,6 +181,7 @@ impl PodTopologySpread {
             },
             system_defaulted: system,
             handle,
+            filter_counts: Mutex::new(Memo::new(KEPT_COUNTS)),
         }
     }
 

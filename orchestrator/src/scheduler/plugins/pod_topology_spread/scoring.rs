@@ -175,19 +175,24 @@ impl Score for PodTopologySpread {
     }
 
     /// The fewest matching pods become 100 (upstream `NormalizeScore`); ignored nodes 0.
-    fn normalize(&self, state: &CycleState, _pod: &PodInfo, scores: &mut [NodeScore]) -> Status {
+    fn normalize(
+        &self,
+        state: &CycleState,
+        _pod: &PodInfo,
+        scores: &mut [NodeScore<'_>],
+    ) -> Status {
         let Some(s) = state.read::<PreScoreState>() else {
             return missing_state();
         };
         let ignored = |name: &str| !s.ignored_nodes.is_empty() && s.ignored_nodes.contains(name);
         let mut min = i64::MAX;
         let mut max = 0;
-        for sc in scores.iter().filter(|sc| !ignored(&sc.name)) {
+        for sc in scores.iter().filter(|sc| !ignored(sc.name)) {
             min = min.min(sc.score);
             max = max.max(sc.score);
         }
         for sc in scores.iter_mut() {
-            sc.score = if ignored(&sc.name) {
+            sc.score = if ignored(sc.name) {
                 0
             } else if max == 0 {
                 MAX_NODE_SCORE

@@ -58,7 +58,7 @@ pub(super) fn scores(
             let (score, s) = pl.score(&state, &p, n);
             assert_eq!(s, Status::success());
             NodeScore {
-                name: n.name.clone(),
+                name: &n.name,
                 score,
             }
         })
