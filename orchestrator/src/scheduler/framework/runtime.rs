@@ -23,9 +23,6 @@ use crate::scheduler::metrics::{SchedulerMetrics, intern, point};
 /// The longest a Permit plugin may hold a pod (upstream `maxTimeout`, 15 minutes).
 pub const MAX_PERMIT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-/// What the factory of a plugin that is not built yet returns (see [`crate::scheduler::plugins::not_built`]).
-const NOT_BUILT: &str = "this plugin is not built yet";
-
 /// Where the runtime finds pods nominated to nodes (the scheduling queue's nominator).
 pub trait PodNominator: Send + Sync {
     /// Pods nominated to `node`.
@@ -155,18 +152,6 @@ impl std::fmt::Debug for Framework {
     }
 }
 
-/// Plugins whose factory said "not built yet", logged once per process.
-fn log_not_built_once(name: &str) {
-    static LOGGED: OnceLock<parking_lot::Mutex<HashSet<String>>> = OnceLock::new();
-    let mut logged = LOGGED.get_or_init(Default::default).lock();
-    if logged.insert(name.to_string()) {
-        tracing::warn!(
-            plugin = name,
-            "scheduler plugin not built yet; the profile runs without it"
-        );
-    }
-}
-
 impl Framework {
     /// Build a profile's framework: instantiate every plugin it names through `registry`
     /// (with its `pluginConfig` args), then lay the plugins out per extension point as
@@ -188,10 +173,6 @@ impl Framework {
             }
         }
         let mut instances: HashMap<&'static str, Arc<dyn Plugin>> = HashMap::new();
-        // Temporary fallback while the plugins are being built in parallel: a plugin whose
-        // factory says it is not built yet is left out of the profile (logged once), so the
-        // scheduler runs with whatever exists. Remove once every in-tree plugin is built.
-        let mut not_built: HashSet<&str> = HashSet::new();
         for name in &names {
             let Some((static_name, factory)) = registry.iter().find(|(n, _)| n == name) else {
                 return Err(format!("plugin {name:?} does not exist"));
@@ -202,16 +183,9 @@ impl Framework {
                 .find(|c| c.name == *name)
                 .map(|c| c.args.clone())
                 .unwrap_or(serde_json::Value::Null);
-            match factory(&args, &handle) {
-                Ok(p) => {
-                    instances.insert(static_name, p);
-                }
-                Err(e) if e == NOT_BUILT => {
-                    log_not_built_once(name);
-                    not_built.insert(name);
-                }
-                Err(e) => return Err(format!("initializing plugin {name:?}: {e}")),
-            }
+            let p = factory(&args, &handle)
+                .map_err(|e| format!("initializing plugin {name:?}: {e}"))?;
+            instances.insert(static_name, p);
         }
         for c in &profile.plugin_config {
             if !names.contains(&c.name.as_str()) && registry.iter().all(|(n, _)| *n != c.name) {
@@ -229,7 +203,6 @@ impl Framework {
                 profile.plugins.get(point),
                 &profile.plugins.multi_point,
                 &instances,
-                &not_built,
             )?;
             layout.insert(point, list);
         }
@@ -907,13 +880,9 @@ fn expand_point(
     own: &PluginSet,
     multi: &PluginSet,
     instances: &HashMap<&'static str, Arc<dyn Plugin>>,
-    not_built: &HashSet<&str>,
 ) -> Result<Plugins, String> {
     let mut enabled: Vec<&str> = Vec::new();
     for p in &own.enabled {
-        if not_built.contains(p.name.as_str()) {
-            continue;
-        }
         let Some(pl) = instances.get(p.name.as_str()) else {
             return Err(format!("{} {:?} does not exist", point.type_name(), p.name));
         };
@@ -941,9 +910,6 @@ fn expand_point(
     let mut overrides: Vec<&str> = Vec::new();
     let mut from_multi: Vec<&str> = Vec::new();
     for p in &multi.enabled {
-        if not_built.contains(p.name.as_str()) {
-            continue;
-        }
         let Some(pl) = instances.get(p.name.as_str()) else {
             return Err(format!("{} {:?} does not exist", point.type_name(), p.name));
         };

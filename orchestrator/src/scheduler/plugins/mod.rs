@@ -86,12 +86,3 @@ pub const DEFAULT_PLUGINS: &[(&str, i32)] = &[
     (IMAGE_LOCALITY, 1),
     (DEFAULT_BINDER, 0),
 ];
-
-/// The factory of a plugin not built yet: configuration naming it fails with a clear error.
-#[doc(hidden)]
-pub fn not_built(
-    _args: &serde_json::Value,
-    _handle: &super::framework::Handle,
-) -> Result<std::sync::Arc<dyn super::framework::Plugin>, String> {
-    Err("this plugin is not built yet".to_string())
-}
