@@ -217,15 +217,7 @@ pub struct RequiredNodeAffinity {
 impl RequiredNodeAffinity {
     /// From the pod (upstream `GetRequiredNodeAffinity`).
     pub fn from_pod(pod: &PodInfo) -> Self {
-        let affinity = pod
-            .affinity
-            .as_ref()
-            .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| {
-                na.required_during_scheduling_ignored_during_execution
-                    .as_ref()
-            })
-            .map(CompiledNodeSelector::lazy);
+        let affinity = pod.required_node_affinity().map(CompiledNodeSelector::lazy);
         Self {
             node_selector: pod.node_selector.clone(),
             affinity,
@@ -391,14 +383,7 @@ impl PreFilter for NodeAffinity {
         pod: &PodInfo,
         _snapshot: &Snapshot,
     ) -> (Option<PreFilterResult>, Status) {
-        let required = pod
-            .affinity
-            .as_ref()
-            .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| {
-                na.required_during_scheduling_ignored_during_execution
-                    .as_ref()
-            });
+        let required = pod.required_node_affinity();
         if required.is_none() && self.added_node_selector.is_none() && pod.node_selector.is_empty()
         {
             return (None, Status::skip());

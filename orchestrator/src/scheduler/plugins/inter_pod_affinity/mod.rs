@@ -22,8 +22,6 @@ mod filtering_tests;
 mod scoring;
 #[cfg(test)]
 mod scoring_tests;
-#[cfg(test)]
-mod timing_tests;
 
 use std::sync::Arc;
 

@@ -133,15 +133,7 @@ pub(crate) fn matches_required_node_affinity(pod: &PodInfo, node: &NodeInfo) -> 
     {
         return false;
     }
-    let Some(required) = pod
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| {
-            na.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        })
-    else {
+    let Some(required) = pod.required_node_affinity() else {
         return true;
     };
     required

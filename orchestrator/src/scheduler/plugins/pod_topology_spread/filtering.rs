@@ -149,15 +149,10 @@ impl CountKey {
             topology_key: c.topology_key.clone(),
             required_keys: all.iter().map(|c| c.topology_key.clone()).collect(),
             node_affinity: c.honor_node_affinity.then(|| {
-                let required = pod
-                    .affinity
-                    .as_ref()
-                    .and_then(|a| a.node_affinity.as_ref())
-                    .and_then(|na| {
-                        na.required_during_scheduling_ignored_during_execution
-                            .clone()
-                    });
-                (pod.node_selector.clone(), required)
+                (
+                    pod.node_selector.clone(),
+                    pod.required_node_affinity().cloned(),
+                )
             }),
             tolerations: c.honor_node_taints.then(|| pod.tolerations.clone()),
         }
