@@ -65,6 +65,18 @@ fn half_node_load(nodes: &PrivateNodes, name: &str) -> Pod {
     with_requests(nodes.pod(name), &[("cpu", "2"), ("memory", "4Gi")])
 }
 
+/// Two zones of one node each: node 0 open in the test's zone 0, and a node in zone 1 closed by
+/// a NoSchedule taint (returned by name), which still makes a domain unless a policy says not.
+async fn open_and_closed_zones(ctx: &TestContext) -> anyhow::Result<(PrivateNodes, String)> {
+    let (zone0, zone1) = (zone_name(ctx, 0), zone_name(ctx, 1));
+    let mut nodes = PrivateNodes::create(ctx, "open", 1, &NodeShape::new().zone(&zone0)).await?;
+    let closed_shape = NodeShape::new()
+        .zone(&zone1)
+        .taint(CLOSED, "yes", "NoSchedule");
+    let closed = nodes.add(ctx, "closed", 1, &closed_shape).await?.remove(0);
+    Ok((nodes, closed))
+}
+
 /// Pods of `nodes` per zone, the zone of each node given by `zone_of`.
 fn per_zone(
     per_node: &BTreeMap<String, usize>,
@@ -122,12 +134,7 @@ pub async fn do_not_schedule_spread_keeps_zones_within_max_skew(
 pub async fn a_pod_that_would_exceed_max_skew_waits_until_another_zone_opens(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let (zone0, zone1) = (zone_name(&ctx, 0), zone_name(&ctx, 1));
-    let mut nodes = PrivateNodes::create(&ctx, "open", 1, &NodeShape::new().zone(&zone0)).await?;
-    let closed_shape = NodeShape::new()
-        .zone(&zone1)
-        .taint(CLOSED, "yes", "NoSchedule");
-    let closed = nodes.add(&ctx, "closed", 1, &closed_shape).await?.remove(0);
+    let (nodes, closed) = open_and_closed_zones(&ctx).await?;
     let c = || constraint(ZONE_KEY, "skew", "DoNotSchedule", json!({}));
     create_pod(&ctx, &spread_pod(&nodes, "skew-0", "skew", c())?).await?;
     let node = wait_bound(&ctx, "skew-0").await?;
@@ -151,12 +158,7 @@ pub async fn a_pod_that_would_exceed_max_skew_waits_until_another_zone_opens(
 pub async fn node_taints_policy_honor_leaves_tainted_nodes_out_of_the_domains(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
-    let (zone0, zone1) = (zone_name(&ctx, 0), zone_name(&ctx, 1));
-    let mut nodes = PrivateNodes::create(&ctx, "open", 1, &NodeShape::new().zone(&zone0)).await?;
-    let closed_shape = NodeShape::new()
-        .zone(&zone1)
-        .taint(CLOSED, "yes", "NoSchedule");
-    nodes.add(&ctx, "closed", 1, &closed_shape).await?;
+    let (nodes, _) = open_and_closed_zones(&ctx).await?;
     let names: Vec<String> = (0..3).map(|i| format!("honor-{i}")).collect();
     for name in &names {
         let c = constraint(
@@ -412,12 +414,7 @@ pub async fn match_label_keys_spread_each_revision_on_its_own(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
     const HASH: &str = "pod-template-hash";
-    let (zone0, zone1) = (zone_name(&ctx, 0), zone_name(&ctx, 1));
-    let mut nodes = PrivateNodes::create(&ctx, "open", 1, &NodeShape::new().zone(&zone0)).await?;
-    let closed_shape = NodeShape::new()
-        .zone(&zone1)
-        .taint(CLOSED, "yes", "NoSchedule");
-    nodes.add(&ctx, "closed", 1, &closed_shape).await?;
+    let (nodes, _) = open_and_closed_zones(&ctx).await?;
     let old = with_labels(nodes.pod("roll-v1"), &[(GROUP, "roll"), (HASH, "v1")]);
     create_on(&ctx, old, nodes.name(0)).await?;
     let v2 = |name: &str, extra: Value| -> anyhow::Result<Pod> {
