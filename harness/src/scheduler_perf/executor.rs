@@ -414,15 +414,9 @@ impl Executor {
             ));
         }
         if let Some(before) = before {
-            let after = scrape_attempts(&self.client).await;
-            let attempts = match (before, after) {
-                (Some(b), Some(a)) => Some(
-                    a.iter()
-                        .map(|(k, h)| (k.clone(), h.since(b.get(k).unwrap_or(&Default::default()))))
-                        .collect(),
-                ),
-                _ => None,
-            };
+            let attempts = self
+                .attempts_since(before, self.observer.bound(index))
+                .await;
             let (latency, last_bound) = self.observer.latency(index);
             let elapsed = last_bound
                 .unwrap_or_else(Instant::now)
@@ -500,6 +494,43 @@ async fn sample(
             _ = &mut stop => return collector,
             _ = ticker.tick() => collector.tick(Instant::now(), observer.bound(op)),
         }
+    }
+}
+
+impl Executor {
+    /// The attempt-duration histograms' growth since `before`. A pod is seen bound as soon as
+    /// its binding is stored, a moment before the scheduler counts the attempt (after the
+    /// binding cycle, as upstream's), so `/metrics` is read again, for at most a second, until
+    /// it counts `bound` scheduled attempts.
+    async fn attempts_since(
+        &self,
+        before: Option<BTreeMap<String, PromHistogram>>,
+        bound: u64,
+    ) -> Option<BTreeMap<String, PromHistogram>> {
+        let before = before?;
+        let mut since = BTreeMap::new();
+        for _ in 0..50 {
+            let after = scrape_attempts(&self.client).await?;
+            since = after
+                .iter()
+                .map(|(k, h)| {
+                    (
+                        k.clone(),
+                        h.since(before.get(k).unwrap_or(&Default::default())),
+                    )
+                })
+                .collect::<BTreeMap<_, _>>();
+            let scheduled: f64 = since
+                .iter()
+                .filter(|(k, _)| k.contains("result=\"scheduled\""))
+                .map(|(_, h)| h.count)
+                .sum();
+            if scheduled >= bound as f64 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Some(since)
     }
 }
 
