@@ -13,6 +13,8 @@ use crate::registry::find;
 /// The object an event is about (`involvedObject`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ObjectRef {
+    /// `v1` when empty.
+    pub api_version: &'static str,
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
@@ -29,6 +31,7 @@ impl ObjectRef {
                 .map(String::from)
         };
         Self {
+            api_version: "v1",
             kind,
             namespace: meta("namespace").unwrap_or_default(),
             name: meta("name").unwrap_or_default(),
@@ -109,7 +112,12 @@ pub(crate) fn make_event(
         about.namespace.as_str()
     };
     let stamp = rfc3339(now);
-    let mut involved = json!({"kind": about.kind, "name": about.name, "apiVersion": "v1"});
+    let api_version = if about.api_version.is_empty() {
+        "v1"
+    } else {
+        about.api_version
+    };
+    let mut involved = json!({"kind": about.kind, "name": about.name, "apiVersion": api_version});
     if !about.namespace.is_empty() {
         involved["namespace"] = json!(about.namespace);
     }

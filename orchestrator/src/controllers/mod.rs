@@ -26,6 +26,7 @@ pub(crate) mod pod_conditions;
 mod pod_gc;
 mod pod_index;
 mod resource_quota;
+pub(crate) mod runtime;
 mod taint_eviction;
 pub mod taints;
 mod zones;
@@ -56,6 +57,7 @@ pub use resource_quota::ResourceQuotaController;
 pub use taint_eviction::TaintEvictionController;
 
 use pod_index::PodIndex;
+use runtime::pods::PodCache;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
 pub fn spawn_all(
@@ -83,8 +85,13 @@ pub fn spawn_all(
         node_lifecycle.clone(),
         pods.clone(),
     ));
+    // The workload controllers' pod cache; each controller listens to it (`PodCache::listen`)
+    // before the feeds start, and is a sink for its own resources' events.
+    let workload_pods = Arc::new(PodCache::new(objects.store().clone()));
+    workload_pods.resync();
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
+        workload_pods.clone(),
         quota.clone(),
         namespaces.clone(),
         nodes.clone(),

@@ -523,6 +523,7 @@ fn status_for(s: Status, fit: &Option<FitError>) -> Status {
 /// The event's `involvedObject` for a pod.
 fn pod_ref(pod: &PodInfo) -> ObjectRef {
     ObjectRef {
+        api_version: "v1",
         kind: "Pod",
         namespace: pod.namespace.clone(),
         name: pod.name.clone(),
