@@ -13,6 +13,7 @@ pub mod kubectl;
 pub mod namespaces;
 pub mod node_lifecycle;
 pub mod pods;
+pub mod rolling_updates;
 pub mod scheduling;
 pub mod workloads;
 
@@ -28,6 +29,7 @@ pub fn all() -> Vec<TestDef> {
     tests.extend(node_lifecycle::tests());
     tests.extend(scheduling::tests());
     tests.extend(workloads::tests());
+    tests.extend(rolling_updates::tests());
     tests
 }
 

@@ -302,6 +302,7 @@ impl State {
             ));
         }
         if self.available_reached
+            && self.deployment.is_some()
             && !inv.recreate
             && (old_spec.max(0) as usize) + new_available < floor
             && self.controllers.len() > 1
