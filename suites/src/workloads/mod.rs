@@ -42,5 +42,7 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, replica_set::the_scale_subresource_resizes_a_replica_set,
             tags: [Conformance],
             upstream: ["[sig-apps] ReplicaSet Replicaset should have a working scale subresource"]),
+        test!(AREA, replica_set::pods_of_a_failed_node_are_recreated_on_a_healthy_one,
+            needs: [NodeControl]),
     ]
 }

@@ -1,7 +1,7 @@
 //! ReplicaSets: replicas kept running and ready, adoption and release, the scale subresource,
 //! and pods of a failed node recreated elsewhere.
 
-use anyhow::ensure;
+use anyhow::{Context, ensure};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
@@ -112,5 +112,60 @@ pub async fn the_scale_subresource_resizes_a_replica_set(ctx: TestContext) -> an
     .await?;
     wait_rs_ready(&ctx, "web", 2).await?;
     ensure!(live_pods(&ctx, SELECTOR).await?.len() == 2);
+    Ok(())
+}
+
+/// A node that stops heartbeating is tainted unreachable; its pod (tolerating that for 0 s) is
+/// evicted and the ReplicaSet recreates it on a healthy node.
+pub async fn pods_of_a_failed_node_are_recreated_on_a_healthy_one(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use crate::support::nodes::{NOT_READY, UNREACHABLE, own_nodes};
+    let nodes = own_nodes(&ctx, "rsfail", 2).await?;
+    let mut rs = replica_set("web", 2)?;
+    let spec = rs
+        .spec
+        .template
+        .as_mut()
+        .and_then(|t| t.spec.as_mut())
+        .context("template spec")?;
+    spec.affinity = Some(serde_json::from_value(json!({"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": nodes}]}]}}}))?);
+    spec.tolerations = Some(serde_json::from_value(json!([
+        {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0},
+        {"key": NOT_READY, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 0},
+    ]))?);
+    ns_api::<ReplicaSet>(&ctx)
+        .create(&PostParams::default(), &rs)
+        .await?;
+    wait_rs_ready(&ctx, "web", 2).await?;
+    let placed = live_pods(&ctx, SELECTOR).await?;
+    let failed = placed[0]
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .context("the pod is bound")?;
+    let healthy = nodes
+        .iter()
+        .find(|n| **n != failed)
+        .cloned()
+        .context("two nodes")?;
+    let doomed: Vec<String> = placed
+        .iter()
+        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(failed.as_str()))
+        .map(|p| p.name_any())
+        .collect();
+    ctx.node_control()?.stop_heartbeats(&failed)?;
+    let pods = wait_live_pods(&ctx, SELECTOR, 2, "all on the healthy node, ready", |p| {
+        p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(healthy.as_str())
+            && is_running_and_ready(p)
+    })
+    .await?;
+    ensure!(
+        pods.iter().all(|p| !doomed.contains(&p.name_any())),
+        "the evicted pods were replaced by new ones"
+    );
+    ctx.node_control()?.resume_heartbeats(&failed)?;
     Ok(())
 }
