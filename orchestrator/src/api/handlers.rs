@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, header};
 use serde_json::{Value, json};
 
 use super::request::{Query, ResourceRequest, Verb};
-use super::{AppState, response, watch};
+use super::{AppState, protobuf, response, watch};
 use crate::error::{ApiError, Cause};
 use crate::patch::PatchType;
 use crate::registry::{Decoded, ResourceInfo, Subresource, UpdateTarget, strategy_for};
@@ -149,7 +149,7 @@ fn decode(
     strategy_for(info).decode(&json, query.field_validation()?)
 }
 
-/// The body as JSON bytes: JSON as is, YAML converted; anything else is 415.
+/// The body as JSON bytes: JSON as is, YAML and protobuf converted; anything else is 415.
 fn body_as_json<'a>(
     headers: &HeaderMap,
     body: &'a [u8],
@@ -166,6 +166,12 @@ fn body_as_json<'a>(
                 .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
             let v: Value = serde_saphyr::from_str(text)
                 .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
+            Ok(serde_json::to_vec(&v).unwrap_or_default().into())
+        }
+        protobuf::CONTENT_TYPE => {
+            let v = protobuf::to_json(body).map_err(|e| {
+                ApiError::bad_request(format!("invalid protobuf body: {}", protobuf::describe(&e)))
+            })?;
             Ok(serde_json::to_vec(&v).unwrap_or_default().into())
         }
         other => Err(ApiError::unsupported_media_type(other)),
