@@ -29,7 +29,8 @@ pub(crate) enum Raw<'a> {
     Varint(u64),
     Fixed64(u64),
     Len(&'a [u8]),
-    Fixed32(u32),
+    /// No served kind has a fixed32 field; read so that one can be skipped.
+    Fixed32(#[allow(dead_code, reason = "skipped, never read")] u32),
 }
 
 impl Raw<'_> {
