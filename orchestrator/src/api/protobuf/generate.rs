@@ -367,6 +367,9 @@ struct PbField {
     message: Option<String>,
 }
 
+/// A field with its JSON name and cardinality (`Inline` for an embedded struct).
+type Resolved<'a> = (&'a PbField, String, &'static str);
+
 fn k8s_pb_src() -> PathBuf {
     if let Ok(dir) = std::env::var("K8S_PB_SRC") {
         return dir.into();
@@ -519,7 +522,7 @@ fn is_embedded(
 fn covered_members(
     defs: &serde_json::Map<String, Value>,
     pb: &BTreeMap<String, Vec<PbField>>,
-    fields: &[(&PbField, String, &str)],
+    fields: &[Resolved<'_>],
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (f, json, card) in fields {
@@ -603,7 +606,7 @@ fn generate() -> (String, Vec<String>) {
     // field's JSON name. A message with no definition of its own is a Go struct embedded in its
     // parent (`json:",inline"`): its members are named by the parent's definition.
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    let mut order: Vec<(String, Vec<(&PbField, String, &str)>)> = Vec::new();
+    let mut order: Vec<(String, Vec<Resolved<'_>>)> = Vec::new();
     let mut embedded_props: HashMap<String, serde_json::Map<String, Value>> = HashMap::new();
     let mut queue: VecDeque<String> = kinds.iter().map(|k| k.2.clone()).collect();
     while let Some(name) = queue.pop_front() {
