@@ -89,8 +89,18 @@ pub(crate) fn describe(e: &Error) -> String {
     text
 }
 
-/// The object in a protobuf body as JSON, with `apiVersion` and `kind` from its envelope.
-pub(crate) fn to_json(body: &[u8]) -> Result<Value, Error> {
+/// What a body is read as where its envelope leaves `apiVersion` or `kind` empty: the kind the
+/// endpoint serves, as upstream's `copyKindDefaults` fills them in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DefaultKind<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+}
+
+/// The object in a protobuf body as JSON, with `apiVersion` and `kind` from its envelope (or,
+/// where it has none, from `default`).
+pub(crate) fn to_json(body: &[u8], default: DefaultKind<'_>) -> Result<Value, Error> {
     let envelope = match body.strip_prefix(MAGIC) {
         _ if body.is_empty() => return Err(Error::Empty),
         None => return Err(Error::NoMagic),
@@ -117,6 +127,16 @@ pub(crate) fn to_json(body: &[u8]) -> Result<Value, Error> {
             // contentEncoding and contentType: upstream reads and ignores them too.
             _ => {}
         }
+    }
+    if kind.is_empty() {
+        kind = default.kind.to_string();
+    }
+    if api_version.is_empty() {
+        api_version = match (default.group, default.version) {
+            (_, "") => String::new(),
+            ("", version) => version.to_string(),
+            (group, version) => format!("{group}/{version}"),
+        };
     }
     if kind.is_empty() {
         return Err(Error::MissingKind);

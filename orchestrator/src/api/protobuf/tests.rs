@@ -11,7 +11,18 @@ use k8s_pb::apimachinery::pkg::util::intstr::IntOrString;
 use prost::Message as _;
 use serde_json::{Value, json};
 
-use super::{Error, MAGIC, to_json};
+use super::{DefaultKind, Error, MAGIC};
+
+/// No endpoint default: the envelope's type is all there is.
+const UNTYPED: DefaultKind<'static> = DefaultKind {
+    group: "",
+    version: "",
+    kind: "",
+};
+
+fn to_json(body: &[u8]) -> Result<Value, Error> {
+    super::to_json(body, UNTYPED)
+}
 
 /// `obj` in the envelope client-go writes: magic, then `runtime.Unknown`.
 fn body(api_version: &str, kind: &str, obj: &impl prost::Message) -> Vec<u8> {
@@ -433,6 +444,41 @@ fn envelope_errors_name_what_is_wrong() {
         to_json(&b).unwrap_err().to_string(),
         "field metadata: expected a length-delimited value, got varint"
     );
+}
+
+#[test]
+fn an_envelope_without_a_type_is_read_as_the_endpoints_kind() {
+    let cm = core::ConfigMap {
+        data: labels(&[("k", "v")]),
+        ..Default::default()
+    };
+    let configmaps = DefaultKind {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+    };
+    let got = super::to_json(&body("", "", &cm), configmaps).unwrap();
+    assert_eq!(
+        got,
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "data": { "k": "v" } })
+    );
+    // Only what is missing is filled in: a typed envelope keeps its own type.
+    let deployments = DefaultKind {
+        group: "apps",
+        version: "v1",
+        kind: "Deployment",
+    };
+    let got = super::to_json(&body("v1", "ConfigMap", &cm), deployments).unwrap();
+    assert_eq!(
+        (&got["apiVersion"], &got["kind"]),
+        (&json!("v1"), &json!("ConfigMap"))
+    );
+    let got = super::to_json(
+        &body("", "Deployment", &apps::Deployment::default()),
+        deployments,
+    )
+    .unwrap();
+    assert_eq!(got["apiVersion"], "apps/v1");
 }
 
 #[test]
