@@ -275,7 +275,10 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, "deployment");
         let mean = got[0].1.expect("a mean");
-        assert!((mean - 2.0).abs() < 1e-9, "two new samples of 2 s on average: {mean}");
+        assert!(
+            (mean - 2.0).abs() < 1e-9,
+            "two new samples of 2 s on average: {mean}"
+        );
     }
 
     #[test]
