@@ -18,6 +18,7 @@
 //!   terminated pods beyond a threshold.
 
 mod config;
+mod deployment;
 pub(crate) mod events;
 mod namespace;
 mod node_health;
@@ -89,6 +90,12 @@ pub fn spawn_all(
     // before the feeds start, and is a sink for its own resources' events.
     let workload_pods = Arc::new(PodCache::new(objects.store().clone()));
     workload_pods.resync();
+    let deployments = Arc::new(deployment::DeploymentController::new(
+        objects.clone(),
+        workload_pods.clone(),
+        Arc::new(runtime::queue::KeyQueue::default()),
+    ));
+    workload_pods.listen(deployments.clone());
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -96,6 +103,7 @@ pub fn spawn_all(
         namespaces.clone(),
         nodes.clone(),
         evictions.clone(),
+        deployments.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -118,6 +126,7 @@ pub fn spawn_all(
     tracker.spawn(namespaces.run(shutdown.clone()));
     tracker.spawn(nodes.run(shutdown.clone()));
     tracker.spawn(evictions.run(shutdown.clone()));
+    tracker.spawn(deployments.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
 }
 
