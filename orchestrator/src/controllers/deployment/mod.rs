@@ -22,6 +22,8 @@ pub(crate) mod util;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unit_tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

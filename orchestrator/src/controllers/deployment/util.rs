@@ -245,14 +245,15 @@ pub(crate) fn desired_replicas_annotation(rs: &ReplicaSet) -> Option<i32> {
     nonnegative_annotation(rs, DESIRED_REPLICAS)
 }
 
-/// `IsSaturated`: the ReplicaSet has all of `spec.replicas` and both sides agree on it.
+/// `IsSaturated`: the ReplicaSet has all of `spec.replicas`, both sides agree on it, and they
+/// are all available (a saturated but broken new ReplicaSet must not scale old pods away).
 pub(crate) fn is_saturated(d: &Deployment, rs: Option<&ReplicaSet>) -> bool {
     let Some(rs) = rs else { return false };
     let Some(desired) = annotation(rs, DESIRED_REPLICAS).and_then(|v| v.parse::<i32>().ok())
     else {
         return false;
     };
-    rs_replicas(rs) == d_replicas(d) && desired == d_replicas(d)
+    rs_replicas(rs) == d_replicas(d) && desired == d_replicas(d) && rs_available(rs) == d_replicas(d)
 }
 
 /// `GetProportion`: how many of `to_add` (negative: to remove) this ReplicaSet takes, given
