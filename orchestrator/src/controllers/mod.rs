@@ -26,6 +26,7 @@ mod node_lifecycle;
 pub(crate) mod pod_conditions;
 mod pod_gc;
 mod pod_index;
+mod replica_set;
 mod resource_quota;
 pub(crate) mod runtime;
 mod taint_eviction;
@@ -33,7 +34,7 @@ pub mod taints;
 mod zones;
 
 #[cfg(test)]
-mod cluster_tests;
+pub(crate) mod cluster_tests;
 #[cfg(test)]
 mod node_lifecycle_tests;
 
@@ -58,6 +59,7 @@ pub use resource_quota::ResourceQuotaController;
 pub use taint_eviction::TaintEvictionController;
 
 use pod_index::PodIndex;
+use replica_set::{Flavor, ReplicaSetController};
 use runtime::pods::PodCache;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
@@ -90,6 +92,16 @@ pub fn spawn_all(
     // before the feeds start, and is a sink for its own resources' events.
     let workload_pods = Arc::new(PodCache::new(objects.store().clone()));
     workload_pods.resync();
+    let replica_sets = [Flavor::ReplicaSet, Flavor::ReplicationController].map(|flavor| {
+        let c = Arc::new(ReplicaSetController::new(
+            flavor,
+            objects.clone(),
+            workload_pods.clone(),
+        ));
+        workload_pods.listen(c.clone());
+        c.resync();
+        c
+    });
     let deployments = Arc::new(deployment::DeploymentController::new(
         objects.clone(),
         workload_pods.clone(),
@@ -103,6 +115,8 @@ pub fn spawn_all(
         namespaces.clone(),
         nodes.clone(),
         evictions.clone(),
+        replica_sets[0].clone(),
+        replica_sets[1].clone(),
         deployments.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
@@ -126,6 +140,9 @@ pub fn spawn_all(
     tracker.spawn(namespaces.run(shutdown.clone()));
     tracker.spawn(nodes.run(shutdown.clone()));
     tracker.spawn(evictions.run(shutdown.clone()));
+    for c in replica_sets {
+        tracker.spawn(c.run(shutdown.clone()));
+    }
     tracker.spawn(deployments.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
 }
