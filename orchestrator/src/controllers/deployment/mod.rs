@@ -71,9 +71,7 @@ pub(crate) struct DeploymentController {
 
 impl std::fmt::Debug for DeploymentController {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeploymentController")
-            .field("queued", &self.queue.len())
-            .finish()
+        f.debug_struct("DeploymentController").finish_non_exhaustive()
     }
 }
 

@@ -1,1 +1,482 @@
+//! The Deployment controller over a real store with the ReplicaSet controller running: the test
+//! plays the kubelet by writing pod status Ready. Every wait is on store watches with a timeout.
 
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::api::WriteParams;
+use crate::controllers::cluster_tests::{Cluster, TIMEOUT, info};
+use crate::registry::UpdateTarget;
+use crate::store::{Filter, ListOptions, WatchFrom};
+
+fn template(image: &str) -> Value {
+    json!({"metadata": {"labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "c", "image": image}]}})
+}
+
+fn deployment(replicas: i64, strategy: Value) -> Value {
+    json!({"metadata": {"name": "web"},
+           "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                    "strategy": strategy, "template": template("nginx:1")}})
+}
+
+fn rolling(surge: i64, unavailable: i64) -> Value {
+    json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}})
+}
+
+/// What the tests look at: the namespace's Deployment, ReplicaSets and live pods.
+struct Snapshot {
+    deployment: Option<Value>,
+    rss: Vec<Value>,
+    pods: Vec<Value>,
+}
+
+impl Snapshot {
+    fn take(c: &Cluster) -> Self {
+        let list = |key: &'static str| -> Vec<Value> {
+            c.objects
+                .store()
+                .list(key, &ListOptions::default())
+                .unwrap()
+                .items
+                .iter()
+                .filter(|o| &*o.namespace == "team")
+                .map(|o| o.value())
+                .collect()
+        };
+        Self {
+            deployment: c
+                .objects
+                .store()
+                .get("deployments.apps", "team", "web")
+                .ok()
+                .map(|s| s.value()),
+            rss: list("replicasets.apps"),
+            pods: list("pods")
+                .into_iter()
+                .filter(|p| p["metadata"].get("deletionTimestamp").is_none())
+                .collect(),
+        }
+    }
+
+    fn d(&self) -> &Value {
+        self.deployment.as_ref().expect("the deployment exists")
+    }
+
+    fn status(&self, field: &str) -> i64 {
+        self.d()["status"][field].as_i64().unwrap_or(0)
+    }
+
+    fn condition(&self, type_: &str) -> Option<&Value> {
+        self.d()["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == type_)
+    }
+
+    fn reason(&self, type_: &str) -> Option<&str> {
+        self.condition(type_)?["reason"].as_str()
+    }
+
+    /// The ReplicaSet whose template has this image.
+    fn rs_with(&self, image: &str) -> Option<&Value> {
+        self.rss
+            .iter()
+            .find(|rs| rs["spec"]["template"]["spec"]["containers"][0]["image"] == image)
+    }
+
+    fn spec_sum(&self) -> i64 {
+        self.rss
+            .iter()
+            .map(|rs| rs["spec"]["replicas"].as_i64().unwrap_or(0))
+            .sum()
+    }
+
+    fn pods_of(&self, rs: &Value) -> Vec<&Value> {
+        self.pods
+            .iter()
+            .filter(|p| p["metadata"]["ownerReferences"][0]["uid"] == rs["metadata"]["uid"])
+            .collect()
+    }
+
+    fn ready(p: &Value) -> bool {
+        p["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    }
+
+    fn ready_pods(&self) -> usize {
+        self.pods.iter().filter(|p| Self::ready(p)).count()
+    }
+
+    fn unready_pod(&self) -> Option<String> {
+        self.pods
+            .iter()
+            .find(|p| !Self::ready(p))
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+    }
+
+    /// Every ReplicaSet's controller caught up with its spec, and the Deployment with its spec.
+    fn settled(&self) -> bool {
+        let d = self.d();
+        d["status"]["observedGeneration"] == d["metadata"]["generation"]
+            && self.rss.iter().all(|rs| {
+                rs["status"]["observedGeneration"] == rs["metadata"]["generation"]
+                    && rs["status"]["replicas"].as_i64().unwrap_or(0)
+                        == rs["spec"]["replicas"].as_i64().unwrap_or(0)
+                    && self.pods_of(rs).len() as i64 == rs["spec"]["replicas"].as_i64().unwrap_or(0)
+            })
+            && self.status("replicas")
+                == self
+                    .rss
+                    .iter()
+                    .map(|rs| rs["status"]["replicas"].as_i64().unwrap_or(0))
+                    .sum::<i64>()
+    }
+
+    fn complete(&self, replicas: i64) -> bool {
+        self.settled()
+            && self.status("updatedReplicas") == replicas
+            && self.status("replicas") == replicas
+            && self.status("availableReplicas") == replicas
+            && self.reason("Progressing") == Some("NewReplicaSetAvailable")
+    }
+}
+
+/// Wait until `pred` holds of the namespace, re-checking on every change of a Deployment,
+/// ReplicaSet or pod; `check` runs on every state seen on the way (for invariants).
+async fn wait_until(
+    c: &Cluster,
+    what: &str,
+    pred: impl Fn(&Snapshot) -> bool,
+    check: impl Fn(&Snapshot),
+) -> Snapshot {
+    let store = c.objects.store();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watches = Vec::new();
+    for key in ["deployments.apps", "replicasets.apps", "pods"] {
+        let filter = Filter {
+            namespace: Some("team".into()),
+            ..Default::default()
+        };
+        let mut w = store
+            .watch(key, filter, WatchFrom::After(store.revision()))
+            .unwrap();
+        let tx = tx.clone();
+        watches.push(tokio::spawn(async move {
+            while w.rx.recv().await.is_some() {
+                if tx.send(()).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let done = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let s = Snapshot::take(c);
+            check(&s);
+            if pred(&s) {
+                return s;
+            }
+            if rx.recv().await.is_none() {
+                return s;
+            }
+        }
+    })
+    .await;
+    watches.iter().for_each(|w| w.abort());
+    match done {
+        Ok(s) if pred(&s) => s,
+        _ => {
+            let s = Snapshot::take(c);
+            panic!(
+                "timed out waiting for {what}; deployment: {:#}\nreplica sets: {:#}\npods: {}",
+                s.deployment.clone().unwrap_or_default(),
+                json!(s.rss.iter().map(|rs| json!({"name": rs["metadata"]["name"], "spec": rs["spec"]["replicas"], "status": rs["status"], "annotations": rs["metadata"]["annotations"]})).collect::<Vec<_>>()),
+                s.pods.len()
+            );
+        }
+    }
+}
+
+fn set_ready(c: &Cluster, name: &str) {
+    let mut p = c.objects.store().get("pods", "team", name).unwrap().value();
+    p["status"]["phase"] = json!("Running");
+    p["status"]["conditions"] = json!([{"type": "Ready", "status": "True",
+        "lastTransitionTime": crate::controllers::events::rfc3339(jiff::Timestamp::now())}]);
+    c.objects
+        .update(
+            info("pods"),
+            "team",
+            name,
+            p,
+            UpdateTarget::Status,
+            &WriteParams::default(),
+        )
+        .unwrap();
+}
+
+/// Change the Deployment (a read-modify-write, as `kubectl edit`).
+fn edit(c: &Cluster, change: impl Fn(&mut Value)) {
+    let mut d = c
+        .objects
+        .store()
+        .get("deployments.apps", "team", "web")
+        .unwrap()
+        .value();
+    change(&mut d);
+    c.objects
+        .update(
+            info("deployments"),
+            "team",
+            "web",
+            d,
+            UpdateTarget::Main,
+            &WriteParams::default(),
+        )
+        .unwrap();
+}
+
+fn set_image(c: &Cluster, image: &str) {
+    edit(c, |d| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image));
+}
+
+/// Play the kubelet until the rollout completes: each step, once the controllers settle, check
+/// `at_rest`, then make one unready pod Ready.
+async fn roll_out(
+    c: &Cluster,
+    replicas: i64,
+    check: impl Fn(&Snapshot) + Copy,
+    at_rest: impl Fn(&Snapshot),
+) -> Snapshot {
+    for _ in 0..4 * replicas + 8 {
+        let s = wait_until(
+            c,
+            "the controllers to settle with an unready pod, or the rollout to complete",
+            |s| s.complete(replicas) || (s.settled() && s.unready_pod().is_some()),
+            check,
+        )
+        .await;
+        at_rest(&s);
+        if s.complete(replicas) {
+            return s;
+        }
+        set_ready(c, &s.unready_pod().unwrap());
+    }
+    panic!("the rollout did not complete");
+}
+
+fn events(c: &Cluster, reason: &str) -> Vec<String> {
+    c.objects
+        .store()
+        .list("events", &ListOptions::default())
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.value())
+        .filter(|e| e["reason"] == reason)
+        .map(|e| e["message"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn annotations(o: &Value) -> BTreeMap<String, String> {
+    serde_json::from_value(o["metadata"]["annotations"].clone()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_deployment_rolls_out_one_replica_set_named_by_its_template_hash() {
+    let c = Cluster::start();
+    let created = c.create("deployments", "team", deployment(3, rolling(1, 0)));
+    let s = roll_out(&c, 3, |_| {}, |_| {}).await;
+    assert_eq!(s.rss.len(), 1);
+    let rs = &s.rss[0];
+    let hash = rs["metadata"]["labels"]["pod-template-hash"].as_str().unwrap();
+    assert_eq!(rs["metadata"]["name"], format!("web-{hash}"));
+    assert_eq!(rs["spec"]["selector"]["matchLabels"], json!({"app": "web", "pod-template-hash": hash}));
+    assert_eq!(rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"], hash);
+    assert_eq!(
+        rs["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                "uid": created["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}])
+    );
+    let a = annotations(rs);
+    assert_eq!(a["deployment.kubernetes.io/revision"], "1");
+    assert_eq!(a["deployment.kubernetes.io/desired-replicas"], "3");
+    assert_eq!(a["deployment.kubernetes.io/max-replicas"], "4");
+    assert_eq!(annotations(s.d())["deployment.kubernetes.io/revision"], "1");
+    assert_eq!(s.status("readyReplicas"), 3);
+    assert_eq!(s.status("unavailableReplicas"), 0);
+    assert_eq!(s.reason("Available"), Some("MinimumReplicasAvailable"));
+    assert_eq!(
+        s.condition("Progressing").unwrap()["message"],
+        format!("ReplicaSet \"web-{hash}\" has successfully progressed.")
+    );
+    assert_eq!(
+        events(&c, "ScalingReplicaSet"),
+        [format!("Scaled up replica set web-{hash} from 0 to 3")]
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_update_stays_within_surge_and_minimum_availability() {
+    let c = Cluster::start();
+    c.create("deployments", "team", deployment(4, rolling(1, 1)));
+    roll_out(&c, 4, |_| {}, |_| {}).await;
+    set_image(&c, "nginx:2");
+    let within_surge = |s: &Snapshot| {
+        assert!(s.spec_sum() <= 5, "more than replicas + maxSurge: {}", s.spec_sum());
+    };
+    let s = roll_out(&c, 4, within_surge, |s| {
+        assert!(s.ready_pods() >= 3, "fewer than replicas - maxUnavailable ready: {}", s.ready_pods());
+    })
+    .await;
+    assert_eq!(s.rss.len(), 2);
+    let new = s.rs_with("nginx:2").unwrap();
+    let old = s.rs_with("nginx:1").unwrap();
+    assert_eq!(new["spec"]["replicas"], 4);
+    assert_eq!(old["spec"]["replicas"], 0);
+    assert_eq!(annotations(new)["deployment.kubernetes.io/revision"], "2");
+    assert_eq!(annotations(s.d())["deployment.kubernetes.io/revision"], "2");
+    let scaled = events(&c, "ScalingReplicaSet");
+    assert!(
+        scaled.iter().any(|m| m.starts_with("Scaled down replica set web-") && m.ends_with(" to 0")),
+        "{scaled:?}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recreate_removes_every_old_pod_before_creating_new_ones() {
+    let c = Cluster::start();
+    c.create("deployments", "team", deployment(2, json!({"type": "Recreate"})));
+    roll_out(&c, 2, |_| {}, |_| {}).await;
+    set_image(&c, "nginx:2");
+    let never_both = |s: &Snapshot| {
+        if let (Some(old), Some(new)) = (s.rs_with("nginx:1"), s.rs_with("nginx:2")) {
+            assert!(
+                s.pods_of(new).is_empty() || s.pods_of(old).is_empty(),
+                "old and new pods at once"
+            );
+        }
+    };
+    let s = roll_out(&c, 2, never_both, |_| {}).await;
+    assert_eq!(s.rs_with("nginx:1").unwrap()["spec"]["replicas"], 0);
+    assert_eq!(s.rs_with("nginx:2").unwrap()["spec"]["replicas"], 2);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_back_to_an_old_template_reuses_its_replica_set_with_the_next_revision() {
+    let c = Cluster::start();
+    c.create("deployments", "team", deployment(2, rolling(1, 0)));
+    roll_out(&c, 2, |_| {}, |_| {}).await;
+    set_image(&c, "nginx:2");
+    let s = roll_out(&c, 2, |_| {}, |_| {}).await;
+    // `kubectl rollout undo`: revision 1's template, without its hash label, into the Deployment.
+    let mut old_template = s.rs_with("nginx:1").unwrap()["spec"]["template"].clone();
+    old_template["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("pod-template-hash");
+    edit(&c, |d| d["spec"]["template"] = old_template.clone());
+    let s = roll_out(&c, 2, |_| {}, |_| {}).await;
+    assert_eq!(s.rss.len(), 2, "no third ReplicaSet");
+    let back = annotations(s.rs_with("nginx:1").unwrap());
+    assert_eq!(back["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(back["deployment.kubernetes.io/revision-history"], "1");
+    assert_eq!(annotations(s.d())["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(s.rs_with("nginx:2").unwrap()["spec"]["replicas"], 0);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_deployment_scales_but_does_not_roll_out_until_resumed() {
+    let c = Cluster::start();
+    c.create("deployments", "team", deployment(2, rolling(1, 0)));
+    roll_out(&c, 2, |_| {}, |_| {}).await;
+    edit(&c, |d| {
+        d["spec"]["paused"] = json!(true);
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+        d["spec"]["replicas"] = json!(3);
+    });
+    let s = wait_until(
+        &c,
+        "the paused deployment scaled to 3",
+        |s| s.settled() && s.reason("Progressing") == Some("DeploymentPaused") && s.spec_sum() == 3,
+        |_| {},
+    )
+    .await;
+    assert_eq!(s.rss.len(), 1, "no rollout while paused");
+    assert_eq!(s.condition("Progressing").unwrap()["status"], "Unknown");
+    assert_eq!(annotations(&s.rss[0])["deployment.kubernetes.io/desired-replicas"], "3");
+    edit(&c, |d| d["spec"]["paused"] = json!(false));
+    let s = roll_out(&c, 3, |_| {}, |_| {}).await;
+    assert_eq!(s.rs_with("nginx:2").unwrap()["spec"]["replicas"], 3);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_without_progress_times_out_at_its_deadline() {
+    let c = Cluster::start();
+    let mut d = deployment(1, rolling(1, 0));
+    d["spec"]["progressDeadlineSeconds"] = json!(1);
+    c.create("deployments", "team", d);
+    // No pod ever becomes ready.
+    let s = wait_until(
+        &c,
+        "Progressing=False ProgressDeadlineExceeded",
+        |s| s.deployment.is_some() && s.reason("Progressing") == Some("ProgressDeadlineExceeded"),
+        |_| {},
+    )
+    .await;
+    let cond = s.condition("Progressing").unwrap();
+    assert_eq!(cond["status"], "False");
+    assert!(
+        cond["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("has timed out progressing."),
+        "{cond}"
+    );
+    assert_eq!(s.reason("Available"), Some("MinimumReplicasUnavailable"));
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_replica_sets_beyond_the_history_limit_are_deleted() {
+    let c = Cluster::start();
+    let mut d = deployment(1, rolling(1, 0));
+    d["spec"]["revisionHistoryLimit"] = json!(1);
+    c.create("deployments", "team", d);
+    roll_out(&c, 1, |_| {}, |_| {}).await;
+    for image in ["nginx:2", "nginx:3"] {
+        set_image(&c, image);
+        roll_out(&c, 1, |_| {}, |_| {}).await;
+    }
+    let s = wait_until(&c, "two ReplicaSets left", |s| s.rss.len() == 2, |_| {}).await;
+    assert!(s.rs_with("nginx:1").is_none(), "the oldest revision is gone");
+    assert!(s.rs_with("nginx:2").is_some() && s.rs_with("nginx:3").is_some());
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orphan_replica_set_with_the_template_is_adopted_as_the_new_one() {
+    let c = Cluster::start();
+    let mut rs_template = template("nginx:1");
+    rs_template["metadata"]["labels"]["pod-template-hash"] = json!("abc");
+    c.create(
+        "replicasets",
+        "team",
+        json!({"metadata": {"name": "web-abc", "labels": {"app": "web", "pod-template-hash": "abc"}},
+               "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web", "pod-template-hash": "abc"}},
+                        "template": rs_template}}),
+    );
+    let created = c.create("deployments", "team", deployment(2, rolling(1, 0)));
+    let s = roll_out(&c, 2, |_| {}, |_| {}).await;
+    assert_eq!(s.rss.len(), 1);
+    assert_eq!(s.rss[0]["metadata"]["name"], "web-abc");
+    assert_eq!(s.rss[0]["metadata"]["ownerReferences"][0]["uid"], created["metadata"]["uid"]);
+    c.stop().await;
+}
