@@ -56,6 +56,7 @@ pub use namespace::NamespaceController;
 pub use node_lifecycle::NodeLifecycleController;
 pub use pod_gc::PodGcController;
 pub use resource_quota::ResourceQuotaController;
+pub use runtime::queue_metrics::WorkqueueMetrics;
 pub use taint_eviction::TaintEvictionController;
 
 use pod_index::PodIndex;
@@ -63,12 +64,14 @@ use replica_set::{Flavor, ReplicaSetController};
 use runtime::pods::PodCache;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
+/// Returns the work queues' metrics, for `/metrics`.
 pub fn spawn_all(
     objects: Arc<Objects>,
     node_lifecycle: &NodeLifecycleConfig,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
-) {
+) -> Arc<WorkqueueMetrics> {
+    let workqueues = Arc::new(WorkqueueMetrics::default());
     let quota = Arc::new(ResourceQuotaController::new(objects.clone()));
     let namespaces = Arc::new(NamespaceController::new(objects.clone()));
     // The pod index comes first so that every other sink sees it already updated.
@@ -102,10 +105,12 @@ pub fn spawn_all(
         c.resync();
         c
     });
+    let deployment_queue = Arc::new(runtime::queue::KeyQueue::default());
+    workqueues.register("deployment", deployment_queue.clone());
     let deployments = Arc::new(deployment::DeploymentController::new(
         objects.clone(),
         workload_pods.clone(),
-        Arc::new(runtime::queue::KeyQueue::default()),
+        deployment_queue,
     ));
     workload_pods.listen(deployments.clone());
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
@@ -145,6 +150,7 @@ pub fn spawn_all(
     }
     tracker.spawn(deployments.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
+    workqueues
 }
 
 /// Whether a resource's watch replays every current object when (re)started: the resources
