@@ -159,7 +159,11 @@ impl DeploymentController {
         })?;
 
         let rss = self.claim_replica_sets(&d, &selector)?;
-        let pods = self.pod_map(&rss, &selector);
+        let pods = if util::strategy_type(&d) == "Recreate" {
+            self.pod_map(&rss, &selector)
+        } else {
+            PodMap::new()
+        };
         let deleting = d.metadata.deletion_timestamp.is_some();
         let mut s = Syncer::new(&api, d, rss, now);
         if deleting {
@@ -215,6 +219,11 @@ impl DeploymentController {
         let mut claimed = Vec::new();
         for stored in listed.items {
             let matches = selector.matches(|k| stored.label(k));
+            // Only ReplicaSets that match or may name this Deployment as their owner are worth
+            // parsing: a namespace can hold many.
+            if !matches && !contains(&stored.bytes, uid.as_bytes()) {
+                continue;
+            }
             let rs: ReplicaSet = decode(&stored)?;
             let controller = rs
                 .metadata
@@ -399,6 +408,11 @@ impl DeploymentController {
             EventType::Bookmark => {}
         }
     }
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Decode a stored object into its k8s-openapi type.

@@ -518,7 +518,8 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
             unavailable_replicas: nz(unavailable),
             collision_count: current.collision_count,
             conditions: current.conditions.clone(),
-            terminating_replicas: current.terminating_replicas,
+            // Not in 1.32's DeploymentStatus.
+            terminating_replicas: None,
         };
         let cond = if available >= d_replicas(&self.d) - max_unavailable(&self.d) {
             new_condition(

@@ -480,3 +480,91 @@ async fn an_orphan_replica_set_with_the_template_is_adopted_as_the_new_one() {
     assert_eq!(s.rss[0]["metadata"]["ownerReferences"][0]["uid"], created["metadata"]["uid"]);
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hash_collision_bumps_the_collision_count_and_names_the_replica_set_anew() {
+    let c = Cluster::start();
+    let mut d = deployment(1, rolling(1, 0));
+    d["spec"]["paused"] = json!(true);
+    c.create("deployments", "team", d);
+    // The name the first ReplicaSet would get, taken by an unrelated one.
+    let stored: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(
+        c.objects
+            .store()
+            .get("deployments.apps", "team", "web")
+            .unwrap()
+            .value(),
+    )
+    .unwrap();
+    let hash = super::util::compute_hash(&stored.spec.template, None);
+    let mut other = template("busybox");
+    other["metadata"]["labels"] = json!({"app": "other"});
+    c.create(
+        "replicasets",
+        "team",
+        json!({"metadata": {"name": format!("web-{hash}"), "labels": {"app": "other"}},
+               "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "other"}},
+                        "template": other}}),
+    );
+    edit(&c, |d| d["spec"]["paused"] = json!(false));
+    let s = roll_out(&c, 1, |_| {}, |_| {}).await;
+    assert_eq!(s.d()["status"]["collisionCount"], 1);
+    let ours = s.rs_with("nginx:1").unwrap();
+    let new_hash = super::util::compute_hash(&stored.spec.template, Some(1));
+    assert_eq!(ours["metadata"]["name"], format!("web-{new_hash}"));
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_failure_of_the_new_replica_set_is_surfaced() {
+    let c = Cluster::start();
+    c.create(
+        "resourcequotas",
+        "team",
+        json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "1"}}}),
+    );
+    c.create("deployments", "team", deployment(3, rolling(1, 0)));
+    let s = wait_until(
+        &c,
+        "a ReplicaFailure condition",
+        |s| s.deployment.is_some() && s.condition("ReplicaFailure").is_some(),
+        |_| {},
+    )
+    .await;
+    let cond = s.condition("ReplicaFailure").unwrap();
+    assert_eq!(cond["status"], "True");
+    assert_eq!(cond["reason"], "FailedCreate");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_in_the_middle_of_a_rollout_is_shared_between_old_and_new() {
+    let c = Cluster::start();
+    c.create("deployments", "team", deployment(4, rolling(2, 0)));
+    roll_out(&c, 4, |_| {}, |_| {}).await;
+    set_image(&c, "nginx:2");
+    // New pods never become ready: the rollout stalls at 4 old + 2 new.
+    wait_until(
+        &c,
+        "the surge pods",
+        |s| s.settled() && s.rs_with("nginx:2").is_some_and(|rs| rs["spec"]["replicas"] == 2),
+        |_| {},
+    )
+    .await;
+    edit(&c, |d| d["spec"]["replicas"] = json!(8));
+    let s = wait_until(
+        &c,
+        "the scaling event shared out",
+        |s| s.settled() && s.spec_sum() == 10,
+        |s| assert!(s.spec_sum() <= 10, "more than replicas + maxSurge"),
+    )
+    .await;
+    // 6 → 10 (8 + surge 2) in proportion to 4 : 2, from max-replicas 6.
+    assert_eq!(s.rs_with("nginx:1").unwrap()["spec"]["replicas"], 7);
+    assert_eq!(s.rs_with("nginx:2").unwrap()["spec"]["replicas"], 3);
+    for rs in &s.rss {
+        assert_eq!(annotations(rs)["deployment.kubernetes.io/desired-replicas"], "8");
+        assert_eq!(annotations(rs)["deployment.kubernetes.io/max-replicas"], "10");
+    }
+    c.stop().await;
+}
