@@ -122,7 +122,10 @@ async fn metrics_report_the_deployment_work_queue() {
                               "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
     }))
     .unwrap();
-    deployments.create(&PostParams::default(), &d).await.expect("creates");
+    deployments
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("creates");
     let observed = async {
         let params = WatchParams::default().fields("metadata.name=web");
         let mut events = deployments.watch(&params, "0").await.unwrap().boxed();
@@ -144,7 +147,9 @@ async fn metrics_report_the_deployment_work_queue() {
         .find_map(|l| l.strip_prefix("workqueue_adds_total{name=\"deployment\"} "))
         .expect("the deployment queue is reported");
     assert!(adds.parse::<u64>().unwrap() >= 1, "{adds}");
-    assert!(text.contains("workqueue_queue_duration_seconds_bucket{name=\"deployment\",le=\"+Inf\"}"));
+    assert!(
+        text.contains("workqueue_queue_duration_seconds_bucket{name=\"deployment\",le=\"+Inf\"}")
+    );
     assert!(text.contains("workqueue_depth{name=\"deployment\"}"));
     cp.shutdown().await;
 }

@@ -71,7 +71,8 @@ pub(crate) struct DeploymentController {
 
 impl std::fmt::Debug for DeploymentController {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeploymentController").finish_non_exhaustive()
+        f.debug_struct("DeploymentController")
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +156,10 @@ impl DeploymentController {
             return Ok(Requeue::No);
         }
         let selector = LabelSelector::from_label_selector(sel).map_err(|e| {
-            ApiError::internal(format!("deployment {key} has invalid label selector: {}", e.0))
+            ApiError::internal(format!(
+                "deployment {key} has invalid label selector: {}",
+                e.0
+            ))
         })?;
 
         let rss = self.claim_replica_sets(&d, &selector)?;
@@ -294,7 +298,10 @@ impl DeploymentController {
     /// upstream's patch is its precondition).
     fn patch_rs(&self, rs: &ReplicaSet, patch: &serde_json::Value) -> Result<ReplicaSet, ApiError> {
         let ns = rs.metadata.namespace.as_deref().unwrap_or("");
-        let current = self.objects.store().get(replica_sets().store_key, ns, name(rs))?;
+        let current = self
+            .objects
+            .store()
+            .get(replica_sets().store_key, ns, name(rs))?;
         if decode::<ReplicaSet>(&current)?.metadata.uid != rs.metadata.uid {
             return Err(ApiError::not_found("apps", "replicasets", name(rs)));
         }
@@ -395,10 +402,8 @@ impl DeploymentController {
                 match owner {
                     Some(d) => self.enqueue(&rs.namespace, &d),
                     None => {
-                        let labels_changed = event
-                            .prev
-                            .as_ref()
-                            .is_none_or(|p| p.labels != rs.labels);
+                        let labels_changed =
+                            event.prev.as_ref().is_none_or(|p| p.labels != rs.labels);
                         if labels_changed || owner_changed {
                             self.enqueue_matching(rs);
                         }
@@ -549,9 +554,12 @@ impl Api for StoreApi<'_> {
 
     fn create_rs(&self, rs: &ReplicaSet) -> Result<ReplicaSet, ApiError> {
         let ns = rs.metadata.namespace.as_deref().unwrap_or("");
-        let stored =
-            self.objects
-                .create(replica_sets(), ns, Self::to_value(rs)?, &WriteParams::default())?;
+        let stored = self.objects.create(
+            replica_sets(),
+            ns,
+            Self::to_value(rs)?,
+            &WriteParams::default(),
+        )?;
         decode(&stored)
     }
 

@@ -46,7 +46,10 @@ impl<A: Api + ?Sized> Syncer<'_, A> {
                 &self.d,
                 WARNING,
                 "DeploymentRollbackTemplateUnchanged",
-                &format!("The rollback revision contains the same template as current deployment {:?}", name_of(&self.d)),
+                &format!(
+                    "The rollback revision contains the same template as current deployment {:?}",
+                    name_of(&self.d)
+                ),
             );
             return self.update_deployment_and_clear_rollback_to();
         }
@@ -62,7 +65,10 @@ impl<A: Api + ?Sized> Syncer<'_, A> {
             &self.d,
             NORMAL,
             "DeploymentRollback",
-            &format!("Rolled back deployment {:?} to revision {to}", name_of(&self.d)),
+            &format!(
+                "Rolled back deployment {:?} to revision {to}",
+                name_of(&self.d)
+            ),
         );
         Ok(())
     }

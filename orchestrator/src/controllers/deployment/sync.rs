@@ -58,7 +58,12 @@ pub(crate) struct Syncer<'a, A: Api + ?Sized> {
 
 impl<'a, A: Api + ?Sized> Syncer<'a, A> {
     /// A sync of `d` over its claimed ReplicaSets at `now`.
-    pub(crate) fn new(api: &'a A, d: Deployment, rss: Vec<ReplicaSet>, now: jiff::Timestamp) -> Self {
+    pub(crate) fn new(
+        api: &'a A,
+        d: Deployment,
+        rss: Vec<ReplicaSet>,
+        now: jiff::Timestamp,
+    ) -> Self {
         Self {
             api,
             d,
@@ -71,7 +76,9 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
 
     /// The old ReplicaSets' indexes (all but the new one).
     pub(crate) fn old(&self) -> Vec<usize> {
-        (0..self.rss.len()).filter(|&i| Some(i) != self.new).collect()
+        (0..self.rss.len())
+            .filter(|&i| Some(i) != self.new)
+            .collect()
     }
 
     /// Every ReplicaSet, old and new.
@@ -97,7 +104,10 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
 
     /// `getAllReplicaSetsAndSyncRevision`: find the new ReplicaSet (creating it if asked and
     /// missing) with its revision and the Deployment's brought up to date.
-    pub(crate) fn all_replica_sets_and_sync_revision(&mut self, create: bool) -> Result<(), ApiError> {
+    pub(crate) fn all_replica_sets_and_sync_revision(
+        &mut self,
+        create: bool,
+    ) -> Result<(), ApiError> {
         self.new = find_new_rs(&self.d, &self.rss);
         self.get_new_replica_set(create)
     }
@@ -118,7 +128,9 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
                 MAX_REVISION_HISTORY_CHARS,
             );
             let min_ready = self.d.spec.min_ready_seconds;
-            if annotations_updated || copy.spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0) {
+            if annotations_updated
+                || copy.spec.min_ready_seconds.unwrap_or(0) != min_ready.unwrap_or(0)
+            {
                 copy.spec.min_ready_seconds = min_ready;
                 self.rss[i] = self.api.update_rs(&copy)?;
                 return Ok(());
@@ -185,7 +197,13 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
         let all: Vec<&ReplicaSet> = old.iter().map(|&i| &self.rss[i]).chain([&new_rs]).collect();
         let count = new_rs_new_replicas(d, &all, &new_rs).map_err(ApiError::internal)?;
         set_rs_replicas(&mut new_rs, count);
-        set_new_rs_annotations(d, &mut new_rs, new_revision, false, MAX_REVISION_HISTORY_CHARS);
+        set_new_rs_annotations(
+            d,
+            &mut new_rs,
+            new_revision,
+            false,
+            MAX_REVISION_HISTORY_CHARS,
+        );
 
         let mut already_exists = false;
         let created = match self.api.create_rs(&new_rs) {
@@ -214,11 +232,19 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
                     return Err(e);
                 }
             }
-            Err(e) if e.causes.iter().any(|c| c.kind == CauseKind::NamespaceTerminating) => {
+            Err(e)
+                if e.causes
+                    .iter()
+                    .any(|c| c.kind == CauseKind::NamespaceTerminating) =>
+            {
                 return Err(e);
             }
             Err(e) => {
-                let msg = format!("Failed to create new replica set {:?}: {}", name(&new_rs), e.message);
+                let msg = format!(
+                    "Failed to create new replica set {:?}: {}",
+                    name(&new_rs),
+                    e.message
+                );
                 if has_progress_deadline(&self.d) {
                     let mut status = self.status();
                     set_condition(
@@ -409,7 +435,11 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
     }
 
     /// `scaleReplicaSetAndRecordEvent`: whether it was scaled.
-    pub(crate) fn scale_rs_and_record_event(&mut self, i: usize, to: i32) -> Result<bool, ApiError> {
+    pub(crate) fn scale_rs_and_record_event(
+        &mut self,
+        i: usize,
+        to: i32,
+    ) -> Result<bool, ApiError> {
         if rs_replicas(&self.rss[i]) == to {
             return Ok(false);
         }
@@ -464,7 +494,11 @@ impl<'a, A: Api + ?Sized> Syncer<'a, A> {
         let mut deleted = Vec::new();
         for &i in cleanable.iter().take(diff as usize) {
             let rs = &self.rss[i];
-            let observed = rs.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0);
+            let observed = rs
+                .status
+                .as_ref()
+                .and_then(|s| s.observed_generation)
+                .unwrap_or(0);
             if rs_status_replicas(rs) != 0
                 || rs_replicas(rs) != 0
                 || rs.metadata.generation.unwrap_or(0) > observed

@@ -101,9 +101,10 @@ impl Snapshot {
     }
 
     fn ready(p: &Value) -> bool {
-        p["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        p["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
     }
 
     fn ready_pods(&self) -> usize {
@@ -239,7 +240,9 @@ fn edit(c: &Cluster, change: impl Fn(&mut Value)) {
 }
 
 fn set_image(c: &Cluster, image: &str) {
-    edit(c, |d| d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image));
+    edit(c, |d| {
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image)
+    });
 }
 
 /// Play the kubelet until the rollout completes: each step, once the controllers settle, check
@@ -291,10 +294,18 @@ async fn a_new_deployment_rolls_out_one_replica_set_named_by_its_template_hash()
     let s = roll_out(&c, 3, |_| {}, |_| {}).await;
     assert_eq!(s.rss.len(), 1);
     let rs = &s.rss[0];
-    let hash = rs["metadata"]["labels"]["pod-template-hash"].as_str().unwrap();
+    let hash = rs["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap();
     assert_eq!(rs["metadata"]["name"], format!("web-{hash}"));
-    assert_eq!(rs["spec"]["selector"]["matchLabels"], json!({"app": "web", "pod-template-hash": hash}));
-    assert_eq!(rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"], hash);
+    assert_eq!(
+        rs["spec"]["selector"]["matchLabels"],
+        json!({"app": "web", "pod-template-hash": hash})
+    );
+    assert_eq!(
+        rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"],
+        hash
+    );
     assert_eq!(
         rs["metadata"]["ownerReferences"],
         json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
@@ -326,10 +337,18 @@ async fn a_rolling_update_stays_within_surge_and_minimum_availability() {
     roll_out(&c, 4, |_| {}, |_| {}).await;
     set_image(&c, "nginx:2");
     let within_surge = |s: &Snapshot| {
-        assert!(s.spec_sum() <= 5, "more than replicas + maxSurge: {}", s.spec_sum());
+        assert!(
+            s.spec_sum() <= 5,
+            "more than replicas + maxSurge: {}",
+            s.spec_sum()
+        );
     };
     let s = roll_out(&c, 4, within_surge, |s| {
-        assert!(s.ready_pods() >= 3, "fewer than replicas - maxUnavailable ready: {}", s.ready_pods());
+        assert!(
+            s.ready_pods() >= 3,
+            "fewer than replicas - maxUnavailable ready: {}",
+            s.ready_pods()
+        );
     })
     .await;
     assert_eq!(s.rss.len(), 2);
@@ -341,7 +360,9 @@ async fn a_rolling_update_stays_within_surge_and_minimum_availability() {
     assert_eq!(annotations(s.d())["deployment.kubernetes.io/revision"], "2");
     let scaled = events(&c, "ScalingReplicaSet");
     assert!(
-        scaled.iter().any(|m| m.starts_with("Scaled down replica set web-") && m.ends_with(" to 0")),
+        scaled
+            .iter()
+            .any(|m| m.starts_with("Scaled down replica set web-") && m.ends_with(" to 0")),
         "{scaled:?}"
     );
     c.stop().await;
@@ -350,7 +371,11 @@ async fn a_rolling_update_stays_within_surge_and_minimum_availability() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recreate_removes_every_old_pod_before_creating_new_ones() {
     let c = Cluster::start();
-    c.create("deployments", "team", deployment(2, json!({"type": "Recreate"})));
+    c.create(
+        "deployments",
+        "team",
+        deployment(2, json!({"type": "Recreate"})),
+    );
     roll_out(&c, 2, |_| {}, |_| {}).await;
     set_image(&c, "nginx:2");
     let never_both = |s: &Snapshot| {
@@ -410,7 +435,10 @@ async fn a_paused_deployment_scales_but_does_not_roll_out_until_resumed() {
     .await;
     assert_eq!(s.rss.len(), 1, "no rollout while paused");
     assert_eq!(s.condition("Progressing").unwrap()["status"], "Unknown");
-    assert_eq!(annotations(&s.rss[0])["deployment.kubernetes.io/desired-replicas"], "3");
+    assert_eq!(
+        annotations(&s.rss[0])["deployment.kubernetes.io/desired-replicas"],
+        "3"
+    );
     edit(&c, |d| d["spec"]["paused"] = json!(false));
     let s = roll_out(&c, 3, |_| {}, |_| {}).await;
     assert_eq!(s.rs_with("nginx:2").unwrap()["spec"]["replicas"], 3);
@@ -456,7 +484,10 @@ async fn old_replica_sets_beyond_the_history_limit_are_deleted() {
         roll_out(&c, 1, |_| {}, |_| {}).await;
     }
     let s = wait_until(&c, "two ReplicaSets left", |s| s.rss.len() == 2, |_| {}).await;
-    assert!(s.rs_with("nginx:1").is_none(), "the oldest revision is gone");
+    assert!(
+        s.rs_with("nginx:1").is_none(),
+        "the oldest revision is gone"
+    );
     assert!(s.rs_with("nginx:2").is_some() && s.rs_with("nginx:3").is_some());
     c.stop().await;
 }
@@ -477,7 +508,10 @@ async fn an_orphan_replica_set_with_the_template_is_adopted_as_the_new_one() {
     let s = roll_out(&c, 2, |_| {}, |_| {}).await;
     assert_eq!(s.rss.len(), 1);
     assert_eq!(s.rss[0]["metadata"]["name"], "web-abc");
-    assert_eq!(s.rss[0]["metadata"]["ownerReferences"][0]["uid"], created["metadata"]["uid"]);
+    assert_eq!(
+        s.rss[0]["metadata"]["ownerReferences"][0]["uid"],
+        created["metadata"]["uid"]
+    );
     c.stop().await;
 }
 
@@ -547,7 +581,11 @@ async fn scaling_in_the_middle_of_a_rollout_is_shared_between_old_and_new() {
     wait_until(
         &c,
         "the surge pods",
-        |s| s.settled() && s.rs_with("nginx:2").is_some_and(|rs| rs["spec"]["replicas"] == 2),
+        |s| {
+            s.settled()
+                && s.rs_with("nginx:2")
+                    .is_some_and(|rs| rs["spec"]["replicas"] == 2)
+        },
         |_| {},
     )
     .await;
@@ -563,8 +601,14 @@ async fn scaling_in_the_middle_of_a_rollout_is_shared_between_old_and_new() {
     assert_eq!(s.rs_with("nginx:1").unwrap()["spec"]["replicas"], 7);
     assert_eq!(s.rs_with("nginx:2").unwrap()["spec"]["replicas"], 3);
     for rs in &s.rss {
-        assert_eq!(annotations(rs)["deployment.kubernetes.io/desired-replicas"], "8");
-        assert_eq!(annotations(rs)["deployment.kubernetes.io/max-replicas"], "10");
+        assert_eq!(
+            annotations(rs)["deployment.kubernetes.io/desired-replicas"],
+            "8"
+        );
+        assert_eq!(
+            annotations(rs)["deployment.kubernetes.io/max-replicas"],
+            "10"
+        );
     }
     c.stop().await;
 }

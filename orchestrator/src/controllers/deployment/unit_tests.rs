@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 
 use k8s_openapi::api::apps::v1::{
-    Deployment, DeploymentSpec, DeploymentStrategy, ReplicaSet, ReplicaSetSpec,
-    ReplicaSetStatus, RollingUpdateDeployment,
+    Deployment, DeploymentSpec, DeploymentStrategy, ReplicaSet, ReplicaSetSpec, ReplicaSetStatus,
+    RollingUpdateDeployment,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -44,7 +44,9 @@ impl Api for Fake {
         Ok(d.clone())
     }
     fn event(&self, _: &Deployment, _: &str, reason: &str, message: &str) {
-        self.events.borrow_mut().push(format!("{reason}: {message}"));
+        self.events
+            .borrow_mut()
+            .push(format!("{reason}: {message}"));
     }
 }
 
@@ -140,21 +142,157 @@ fn scaling_events_are_shared_proportionally_between_active_replica_sets() {
         failing: &[],
     };
     let cases = [
-        ScaleCase { name: "normal scaling event: 10 -> 12", replicas: 12, old_replicas: 10, new_rs: Some(("foo-v1", 10)), expected_new: 12, ..base },
-        ScaleCase { name: "normal scaling event: 10 -> 5", replicas: 5, old_replicas: 10, new_rs: Some(("foo-v1", 10)), expected_new: 5, ..base },
-        ScaleCase { name: "proportional scaling: 5 -> 10", replicas: 10, old_replicas: 5, new_rs: Some(("foo-v2", 2)), old_rss: &[("foo-v1", 3)], expected_new: 4, expected_old: &[6], ..base },
-        ScaleCase { name: "proportional scaling: 5 -> 3", replicas: 3, old_replicas: 5, new_rs: Some(("foo-v2", 2)), old_rss: &[("foo-v1", 3)], expected_new: 1, expected_old: &[2], ..base },
-        ScaleCase { name: "proportional scaling: 9 -> 4", replicas: 4, old_replicas: 9, new_rs: Some(("foo-v2", 8)), old_rss: &[("foo-v1", 1)], expected_new: 4, expected_old: &[0], ..base },
-        ScaleCase { name: "proportional scaling: 7 -> 10", replicas: 10, old_replicas: 7, new_rs: Some(("foo-v3", 2)), old_rss: &[("foo-v2", 3), ("foo-v1", 2)], expected_new: 3, expected_old: &[4, 3], ..base },
-        ScaleCase { name: "proportional scaling: 13 -> 8", replicas: 8, old_replicas: 13, new_rs: Some(("foo-v3", 2)), old_rss: &[("foo-v2", 8), ("foo-v1", 3)], expected_new: 1, expected_old: &[5, 2], ..base },
-        ScaleCase { name: "leftover distribution: 3 -> 4", replicas: 4, old_replicas: 3, new_rs: Some(("foo-v3", 1)), old_rss: &[("foo-v2", 1), ("foo-v1", 1)], expected_new: 2, expected_old: &[1, 1], ..base },
-        ScaleCase { name: "leftover distribution: 3 -> 2", replicas: 2, old_replicas: 3, new_rs: Some(("foo-v3", 1)), old_rss: &[("foo-v2", 1), ("foo-v1", 1)], expected_new: 1, expected_old: &[1, 0], ..base },
-        ScaleCase { name: "proportional scaling (no new rs): 4 -> 5", replicas: 5, old_replicas: 4, old_rss: &[("foo-v2", 2), ("foo-v1", 2)], expected_old: &[3, 2], ..base },
-        ScaleCase { name: "proportional scaling: 6 -> 0", replicas: 0, old_replicas: 6, new_rs: Some(("foo-v3", 3)), old_rss: &[("foo-v2", 2), ("foo-v1", 1)], expected_new: 0, expected_old: &[0, 0], ..base },
-        ScaleCase { name: "proportional scaling: 0 -> 6", replicas: 6, old_replicas: 6, new_rs: Some(("foo-v3", 0)), old_rss: &[("foo-v2", 0), ("foo-v1", 0)], expected_new: 6, expected_old: &[0, 0], failing: &["foo-v2", "foo-v1"], ..base },
-        ScaleCase { name: "failed rs update", replicas: 5, old_replicas: 5, new_rs: Some(("foo-v3", 2)), old_rss: &[("foo-v2", 1), ("foo-v1", 1)], expected_new: 2, expected_old: &[2, 1], desired: &[("foo-v2", 3)], failing: &["foo-v3", "foo-v1"], ..base },
-        ScaleCase { name: "deployment with surge pods", replicas: 20, old_replicas: 10, surge: 2, old_surge: 2, new_rs: Some(("foo-v2", 6)), old_rss: &[("foo-v1", 6)], expected_new: 11, expected_old: &[11], ..base },
-        ScaleCase { name: "change both surge and size", replicas: 50, old_replicas: 10, surge: 6, old_surge: 3, new_rs: Some(("foo-v2", 5)), old_rss: &[("foo-v1", 8)], expected_new: 22, expected_old: &[34], ..base },
+        ScaleCase {
+            name: "normal scaling event: 10 -> 12",
+            replicas: 12,
+            old_replicas: 10,
+            new_rs: Some(("foo-v1", 10)),
+            expected_new: 12,
+            ..base
+        },
+        ScaleCase {
+            name: "normal scaling event: 10 -> 5",
+            replicas: 5,
+            old_replicas: 10,
+            new_rs: Some(("foo-v1", 10)),
+            expected_new: 5,
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 5 -> 10",
+            replicas: 10,
+            old_replicas: 5,
+            new_rs: Some(("foo-v2", 2)),
+            old_rss: &[("foo-v1", 3)],
+            expected_new: 4,
+            expected_old: &[6],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 5 -> 3",
+            replicas: 3,
+            old_replicas: 5,
+            new_rs: Some(("foo-v2", 2)),
+            old_rss: &[("foo-v1", 3)],
+            expected_new: 1,
+            expected_old: &[2],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 9 -> 4",
+            replicas: 4,
+            old_replicas: 9,
+            new_rs: Some(("foo-v2", 8)),
+            old_rss: &[("foo-v1", 1)],
+            expected_new: 4,
+            expected_old: &[0],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 7 -> 10",
+            replicas: 10,
+            old_replicas: 7,
+            new_rs: Some(("foo-v3", 2)),
+            old_rss: &[("foo-v2", 3), ("foo-v1", 2)],
+            expected_new: 3,
+            expected_old: &[4, 3],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 13 -> 8",
+            replicas: 8,
+            old_replicas: 13,
+            new_rs: Some(("foo-v3", 2)),
+            old_rss: &[("foo-v2", 8), ("foo-v1", 3)],
+            expected_new: 1,
+            expected_old: &[5, 2],
+            ..base
+        },
+        ScaleCase {
+            name: "leftover distribution: 3 -> 4",
+            replicas: 4,
+            old_replicas: 3,
+            new_rs: Some(("foo-v3", 1)),
+            old_rss: &[("foo-v2", 1), ("foo-v1", 1)],
+            expected_new: 2,
+            expected_old: &[1, 1],
+            ..base
+        },
+        ScaleCase {
+            name: "leftover distribution: 3 -> 2",
+            replicas: 2,
+            old_replicas: 3,
+            new_rs: Some(("foo-v3", 1)),
+            old_rss: &[("foo-v2", 1), ("foo-v1", 1)],
+            expected_new: 1,
+            expected_old: &[1, 0],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling (no new rs): 4 -> 5",
+            replicas: 5,
+            old_replicas: 4,
+            old_rss: &[("foo-v2", 2), ("foo-v1", 2)],
+            expected_old: &[3, 2],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 6 -> 0",
+            replicas: 0,
+            old_replicas: 6,
+            new_rs: Some(("foo-v3", 3)),
+            old_rss: &[("foo-v2", 2), ("foo-v1", 1)],
+            expected_new: 0,
+            expected_old: &[0, 0],
+            ..base
+        },
+        ScaleCase {
+            name: "proportional scaling: 0 -> 6",
+            replicas: 6,
+            old_replicas: 6,
+            new_rs: Some(("foo-v3", 0)),
+            old_rss: &[("foo-v2", 0), ("foo-v1", 0)],
+            expected_new: 6,
+            expected_old: &[0, 0],
+            failing: &["foo-v2", "foo-v1"],
+            ..base
+        },
+        ScaleCase {
+            name: "failed rs update",
+            replicas: 5,
+            old_replicas: 5,
+            new_rs: Some(("foo-v3", 2)),
+            old_rss: &[("foo-v2", 1), ("foo-v1", 1)],
+            expected_new: 2,
+            expected_old: &[2, 1],
+            desired: &[("foo-v2", 3)],
+            failing: &["foo-v3", "foo-v1"],
+            ..base
+        },
+        ScaleCase {
+            name: "deployment with surge pods",
+            replicas: 20,
+            old_replicas: 10,
+            surge: 2,
+            old_surge: 2,
+            new_rs: Some(("foo-v2", 6)),
+            old_rss: &[("foo-v1", 6)],
+            expected_new: 11,
+            expected_old: &[11],
+            ..base
+        },
+        ScaleCase {
+            name: "change both surge and size",
+            replicas: 50,
+            old_replicas: 10,
+            surge: 6,
+            old_surge: 3,
+            new_rs: Some(("foo-v2", 5)),
+            old_rss: &[("foo-v1", 8)],
+            expected_new: 22,
+            expected_old: &[34],
+            ..base
+        },
     ];
     let times = [at(2), at(1), at(0)];
     for case in cases {
@@ -180,9 +318,15 @@ fn scaling_events_are_shared_proportionally_between_active_replica_sets() {
             new = Some(rss.len() - 1);
         }
         let fake = Fake::default();
-        let mut s = Syncer::new(&fake, deployment(case.replicas, case.surge, 0), rss.clone(), now());
+        let mut s = Syncer::new(
+            &fake,
+            deployment(case.replicas, case.surge, 0),
+            rss.clone(),
+            now(),
+        );
         s.new = new;
-        s.scale().unwrap_or_else(|e| panic!("{}: {}", case.name, e.message));
+        s.scale()
+            .unwrap_or_else(|e| panic!("{}: {}", case.name, e.message));
         let size = |name: &str| {
             let updated = fake
                 .updates
@@ -274,7 +418,12 @@ fn reconcile_old_replica_sets_scales_down_within_max_unavailable() {
             r.metadata.annotations =
                 Some([(DESIRED_REPLICAS.to_string(), size.to_string())].into());
         }
-        let mut s = Syncer::new(&fake, deployment(replicas, 0, unavailable), vec![old_rs, new_rs], now());
+        let mut s = Syncer::new(
+            &fake,
+            deployment(replicas, 0, unavailable),
+            vec![old_rs, new_rs],
+            now(),
+        );
         s.new = Some(1);
         let scaled = s.reconcile_old_replica_sets(vec![0]).unwrap();
         assert_eq!(scaled, want.is_some(), "case {n}");
@@ -311,7 +460,9 @@ fn old_replica_sets_scale_down_by_what_is_available_beyond_the_minimum() {
         let fake = Fake::default();
         let rss = vec![with_available(rs("foo-v2", old, None), available)];
         let mut s = Syncer::new(&fake, deployment(replicas, 0, unavailable), rss, now());
-        let scaled = s.scale_down_old_replica_sets_for_rolling_update(vec![0]).unwrap();
+        let scaled = s
+            .scale_down_old_replica_sets_for_rolling_update(vec![0])
+            .unwrap();
         assert_eq!(scaled > 0, want.is_some(), "case {n}");
         if let Some(size) = want {
             assert_eq!(rs_replicas(&fake.updates.borrow()[0]), size, "case {n}");
@@ -332,12 +483,45 @@ fn cleanup_deletes_only_fully_scaled_down_revisions_beyond_the_limit() {
     let mut already_deleted = with_status("foo-1", 0, 0);
     already_deleted.metadata.deletion_timestamp = at(0);
     let cases = [
-        (vec![with_status("foo-1", 0, 0), with_status("foo-2", 0, 0), with_status("foo-3", 0, 0)], 1, 2),
-        (vec![with_status("foo-1", 0, 0), with_status("foo-2", 0, 1), with_status("foo-3", 1, 0), with_status("foo-4", 1, 1)], 0, 1),
-        (vec![with_status("foo-1", 0, 0), with_status("foo-2", 0, 0)], 0, 2),
-        (vec![with_status("foo-1", 1, 1), with_status("foo-2", 1, 1)], 0, 0),
+        (
+            vec![
+                with_status("foo-1", 0, 0),
+                with_status("foo-2", 0, 0),
+                with_status("foo-3", 0, 0),
+            ],
+            1,
+            2,
+        ),
+        (
+            vec![
+                with_status("foo-1", 0, 0),
+                with_status("foo-2", 0, 1),
+                with_status("foo-3", 1, 0),
+                with_status("foo-4", 1, 1),
+            ],
+            0,
+            1,
+        ),
+        (
+            vec![with_status("foo-1", 0, 0), with_status("foo-2", 0, 0)],
+            0,
+            2,
+        ),
+        (
+            vec![with_status("foo-1", 1, 1), with_status("foo-2", 1, 1)],
+            0,
+            0,
+        ),
         (vec![already_deleted], 0, 0),
-        (vec![with_status("foo-1", 0, 0), with_status("foo-2", 0, 0), with_status("foo-3", 0, 0)], i32::MAX, 0),
+        (
+            vec![
+                with_status("foo-1", 0, 0),
+                with_status("foo-2", 0, 0),
+                with_status("foo-3", 0, 0),
+            ],
+            i32::MAX,
+            0,
+        ),
     ];
     for (n, (rss, limit, want)) in cases.into_iter().enumerate() {
         let fake = Fake::default();
@@ -352,7 +536,12 @@ fn cleanup_deletes_only_fully_scaled_down_revisions_beyond_the_limit() {
 #[test]
 fn scaling_records_upstreams_event() {
     let fake = Fake::default();
-    let mut s = Syncer::new(&fake, deployment(3, 1, 0), vec![rs("foo-abc", 1, None)], now());
+    let mut s = Syncer::new(
+        &fake,
+        deployment(3, 1, 0),
+        vec![rs("foo-abc", 1, None)],
+        now(),
+    );
     s.new = Some(0);
     s.scale_rs_and_record_event(0, 3).unwrap();
     s.scale_rs_and_record_event(0, 2).unwrap();

@@ -75,7 +75,10 @@ pub(crate) fn rs_available(rs: &ReplicaSet) -> i32 {
 }
 
 fn rs_ready(rs: &ReplicaSet) -> i32 {
-    rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0)
+    rs.status
+        .as_ref()
+        .and_then(|s| s.ready_replicas)
+        .unwrap_or(0)
 }
 
 /// The strategy type (`RollingUpdate` by default).
@@ -125,7 +128,11 @@ pub(crate) fn scaled_value(
                 .and_then(|p| p.parse().ok())
                 .ok_or(NotAPercentage)?;
             let exact = pct as f64 * f64::from(total) / 100.0;
-            let rounded = if round_up { exact.ceil() } else { exact.floor() };
+            let rounded = if round_up {
+                exact.ceil()
+            } else {
+                exact.floor()
+            };
             Ok(rounded as i32)
         }
     }
@@ -208,8 +215,8 @@ pub(crate) fn new_rs_new_replicas(
     let replicas = d_replicas(d);
     match strategy_type(d) {
         "RollingUpdate" => {
-            let surge = scaled_value(rolling_params(d).0, replicas, true)
-                .map_err(|e| e.to_string())?;
+            let surge =
+                scaled_value(rolling_params(d).0, replicas, true).map_err(|e| e.to_string())?;
             let current = replica_count(all.iter().copied());
             let max_total = replicas + surge;
             if current >= max_total {
@@ -249,16 +256,22 @@ pub(crate) fn desired_replicas_annotation(rs: &ReplicaSet) -> Option<i32> {
 /// are all available (a saturated but broken new ReplicaSet must not scale old pods away).
 pub(crate) fn is_saturated(d: &Deployment, rs: Option<&ReplicaSet>) -> bool {
     let Some(rs) = rs else { return false };
-    let Some(desired) = annotation(rs, DESIRED_REPLICAS).and_then(|v| v.parse::<i32>().ok())
-    else {
+    let Some(desired) = annotation(rs, DESIRED_REPLICAS).and_then(|v| v.parse::<i32>().ok()) else {
         return false;
     };
-    rs_replicas(rs) == d_replicas(d) && desired == d_replicas(d) && rs_available(rs) == d_replicas(d)
+    rs_replicas(rs) == d_replicas(d)
+        && desired == d_replicas(d)
+        && rs_available(rs) == d_replicas(d)
 }
 
 /// `GetProportion`: how many of `to_add` (negative: to remove) this ReplicaSet takes, given
 /// `added` already handed out.
-pub(crate) fn get_proportion(rs: Option<&ReplicaSet>, d: &Deployment, to_add: i32, added: i32) -> i32 {
+pub(crate) fn get_proportion(
+    rs: Option<&ReplicaSet>,
+    d: &Deployment,
+    to_add: i32,
+    added: i32,
+) -> i32 {
     let Some(rs) = rs else { return 0 };
     if rs_replicas(rs) == 0 || to_add == 0 || to_add == added {
         return 0;
@@ -392,7 +405,10 @@ pub(crate) fn set_new_rs_annotations(
         changed = true;
     }
     if let Some(old) = old_revision.filter(|_| old_int < new_revision) {
-        let history = annotations.get(REVISION_HISTORY).cloned().unwrap_or_default();
+        let history = annotations
+            .get(REVISION_HISTORY)
+            .cloned()
+            .unwrap_or_default();
         if history.is_empty() {
             annotations.insert(REVISION_HISTORY.into(), old);
         } else {
@@ -643,7 +659,11 @@ pub(crate) fn deployment_progressing(d: &Deployment, new: &DeploymentStatus) -> 
 
 /// `DeploymentTimedOut`: the Progressing condition was last updated more than
 /// `progressDeadlineSeconds` before `now`, or already says so.
-pub(crate) fn deployment_timed_out(d: &Deployment, new: &DeploymentStatus, now: jiff::Timestamp) -> bool {
+pub(crate) fn deployment_timed_out(
+    d: &Deployment,
+    new: &DeploymentStatus,
+    now: jiff::Timestamp,
+) -> bool {
     if !has_progress_deadline(d) {
         return false;
     }

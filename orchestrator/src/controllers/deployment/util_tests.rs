@@ -7,6 +7,34 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+/// (maxSurge, maxUnavailable, desired, surge, unavailable, error)
+type FencepostCase = (
+    Option<&'static str>,
+    Option<&'static str>,
+    i32,
+    i32,
+    i32,
+    bool,
+);
+/// (deployment replicas, status replicas, maxSurge, rs replicas, max-replicas, expected)
+type FractionCase = (i32, i32, i32, i32, Option<&'static str>, i32);
+
+/// A template with these labels.
+fn labelled(labels: &[(&str, &str)]) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn int(n: i32) -> Option<IntOrString> {
     Some(IntOrString::Int(n))
 }
@@ -15,7 +43,11 @@ fn pct(s: &str) -> Option<IntOrString> {
     Some(IntOrString::String(s.into()))
 }
 
-fn rolling(replicas: i32, surge: Option<IntOrString>, unavailable: Option<IntOrString>) -> Deployment {
+fn rolling(
+    replicas: i32,
+    surge: Option<IntOrString>,
+    unavailable: Option<IntOrString>,
+) -> Deployment {
     Deployment {
         spec: DeploymentSpec {
             replicas: Some(replicas),
@@ -68,7 +100,7 @@ fn rs(replicas: i32, annotations: &[(&str, &str)]) -> ReplicaSet {
 #[test]
 fn fenceposts_round_surge_up_and_unavailability_down_and_never_both_zero() {
     // (maxSurge, maxUnavailable, desired, surge, unavailable, error)
-    let cases: &[(Option<&str>, Option<&str>, i32, i32, i32, bool)] = &[
+    let cases: &[FencepostCase] = &[
         (Some("0%"), Some("0%"), 0, 0, 1, false),
         (Some("39%"), Some("39%"), 10, 4, 3, false),
         (Some("oops"), Some("39%"), 10, 0, 0, true),
@@ -156,7 +188,7 @@ fn min_available_is_replicas_less_max_unavailable() {
 #[test]
 fn replica_set_fraction_follows_the_max_replicas_annotation() {
     // (deployment replicas, status replicas, maxSurge, rs replicas, max-replicas, expected)
-    let cases: &[(i32, i32, i32, i32, Option<&str>, i32)] = &[
+    let cases: &[FractionCase] = &[
         (0, 0, 0, 10, None, -10),
         (10, 0, 0, 5, None, 0),
         (10, 0, 0, 5, Some("0"), 0),
@@ -318,7 +350,11 @@ fn annotations_only_accept_nonnegative_int32s() {
         ("4294967296", None),
     ];
     for (v, want) in cases {
-        assert_eq!(desired_replicas_annotation(&rs(1, &[(DESIRED_REPLICAS, v)])), want, "{v}");
+        assert_eq!(
+            desired_replicas_annotation(&rs(1, &[(DESIRED_REPLICAS, v)])),
+            want,
+            "{v}"
+        );
     }
     assert_eq!(desired_replicas_annotation(&rs(1, &[])), None);
 }
@@ -339,7 +375,10 @@ fn reusing_a_replica_set_keeps_its_old_revisions_within_the_history_limit() {
     }
     assert!(set_replicas_annotations(&mut r, 10, 11));
     let a = r.metadata.annotations.as_ref().unwrap();
-    assert_eq!((a[DESIRED_REPLICAS].as_str(), a[MAX_REPLICAS].as_str()), ("10", "11"));
+    assert_eq!(
+        (a[DESIRED_REPLICAS].as_str(), a[MAX_REPLICAS].as_str()),
+        ("10", "11")
+    );
     r.metadata
         .annotations
         .as_mut()
@@ -388,13 +427,22 @@ fn copied_annotations_skip_the_controllers_own_and_kubectls_last_applied() {
         .collect(),
     );
     let mut r = rs(0, &[]);
-    assert!(set_new_rs_annotations(&d, &mut r, 3, false, MAX_REVISION_HISTORY_CHARS));
+    assert!(set_new_rs_annotations(
+        &d,
+        &mut r,
+        3,
+        false,
+        MAX_REVISION_HISTORY_CHARS
+    ));
     let a = r.metadata.annotations.unwrap();
     assert_eq!(a.get(LAST_APPLIED), None);
     assert_eq!(a[REVISION], "3");
     assert_eq!(a["kubernetes.io/change-cause"], "kubectl set image");
     assert_eq!(a["team"], "web");
-    assert_eq!((a[DESIRED_REPLICAS].as_str(), a[MAX_REPLICAS].as_str()), ("3", "4"));
+    assert_eq!(
+        (a[DESIRED_REPLICAS].as_str(), a[MAX_REPLICAS].as_str()),
+        ("3", "4")
+    );
 }
 
 #[test]
@@ -411,12 +459,14 @@ fn revisions_order_rollouts_and_the_last_one_is_the_second_highest() {
 
 #[test]
 fn the_template_hash_depends_on_the_template_and_the_collision_count() {
-    let mut t = PodTemplateSpec::default();
-    t.metadata = Some(Default::default());
-    t.metadata.as_mut().unwrap().labels = Some([("app".to_string(), "web".to_string())].into());
+    let t = labelled(&[("app", "web")]);
     let h = compute_hash(&t, None);
     assert!(!h.is_empty() && h.len() <= 10, "{h}");
-    assert!(h.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)), "{h}");
+    assert!(
+        h.bytes()
+            .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)),
+        "{h}"
+    );
     assert_eq!(compute_hash(&t, None), h, "stable");
     assert_ne!(compute_hash(&t, Some(1)), h);
     assert_ne!(compute_hash(&t, Some(1)), compute_hash(&t, Some(2)));
@@ -429,9 +479,7 @@ fn the_template_hash_depends_on_the_template_and_the_collision_count() {
 
 #[test]
 fn templates_equal_but_for_the_hash_label_and_empty_fields_are_the_same() {
-    let mut a = PodTemplateSpec::default();
-    a.metadata = Some(Default::default());
-    a.metadata.as_mut().unwrap().labels = Some([("app".to_string(), "web".to_string())].into());
+    let a = labelled(&[("app", "web")]);
     let mut b = a.clone();
     b.metadata
         .as_mut()

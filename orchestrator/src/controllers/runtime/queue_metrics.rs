@@ -102,7 +102,11 @@ impl WorkqueueMetrics {
         }
         out.push_str("# HELP workqueue_retries_total [ALPHA] Total number of retries handled by workqueue\n# TYPE workqueue_retries_total counter\n");
         for (name, c) in &queues {
-            let _ = writeln!(out, "workqueue_retries_total{{name=\"{name}\"}} {}", c.retries);
+            let _ = writeln!(
+                out,
+                "workqueue_retries_total{{name=\"{name}\"}} {}",
+                c.retries
+            );
         }
         out.push_str("# HELP workqueue_work_duration_seconds [ALPHA] How long in seconds processing an item from workqueue takes.\n# TYPE workqueue_work_duration_seconds histogram\n");
         for (name, c) in &queues {
@@ -129,14 +133,22 @@ mod tests {
         q.done(&taken.key);
         let mut out = String::new();
         metrics.render(&mut out);
-        assert!(out.contains("workqueue_adds_total{name=\"deployment\"} 2\n"), "{out}");
-        assert!(out.contains("workqueue_depth{name=\"deployment\"} 1\n"), "{out}");
+        assert!(
+            out.contains("workqueue_adds_total{name=\"deployment\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("workqueue_depth{name=\"deployment\"} 1\n"),
+            "{out}"
+        );
         assert!(
             out.contains("workqueue_queue_duration_seconds_count{name=\"deployment\"} 1\n"),
             "{out}"
         );
         assert!(
-            out.contains("workqueue_queue_duration_seconds_bucket{name=\"deployment\",le=\"+Inf\"} 1\n"),
+            out.contains(
+                "workqueue_queue_duration_seconds_bucket{name=\"deployment\",le=\"+Inf\"} 1\n"
+            ),
             "{out}"
         );
         assert!(out.contains("# TYPE workqueue_work_duration_seconds histogram"));
