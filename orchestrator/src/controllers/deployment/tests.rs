@@ -395,18 +395,51 @@ async fn recreate_removes_every_old_pod_before_creating_new_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_back_to_an_old_template_reuses_its_replica_set_with_the_next_revision() {
     let c = Cluster::start();
-    c.create("deployments", "team", deployment(2, rolling(1, 0)));
+    let mut d = deployment(2, rolling(1, 0));
+    d["metadata"]["annotations"] = json!({"kubernetes.io/change-cause": "create"});
+    c.create("deployments", "team", d);
     roll_out(&c, 2, |_| {}, |_| {}).await;
-    set_image(&c, "nginx:2");
+    edit(&c, |d| {
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+        d["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!("set image");
+    });
     let s = roll_out(&c, 2, |_| {}, |_| {}).await;
-    // `kubectl rollout undo`: revision 1's template, without its hash label, into the Deployment.
-    let mut old_template = s.rs_with("nginx:1").unwrap()["spec"]["template"].clone();
+    assert_eq!(
+        annotations(s.rs_with("nginx:2").unwrap())["kubernetes.io/change-cause"],
+        "set image"
+    );
+    // `kubectl rollout undo` (DeploymentRollbacker): revision 1's template without its hash
+    // label, and its annotations but for the controller's own, into the Deployment.
+    let rs1 = s.rs_with("nginx:1").unwrap().clone();
+    let mut old_template = rs1["spec"]["template"].clone();
     old_template["metadata"]["labels"]
         .as_object_mut()
         .unwrap()
         .remove("pod-template-hash");
-    edit(&c, |d| d["spec"]["template"] = old_template.clone());
+    let skip = [
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "deployment.kubernetes.io/revision",
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "deprecated.deployment.rollback.to",
+    ];
+    edit(&c, |d| {
+        let mut kept: serde_json::Map<String, Value> = annotations(d)
+            .into_iter()
+            .filter(|(k, _)| skip.contains(&k.as_str()))
+            .map(|(k, v)| (k, json!(v)))
+            .collect();
+        for (k, v) in annotations(&rs1) {
+            if !skip.contains(&k.as_str()) {
+                kept.insert(k, json!(v));
+            }
+        }
+        d["metadata"]["annotations"] = Value::Object(kept);
+        d["spec"]["template"] = old_template.clone();
+    });
     let s = roll_out(&c, 2, |_| {}, |_| {}).await;
+    assert_eq!(annotations(s.d())["kubernetes.io/change-cause"], "create");
     assert_eq!(s.rss.len(), 2, "no third ReplicaSet");
     let back = annotations(s.rs_with("nginx:1").unwrap());
     assert_eq!(back["deployment.kubernetes.io/revision"], "3");
