@@ -25,6 +25,23 @@ fn rolling(surge: i64, unavailable: i64) -> Value {
     json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}})
 }
 
+/// Access to the objects, from a [`Cluster`] or bare.
+trait Objs {
+    fn objs(&self) -> &crate::api::Objects;
+}
+
+impl Objs for Cluster {
+    fn objs(&self) -> &crate::api::Objects {
+        &self.objects
+    }
+}
+
+impl Objs for std::sync::Arc<crate::api::Objects> {
+    fn objs(&self) -> &crate::api::Objects {
+        self
+    }
+}
+
 /// What the tests look at: the namespace's Deployment, ReplicaSets and live pods.
 struct Snapshot {
     deployment: Option<Value>,
@@ -33,9 +50,9 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn take(c: &Cluster) -> Self {
+    fn take(c: &impl Objs) -> Self {
         let list = |key: &'static str| -> Vec<Value> {
-            c.objects
+            c.objs()
                 .store()
                 .list(key, &ListOptions::default())
                 .unwrap()
@@ -47,7 +64,7 @@ impl Snapshot {
         };
         Self {
             deployment: c
-                .objects
+                .objs()
                 .store()
                 .get("deployments.apps", "team", "web")
                 .ok()
@@ -148,12 +165,12 @@ impl Snapshot {
 /// Wait until `pred` holds of the namespace, re-checking on every change of a Deployment,
 /// ReplicaSet or pod; `check` runs on every state seen on the way (for invariants).
 async fn wait_until(
-    c: &Cluster,
+    c: &impl Objs,
     what: &str,
     pred: impl Fn(&Snapshot) -> bool,
     check: impl Fn(&Snapshot),
 ) -> Snapshot {
-    let store = c.objects.store();
+    let store = c.objs().store();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watches = Vec::new();
     for key in ["deployments.apps", "replicasets.apps", "pods"] {
@@ -183,6 +200,8 @@ async fn wait_until(
             if rx.recv().await.is_none() {
                 return s;
             }
+            // Look once per burst of changes.
+            while rx.try_recv().is_ok() {}
         }
     })
     .await;
@@ -201,45 +220,59 @@ async fn wait_until(
     }
 }
 
-fn set_ready(c: &Cluster, name: &str) {
-    let mut p = c.objects.store().get("pods", "team", name).unwrap().value();
-    p["status"]["phase"] = json!("Running");
-    p["status"]["conditions"] = json!([{"type": "Ready", "status": "True",
-        "lastTransitionTime": crate::controllers::events::rfc3339(jiff::Timestamp::now())}]);
-    c.objects
-        .update(
+fn set_ready(c: &impl Objs, name: &str) {
+    for _ in 0..20 {
+        let Ok(p) = c.objs().store().get("pods", "team", name) else {
+            return; // deleted meanwhile
+        };
+        let mut p = p.value();
+        p["status"]["phase"] = json!("Running");
+        p["status"]["conditions"] = json!([{"type": "Ready", "status": "True",
+            "lastTransitionTime": crate::controllers::events::rfc3339(jiff::Timestamp::now())}]);
+        match c.objs().update(
             info("pods"),
             "team",
             name,
             p,
             UpdateTarget::Status,
             &WriteParams::default(),
-        )
-        .unwrap();
+        ) {
+            Ok(_) => return,
+            Err(e) if e.code == 409 => continue,
+            Err(e) if e.code == 404 => return,
+            Err(e) => panic!("set pod {name} ready: {}", e.message),
+        }
+    }
+    panic!("pod {name} kept changing");
 }
 
-/// Change the Deployment (a read-modify-write, as `kubectl edit`).
-fn edit(c: &Cluster, change: impl Fn(&mut Value)) {
-    let mut d = c
-        .objects
-        .store()
-        .get("deployments.apps", "team", "web")
-        .unwrap()
-        .value();
-    change(&mut d);
-    c.objects
-        .update(
+/// Change the Deployment (a read-modify-write, as `kubectl edit`, again on a conflict).
+fn edit(c: &impl Objs, change: impl Fn(&mut Value)) {
+    for _ in 0..20 {
+        let mut d = c
+            .objs()
+            .store()
+            .get("deployments.apps", "team", "web")
+            .unwrap()
+            .value();
+        change(&mut d);
+        match c.objs().update(
             info("deployments"),
             "team",
             "web",
             d,
             UpdateTarget::Main,
             &WriteParams::default(),
-        )
-        .unwrap();
+        ) {
+            Ok(_) => return,
+            Err(e) if e.code == 409 => continue,
+            Err(e) => panic!("update the deployment: {}", e.message),
+        }
+    }
+    panic!("the deployment kept changing under the edit");
 }
 
-fn set_image(c: &Cluster, image: &str) {
+fn set_image(c: &impl Objs, image: &str) {
     edit(c, |d| {
         d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image)
     });
@@ -644,4 +677,85 @@ async fn scaling_in_the_middle_of_a_rollout_is_shared_between_old_and_new() {
         );
     }
     c.stop().await;
+}
+
+/// Not a check: times a 300-replica rolling update with the kubelet played in bulk, and prints
+/// the deployment queue's metrics. `cargo test -p orchestrator --release --lib
+/// rollout_of_300_replicas_measured -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn rollout_of_300_replicas_measured() {
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    let store: Arc<dyn crate::store::Storage> =
+        Arc::new(crate::store::MemoryStore::new(Default::default()));
+    let objects = crate::api::Objects::new(store);
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let workqueues = crate::controllers::spawn_all(
+        objects.clone(),
+        &Default::default(),
+        shutdown.clone(),
+        &tracker,
+    );
+    objects
+        .create(
+            info("namespaces"),
+            "",
+            json!({"metadata": {"name": "team"}}),
+            &WriteParams::default(),
+        )
+        .unwrap();
+    let replicas = 300;
+    let mut d = deployment(
+        replicas,
+        json!({"type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
+    );
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1");
+    objects
+        .create(info("deployments"), "team", d, &WriteParams::default())
+        .unwrap();
+    let c = objects.clone();
+    for image in ["nginx:1", "nginx:2"] {
+        if image != "nginx:1" {
+            set_image(&c, image);
+        }
+        let started = std::time::Instant::now();
+        let mut steps = 0;
+        loop {
+            let done = |s: &Snapshot| s.rs_with(image).is_some() && s.complete(replicas);
+            let s = wait_until(
+                &c,
+                "an unready pod or the rollout complete",
+                |s| done(s) || s.unready_pod().is_some(),
+                |_| {},
+            )
+            .await;
+            if done(&s) {
+                break;
+            }
+            for p in s.pods.iter().filter(|p| !Snapshot::ready(p)) {
+                set_ready(&c, p["metadata"]["name"].as_str().unwrap());
+            }
+            steps += 1;
+        }
+        println!(
+            "{image}: {replicas} replicas rolled out in {:?} ({steps} kubelet passes)",
+            started.elapsed()
+        );
+    }
+    let mut out = String::new();
+    workqueues.render(&mut out);
+    for line in out.lines().filter(|l| {
+        l.contains("name=\"deployment\"")
+            && (l.contains("_count") || l.contains("_sum") || l.starts_with("workqueue_adds"))
+    }) {
+        println!("{line}");
+    }
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
 }
