@@ -116,14 +116,17 @@ impl<A: Api + ?Sized> Syncer<'_, A> {
         Ok((old, total))
     }
 
-    /// `scaleDownOldReplicaSetsForRollingUpdate`: scale old ReplicaSets down, oldest first, by
-    /// as many replicas as are available beyond minAvailable. How many went.
+    /// `scaleDownOldReplicaSetsForRollingUpdate`: scale the (active) old ReplicaSets `old` down,
+    /// oldest first, by as many replicas as they and the new one have available beyond
+    /// minAvailable. How many went.
     pub(crate) fn scale_down_old_replica_sets_for_rolling_update(
         &mut self,
         mut old: Vec<usize>,
     ) -> Result<i32, ApiError> {
         let min_available = d_replicas(&self.d) - max_unavailable(&self.d);
-        let available = available_replica_count(self.rss.iter());
+        // Upstream counts the active old ReplicaSets and the new one: an inactive old one's
+        // pods may still be available while they go, but they are going.
+        let available = available_replica_count(old.iter().chain(&self.new).map(|&i| &self.rss[i]));
         if available <= min_available {
             return Ok(0);
         }
