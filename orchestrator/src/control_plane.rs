@@ -142,17 +142,18 @@ impl ControlPlane {
         let state = Arc::new(AppState {
             objects: objects.clone(),
             token: token.clone(),
-            metrics,
+            metrics: metrics.clone(),
             bookmark_interval: config.bookmark_interval,
             shutdown: shutdown.clone(),
             server_addr: addr.to_string(),
         });
-        crate::controllers::spawn_all(
+        let workqueues = crate::controllers::spawn_all(
             objects.clone(),
             &config.node_lifecycle,
             shutdown.clone(),
             &tracker,
         );
+        metrics.set_workqueues(workqueues);
         tracker.spawn(api::serve_tls(
             listener,
             tls,

@@ -104,3 +104,52 @@ async fn requests_without_the_token_get_401() {
     }
     cp.shutdown().await;
 }
+
+#[tokio::test]
+async fn metrics_report_the_deployment_work_queue() {
+    use futures::{StreamExt, TryStreamExt};
+    use k8s_openapi::api::apps::v1::Deployment;
+    let cp = ControlPlane::start(ControlPlaneConfig::default())
+        .await
+        .expect("boots");
+    let client = client_for(&cp).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
+    }))
+    .unwrap();
+    deployments
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("creates");
+    let observed = async {
+        let params = WatchParams::default().fields("metadata.name=web");
+        let mut events = deployments.watch(&params, "0").await.unwrap().boxed();
+        while let Some(ev) = events.try_next().await.unwrap() {
+            if let WatchEvent::Added(d) | WatchEvent::Modified(d) = ev
+                && d.status.and_then(|s| s.observed_generation) == Some(1)
+            {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), observed)
+        .await
+        .expect("the deployment controller observes the deployment");
+    let req = http::Request::get("/metrics").body(Vec::new()).unwrap();
+    let text = client.request_text(req).await.expect("serves /metrics");
+    let adds = text
+        .lines()
+        .find_map(|l| l.strip_prefix("workqueue_adds_total{name=\"deployment\"} "))
+        .expect("the deployment queue is reported");
+    assert!(adds.parse::<u64>().unwrap() >= 1, "{adds}");
+    assert!(
+        text.contains("workqueue_queue_duration_seconds_bucket{name=\"deployment\",le=\"+Inf\"}")
+    );
+    assert!(text.contains("workqueue_depth{name=\"deployment\"}"));
+    cp.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! `/metrics` in Prometheus text with upstream's names: `apiserver_request_total`,
 //! `apiserver_request_duration_seconds`, `apiserver_storage_objects` and
-//! `apiserver_longrunning_requests` (current watches); then the scheduler's, when it runs.
+//! `apiserver_longrunning_requests` (current watches); then the scheduler's, when it runs, and the
+//! controllers' work queues' (`workqueue_*`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -51,6 +52,8 @@ pub(crate) struct Metrics {
     watch_total: AtomicI64,
     /// The scheduler's metrics, when the control plane runs one.
     scheduler: std::sync::OnceLock<std::sync::Arc<crate::scheduler::SchedulerMetrics>>,
+    /// The controllers' work queues.
+    workqueues: std::sync::OnceLock<std::sync::Arc<crate::controllers::WorkqueueMetrics>>,
 }
 
 impl Metrics {
@@ -89,6 +92,11 @@ impl Metrics {
     /// Serve the scheduler's metrics alongside the API server's.
     pub(crate) fn set_scheduler(&self, m: std::sync::Arc<crate::scheduler::SchedulerMetrics>) {
         let _ = self.scheduler.set(m);
+    }
+
+    /// Serve the controllers' work queue metrics alongside the API server's.
+    pub(crate) fn set_workqueues(&self, m: std::sync::Arc<crate::controllers::WorkqueueMetrics>) {
+        let _ = self.workqueues.set(m);
     }
 
     /// Render everything in the Prometheus text format.
@@ -161,6 +169,9 @@ impl Metrics {
         let _ = writeln!(out, "apiserver_registered_watchers {}", self.open_watches());
         if let Some(s) = self.scheduler.get() {
             s.render(&mut out);
+        }
+        if let Some(w) = self.workqueues.get() {
+            w.render(&mut out);
         }
         out
     }

@@ -18,6 +18,7 @@
 //!   terminated pods beyond a threshold.
 
 mod config;
+mod deployment;
 pub(crate) mod events;
 mod namespace;
 mod node_health;
@@ -55,6 +56,7 @@ pub use namespace::NamespaceController;
 pub use node_lifecycle::NodeLifecycleController;
 pub use pod_gc::PodGcController;
 pub use resource_quota::ResourceQuotaController;
+pub use runtime::queue_metrics::WorkqueueMetrics;
 pub use taint_eviction::TaintEvictionController;
 
 use pod_index::PodIndex;
@@ -62,12 +64,14 @@ use replica_set::{Flavor, ReplicaSetController};
 use runtime::pods::PodCache;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
+/// Returns the work queues' metrics, for `/metrics`.
 pub fn spawn_all(
     objects: Arc<Objects>,
     node_lifecycle: &NodeLifecycleConfig,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
-) {
+) -> Arc<WorkqueueMetrics> {
+    let workqueues = Arc::new(WorkqueueMetrics::default());
     let quota = Arc::new(ResourceQuotaController::new(objects.clone()));
     let namespaces = Arc::new(NamespaceController::new(objects.clone()));
     // The pod index comes first so that every other sink sees it already updated.
@@ -101,6 +105,14 @@ pub fn spawn_all(
         c.resync();
         c
     });
+    let deployment_queue = Arc::new(runtime::queue::KeyQueue::default());
+    workqueues.register("deployment", deployment_queue.clone());
+    let deployments = Arc::new(deployment::DeploymentController::new(
+        objects.clone(),
+        workload_pods.clone(),
+        deployment_queue,
+    ));
+    workload_pods.listen(deployments.clone());
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -110,6 +122,7 @@ pub fn spawn_all(
         evictions.clone(),
         replica_sets[0].clone(),
         replica_sets[1].clone(),
+        deployments.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -135,7 +148,9 @@ pub fn spawn_all(
     for c in replica_sets {
         tracker.spawn(c.run(shutdown.clone()));
     }
+    tracker.spawn(deployments.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
+    workqueues
 }
 
 /// Whether a resource's watch replays every current object when (re)started: the resources

@@ -8,5 +8,6 @@ pub(crate) mod expectations;
 pub(crate) mod owner;
 pub(crate) mod pods;
 pub(crate) mod queue;
+pub(crate) mod queue_metrics;
 pub(crate) mod ranking;
 pub(crate) mod slow_start;

@@ -12,6 +12,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::queue_metrics::{Histogram, QueueCounts};
+
 /// The first retry delay of a failing key.
 const BASE_DELAY: Duration = Duration::from_millis(5);
 /// The longest retry delay.
@@ -22,6 +24,8 @@ const MAX_DELAY: Duration = Duration::from_secs(1000);
 pub(crate) struct KeyQueue {
     state: parking_lot::Mutex<State>,
     notify: tokio::sync::Notify,
+    /// How long syncs took (`workqueue_work_duration_seconds`).
+    work_duration: parking_lot::Mutex<Histogram>,
 }
 
 #[derive(Debug, Default)]
@@ -35,6 +39,12 @@ struct State {
     failures: HashMap<String, u32>,
     /// When each key was first added since it was last taken (for the queue latency metric).
     added_at: HashMap<String, Instant>,
+    /// Adds of keys not already waiting (`workqueue_adds_total`).
+    adds: u64,
+    /// Rate-limited re-adds (`workqueue_retries_total`).
+    retries: u64,
+    /// How long keys waited before a worker took them (`workqueue_queue_duration_seconds`).
+    queue_duration: Histogram,
 }
 
 impl State {
@@ -42,6 +52,7 @@ impl State {
         if !self.dirty.insert(key.to_string()) {
             return false;
         }
+        self.adds += 1;
         self.added_at
             .entry(key.to_string())
             .or_insert_with(Instant::now);
@@ -102,6 +113,7 @@ impl KeyQueue {
     pub(crate) fn add_rate_limited(&self, key: &str) {
         let delay = {
             let mut s = self.state.lock();
+            s.retries += 1;
             let n = s.failures.entry(key.to_string()).or_default();
             *n += 1;
             backoff(*n)
@@ -134,6 +146,7 @@ impl KeyQueue {
                         .added_at
                         .remove(&key)
                         .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
+                    s.queue_duration.observe(waited);
                     if !s.queue.is_empty() {
                         // Let another idle worker take the next one.
                         self.notify.notify_one();
@@ -178,6 +191,19 @@ impl KeyQueue {
     pub(crate) fn len(&self) -> usize {
         self.state.lock().queue.len()
     }
+
+    /// What the queue has counted, for `/metrics`.
+    pub(crate) fn counts(&self) -> QueueCounts {
+        let work_duration = self.work_duration.lock().clone();
+        let s = self.state.lock();
+        QueueCounts {
+            depth: s.queue.len(),
+            adds: s.adds,
+            retries: s.retries,
+            queue_duration: s.queue_duration.clone(),
+            work_duration,
+        }
+    }
 }
 
 /// The delay before the `n`th retry (n ≥ 1).
@@ -206,7 +232,10 @@ pub(crate) async fn run_workers<S, F>(
         let sync = sync.clone();
         tasks.spawn(async move {
             while let Some(Taken { key, waited }) = queue.take(&shutdown).await {
-                match sync(key.clone(), waited).await {
+                let started = Instant::now();
+                let result = sync(key.clone(), waited).await;
+                queue.work_duration.lock().observe(started.elapsed());
+                match result {
                     Ok(()) => queue.forget(&key),
                     Err(e) => {
                         tracing::debug!(controller = name, key, error = %e, "sync failed; retrying with backoff");
