@@ -102,6 +102,7 @@ pub fn spawn_all(
             workload_pods.clone(),
         ));
         workload_pods.listen(c.clone());
+        workqueues.register(flavor.queue_name(), c.queue());
         c.resync();
         c
     });

@@ -65,6 +65,14 @@ impl Flavor {
         .expect("served")
     }
 
+    /// The work queue's name in upstream's `workqueue_*` metrics.
+    pub(crate) fn queue_name(self) -> &'static str {
+        match self {
+            Flavor::ReplicaSet => "replicaset",
+            Flavor::ReplicationController => "replicationmanager",
+        }
+    }
+
     /// The events' `source.component`, as upstream's.
     fn component(self) -> &'static str {
         match self {
@@ -144,6 +152,11 @@ impl ReplicaSetController {
             expectations: Expectations::default(),
             known: Default::default(),
         }
+    }
+
+    /// The controller's work queue (for its metrics).
+    pub(crate) fn queue(&self) -> Arc<KeyQueue> {
+        self.queue.clone()
     }
 
     /// Sync queued objects until `shutdown`.

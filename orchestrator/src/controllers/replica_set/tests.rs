@@ -270,6 +270,12 @@ async fn matching_orphans_are_adopted_and_pods_that_stop_matching_are_released()
         })
     })
     .await;
+    // Replaced: two pods of the ReplicaSet beside the released one.
+    let deadline = tokio::time::Instant::now() + crate::controllers::cluster_tests::TIMEOUT;
+    while live(&c).len() < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(live(&c).len(), 3);
     wait_status(
         &c,
         "replicasets",
@@ -278,7 +284,6 @@ async fn matching_orphans_are_adopted_and_pods_that_stop_matching_are_released()
         json!({"replicas": 2}),
     )
     .await;
-    assert_eq!(live(&c).len(), 3);
     c.stop().await;
 }
 
