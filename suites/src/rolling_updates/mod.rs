@@ -4,6 +4,7 @@
 //! scaling, rollover, stuck rollouts and their deadline, and the classic client-side rolling
 //! update of a ReplicationController.
 
+mod deployment;
 mod replication_controller;
 
 use crate::TestDef;
@@ -12,8 +13,46 @@ const AREA: &str = "rolling-updates";
 
 /// Every `rolling-updates` test.
 pub fn tests() -> Vec<TestDef> {
-    vec![test!(
-        AREA,
-        replication_controller::a_client_side_rolling_update_replaces_a_replication_controller_one_pod_at_a_time
-    )]
+    vec![
+        test!(AREA, deployment::rolling_update_with_the_default_25_percent_bounds, needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_surging_one_with_none_unavailable,
+            tags: [Conformance],
+            upstream: ["[sig-apps] Deployment RollingUpdateDeployment should delete old pods and create new ones"],
+            needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_with_one_unavailable_and_no_surge, needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_surging_two_with_two_unavailable, needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_surging_half_with_none_unavailable, needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_with_half_unavailable_and_no_surge, needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_surging_all_at_once, needs: [Kubectl]),
+        test!(AREA, deployment::rolling_update_with_percentages_rounding_to_zero_still_progresses,
+            needs: [Kubectl]),
+        test!(AREA, deployment::recreate_deletes_every_old_pod_before_creating_new_ones,
+            tags: [Conformance],
+            upstream: ["[sig-apps] Deployment RecreateDeployment should delete old pods and create new ones"],
+            needs: [Kubectl]),
+        test!(AREA, deployment::rollout_undo_returns_to_the_previous_template, needs: [Kubectl]),
+        test!(AREA, deployment::rollout_undo_to_a_revision_restores_its_template, needs: [Kubectl]),
+        test!(AREA, deployment::a_paused_deployment_rolls_out_only_when_resumed, needs: [Kubectl]),
+        test!(AREA, deployment::scaling_mid_rollout_shares_replicas_proportionally,
+            tags: [Conformance],
+            upstream: ["[sig-apps] Deployment deployment should support proportional scaling"],
+            needs: [Kubectl]),
+        test!(AREA, deployment::a_template_change_mid_rollout_rolls_over_to_the_newest,
+            tags: [Conformance],
+            upstream: ["[sig-apps] Deployment deployment should support rollover"],
+            needs: [Kubectl]),
+        test!(AREA, deployment::a_rollout_stuck_on_a_bad_image_exceeds_its_deadline_and_undo_recovers,
+            needs: [Kubectl]),
+        test!(AREA, deployment::min_ready_seconds_gates_a_rollout_on_availability, needs: [Kubectl]),
+        test!(AREA, deployment::old_replica_sets_beyond_the_history_limit_are_deleted,
+            tags: [Conformance],
+            upstream: ["[sig-apps] Deployment deployment should delete old replica sets"],
+            needs: [Kubectl]),
+        test!(AREA, deployment::kubectl_scale_resizes_a_deployment_through_its_scale_subresource,
+            tags: [Conformance],
+            upstream: ["[sig-apps] Deployment Deployment should have a working scale subresource"],
+            needs: [Kubectl]),
+        test!(AREA,
+            replication_controller::a_client_side_rolling_update_replaces_a_replication_controller_one_pod_at_a_time),
+    ]
 }

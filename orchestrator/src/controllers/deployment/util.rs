@@ -217,7 +217,14 @@ pub(crate) fn new_rs_new_replicas(
         "RollingUpdate" => {
             let surge =
                 scaled_value(rolling_params(d).0, replicas, true).map_err(|e| e.to_string())?;
-            let current = replica_count(all.iter().copied());
+            // Upstream sums `spec.replicas`; we count a ReplicaSet being scaled down at the pods
+            // it still has (`status.replicas`, when higher), so the new one grows only once the
+            // old one's surplus is gone and pods, not just sizes, stay within the surge
+            // (docs/fidelity.md).
+            let current: i32 = all
+                .iter()
+                .map(|rs| rs_replicas(rs).max(rs_status_replicas(rs)))
+                .sum();
             let max_total = replicas + surge;
             if current >= max_total {
                 return Ok(rs_replicas(new_rs));
