@@ -18,6 +18,7 @@
 //!   terminated pods beyond a threshold.
 
 mod config;
+mod daemon_set;
 pub(crate) mod events;
 mod namespace;
 mod node_health;
@@ -57,6 +58,7 @@ pub use resource_quota::ResourceQuotaController;
 pub use taint_eviction::TaintEvictionController;
 
 use pod_index::PodIndex;
+use daemon_set::DaemonSetController;
 use runtime::pods::PodCache;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
@@ -89,6 +91,12 @@ pub fn spawn_all(
     // before the feeds start, and is a sink for its own resources' events.
     let workload_pods = Arc::new(PodCache::new(objects.store().clone()));
     workload_pods.resync();
+    let daemon_sets = Arc::new(DaemonSetController::new(
+        objects.clone(),
+        workload_pods.clone(),
+    ));
+    workload_pods.listen(daemon_sets.clone());
+    daemon_sets.resync();
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -96,6 +104,7 @@ pub fn spawn_all(
         namespaces.clone(),
         nodes.clone(),
         evictions.clone(),
+        daemon_sets.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -118,6 +127,7 @@ pub fn spawn_all(
     tracker.spawn(namespaces.run(shutdown.clone()));
     tracker.spawn(nodes.run(shutdown.clone()));
     tracker.spawn(evictions.run(shutdown.clone()));
+    tracker.spawn(daemon_sets.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
 }
 
