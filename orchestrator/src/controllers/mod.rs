@@ -36,6 +36,8 @@ mod zones;
 mod cluster_tests;
 #[cfg(test)]
 mod node_lifecycle_tests;
+#[cfg(test)]
+pub(crate) mod test_cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -57,8 +59,8 @@ pub use pod_gc::PodGcController;
 pub use resource_quota::ResourceQuotaController;
 pub use taint_eviction::TaintEvictionController;
 
-use pod_index::PodIndex;
 use daemon_set::DaemonSetController;
+use pod_index::PodIndex;
 use runtime::pods::PodCache;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.

@@ -150,7 +150,10 @@ impl Placement {
             .affinity
             .as_ref()
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|na| {
+                na.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .map(CompiledNodeSelector::lazy);
         Self {
             node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
@@ -189,9 +192,8 @@ impl Placement {
                 should_continue_running: true,
             };
         }
-        let evicting = find_untolerated_taint(&node.taints, &self.tolerations, |t| {
-            t.effect == NO_EXECUTE
-        });
+        let evicting =
+            find_untolerated_taint(&node.taints, &self.tolerations, |t| t.effect == NO_EXECUTE);
         Verdict {
             should_run: false,
             should_continue_running: evicting.is_none(),
@@ -327,7 +329,10 @@ mod tests {
         let t = with_daemon_tolerations(&s);
         assert_eq!(t.len(), 7);
         assert_eq!(t[0].key.as_deref(), Some("node.kubernetes.io/not-ready"));
-        assert_eq!(t[0].toleration_seconds, None, "no time limit for daemon pods");
+        assert_eq!(
+            t[0].toleration_seconds, None,
+            "no time limit for daemon pods"
+        );
         assert_eq!(t[1].key.as_deref(), Some("mine"));
     }
 

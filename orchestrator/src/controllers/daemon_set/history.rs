@@ -167,7 +167,11 @@ fn controlled(objects: &Objects, ds: &HistorySubject<'_>) -> Result<Vec<Revision
     Ok(out)
 }
 
-fn patch_revision(objects: &Objects, stored: &Stored, patch: &Value) -> Result<Arc<Stored>, ApiError> {
+fn patch_revision(
+    objects: &Objects,
+    stored: &Stored,
+    patch: &Value,
+) -> Result<Arc<Stored>, ApiError> {
     objects.patch(
         revisions_info(),
         &stored.namespace,
@@ -215,7 +219,11 @@ pub(crate) fn construct(
 
 /// Create the revision of the current template (upstream `snapshot`). A name taken by another
 /// template is a hash collision: the DaemonSet's `collisionCount` goes up and the sync retries.
-fn snapshot(objects: &Objects, ds: &HistorySubject<'_>, revision: i64) -> Result<Revision, ApiError> {
+fn snapshot(
+    objects: &Objects,
+    ds: &HistorySubject<'_>,
+    revision: i64,
+) -> Result<Revision, ApiError> {
     let hash = compute_hash(ds.template, ds.collision_count);
     let name = format!("{}-{hash}", ds.owner.name);
     let mut labels = ds.template_labels.as_object().cloned().unwrap_or_default();
@@ -227,7 +235,12 @@ fn snapshot(objects: &Objects, ds: &HistorySubject<'_>, revision: i64) -> Result
     }
     let obj = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": metadata,
         "data": revision_data(ds.template), "revision": revision});
-    match objects.create(revisions_info(), &ds.owner.namespace, obj, &WriteParams::default()) {
+    match objects.create(
+        revisions_info(),
+        &ds.owner.namespace,
+        obj,
+        &WriteParams::default(),
+    ) {
         Ok(stored) => Ok(Revision::parse(stored)),
         Err(e) if e.reason == Reason::AlreadyExists => {
             let existing =
@@ -248,7 +261,9 @@ fn bump_collision_count(objects: &Objects, ds: &HistorySubject<'_>) -> Result<()
         .store()
         .get(info.store_key, &ds.owner.namespace, &ds.owner.name)?
         .value();
-    let stored_count = current["status"]["collisionCount"].as_i64().map(|c| c as i32);
+    let stored_count = current["status"]["collisionCount"]
+        .as_i64()
+        .map(|c| c as i32);
     if stored_count != ds.collision_count {
         return Err(ApiError::conflict(
             "apps",
@@ -350,9 +365,16 @@ mod tests {
         let t = json!({"spec": {"containers": [{"name": "c", "image": "i"}]}});
         let reordered = json!({"spec": {"containers": [{"image": "i", "name": "c"}]}});
         let h = compute_hash(&t, None);
-        assert_eq!(h, compute_hash(&reordered, None), "key order does not matter");
+        assert_eq!(
+            h,
+            compute_hash(&reordered, None),
+            "key order does not matter"
+        );
         assert_ne!(h, compute_hash(&t, Some(1)));
-        assert!(h.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)));
+        assert!(
+            h.bytes()
+                .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b))
+        );
         assert!(!h.is_empty() && h.len() <= 10);
     }
 

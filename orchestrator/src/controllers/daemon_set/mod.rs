@@ -35,6 +35,8 @@ use crate::patch::PatchType;
 use crate::registry::{ResourceInfo, UpdateTarget};
 use crate::store::{Event, EventType, LabelSelector, ListOptions, Stored};
 
+#[cfg(test)]
+pub(crate) use eligibility::target_node;
 use eligibility::{NodeView, Placement, Verdict};
 use plan::{DaemonPod, HASH_LABEL, NodeState, TEMPLATE_GENERATION_LABEL};
 
@@ -139,10 +141,16 @@ impl DaemonSetController {
     /// Sync DaemonSets until `shutdown`.
     pub(crate) async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let queue = self.queue.clone();
-        run_workers("daemonset", queue, WORKERS, shutdown, move |key, _waited| {
-            let this = self.clone();
-            async move { this.sync(&key) }
-        })
+        run_workers(
+            "daemonset",
+            queue,
+            WORKERS,
+            shutdown,
+            move |key, _waited| {
+                let this = self.clone();
+                async move { this.sync(&key) }
+            },
+        )
         .await;
     }
 
@@ -162,7 +170,11 @@ impl DaemonSetController {
     }
 
     /// The DaemonSets of `namespace` whose selector matches these labels.
-    fn selecting<'a>(&self, namespace: &str, label: impl Fn(&str) -> Option<&'a str>) -> Vec<String> {
+    fn selecting<'a>(
+        &self,
+        namespace: &str,
+        label: impl Fn(&str) -> Option<&'a str>,
+    ) -> Vec<String> {
         let prefix = format!("{namespace}/");
         self.known
             .read()
@@ -180,7 +192,10 @@ impl DaemonSetController {
         let key = format!("{}/{}", stored.namespace, stored.name);
         match selector {
             Some(selector) => {
-                let uid = v["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+                let uid = v["metadata"]["uid"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 self.known.write().insert(key, Known { uid, selector });
             }
             None => {
@@ -197,13 +212,18 @@ impl DaemonSetController {
 
     /// Every node, parsed once per revision.
     fn node_views(&self) -> Result<Vec<Arc<NodeView>>, ApiError> {
-        let listed = self.objects.store().list("nodes", &ListOptions::default())?;
+        let listed = self
+            .objects
+            .store()
+            .list("nodes", &ListOptions::default())?;
         let mut cache = self.nodes.lock();
         let mut seen = HashSet::with_capacity(listed.items.len());
         let mut out = Vec::with_capacity(listed.items.len());
         for stored in &listed.items {
             seen.insert(stored.name.to_string());
-            let entry = cache.get(&*stored.name).filter(|(rev, _)| *rev == stored.revision);
+            let entry = cache
+                .get(&*stored.name)
+                .filter(|(rev, _)| *rev == stored.revision);
             let view = match entry {
                 Some((_, v)) => v.clone(),
                 None => {
@@ -358,8 +378,13 @@ impl DaemonSetController {
                 backoff.next(&backoff_id, now);
                 true
             };
-            let node_plan =
-                plan::pods_should_be_on_node(verdict, &pods, surge, |p| p.available, backoff_allows);
+            let node_plan = plan::pods_should_be_on_node(
+                verdict,
+                &pods,
+                surge,
+                |p| p.available,
+                backoff_allows,
+            );
             if node_plan.create {
                 create.push(node.name.clone());
             }
@@ -469,7 +494,10 @@ impl DaemonSetController {
             let mut t = template.clone();
             eligibility::pin_to_node(&mut t, &create[i]);
             let pod = owner::pod_from_template(&t, &ctx.owner, &prefix);
-            match self.objects.create(pods_info(), ns, pod, &WriteParams::default()) {
+            match self
+                .objects
+                .create(pods_info(), ns, pod, &WriteParams::default())
+            {
                 Ok(stored) => {
                     let msg = format!("Created pod: {}", stored.name);
                     self.events
@@ -478,7 +506,10 @@ impl DaemonSetController {
                 }
                 Err(e) => {
                     self.creations.creation_observed(&ctx.key);
-                    if e.causes.iter().any(|c| c.kind == CauseKind::NamespaceTerminating) {
+                    if e.causes
+                        .iter()
+                        .any(|c| c.kind == CauseKind::NamespaceTerminating)
+                    {
                         terminating = true;
                     } else {
                         let msg = format!("Error creating: {}", e.message);
@@ -598,10 +629,8 @@ impl DaemonSetController {
         }
         // Availability comes with time, not with an event.
         if ctx.min_ready_seconds > 0 && c.ready != c.available {
-            self.queue.add_after(
-                &ctx.key,
-                Duration::from_secs(ctx.min_ready_seconds as u64),
-            );
+            self.queue
+                .add_after(&ctx.key, Duration::from_secs(ctx.min_ready_seconds as u64));
         }
         Ok(())
     }

@@ -141,11 +141,8 @@ pub(crate) fn pods_should_be_on_node(
         return plan;
     }
     if exists {
-        plan.delete.extend(
-            pods.iter()
-                .filter(|p| !p.deleting)
-                .map(|p| p.name.clone()),
-        );
+        plan.delete
+            .extend(pods.iter().filter(|p| !p.deleting).map(|p| p.name.clone()));
     }
     plan
 }
@@ -260,7 +257,8 @@ pub(crate) fn rolling_update(
     // With surge the owner expects full availability: pods on nodes the DaemonSet left go only
     // once enough pods elsewhere are available.
     let deletable = available.saturating_sub(desired).min(should_not_run.len());
-    step.delete.extend(should_not_run.into_iter().take(deletable));
+    step.delete
+        .extend(should_not_run.into_iter().take(deletable));
     let remaining = max_surge.saturating_sub(surging).min(candidates.len());
     step.create = allowed;
     step.create.extend(candidates.into_iter().take(remaining));
@@ -401,7 +399,11 @@ mod tests {
 
     #[test]
     fn without_surge_only_the_oldest_pod_stays() {
-        let pods = [pod("b", 2, true, true), pod("a", 1, true, true), pod("c", 3, false, true)];
+        let pods = [
+            pod("b", 2, true, true),
+            pod("a", 1, true, true),
+            pod("c", 3, false, true),
+        ];
         assert_eq!(plan(RUN, &pods, false).delete, ["b", "c"]);
     }
 
@@ -409,7 +411,10 @@ mod tests {
     fn pods_on_a_node_that_evicts_them_are_deleted_unless_already_going() {
         let mut going = pod("b", 2, true, true);
         going.deleting = true;
-        assert_eq!(plan(NO, &[pod("a", 1, true, true), going], false).delete, ["a"]);
+        assert_eq!(
+            plan(NO, &[pod("a", 1, true, true), going], false).delete,
+            ["a"]
+        );
     }
 
     #[test]
@@ -418,7 +423,10 @@ mod tests {
         failed.phase = "Failed".into();
         let p = plan(RUN, std::slice::from_ref(&failed), false);
         assert_eq!(p.delete_failed, ["f"]);
-        assert!(!p.create, "the replacement comes once the failed pod is gone");
+        assert!(
+            !p.create,
+            "the replacement comes once the failed pod is gone"
+        );
         let held = pods_should_be_on_node(RUN, &[failed], false, |_| true, || false);
         assert!(held.failed_in_backoff && held.delete_failed.is_empty());
     }
@@ -522,7 +530,11 @@ mod tests {
             ("n3", RUN, vec![pod("c", 1, false, false)]),
         ];
         let step = rolling_update(&states(&nodes), 3, 1, 0);
-        assert_eq!(step.create, ["n3", "n1"], "the unavailable one is always allowed");
+        assert_eq!(
+            step.create,
+            ["n3", "n1"],
+            "the unavailable one is always allowed"
+        );
         assert!(step.delete.is_empty());
     }
 
@@ -555,7 +567,10 @@ mod tests {
     #[test]
     fn status_counts_follow_the_oldest_pod_of_each_node() {
         let nodes = [
-            (RUN, vec![pod("a", 1, true, true), pod("a2", 2, false, false)]),
+            (
+                RUN,
+                vec![pod("a", 1, true, true), pod("a2", 2, false, false)],
+            ),
             (RUN, vec![pod("b", 1, false, false)]),
             (RUN, vec![]),
             (NO, vec![pod("x", 1, true, true)]),

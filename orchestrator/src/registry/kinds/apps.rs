@@ -531,16 +531,24 @@ mod tests {
                 "annotations": {"deprecated.daemonset.template.generation": "7"}},
             "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template(json!({"app": "x"}), None)}});
         let v1 = create("daemonsets.apps", ds).unwrap();
-        let generation = |o: &Value| o["metadata"]["annotations"]["deprecated.daemonset.template.generation"].clone();
+        let generation = |o: &Value| {
+            o["metadata"]["annotations"]["deprecated.daemonset.template.generation"].clone()
+        };
         assert_eq!(generation(&v1), "1", "the server sets it on create");
         let mut tuned = v1.clone();
         tuned["spec"]["minReadySeconds"] = json!(5);
         tuned["metadata"]["annotations"]["deprecated.daemonset.template.generation"] = json!("9");
         let v2 = update("daemonsets.apps", tuned, &v1).unwrap();
-        assert_eq!((generation(&v2), v2["metadata"]["generation"].clone()), (json!("1"), json!(2)));
+        assert_eq!(
+            (generation(&v2), v2["metadata"]["generation"].clone()),
+            (json!("1"), json!(2))
+        );
         let mut retemplated = v2.clone();
         retemplated["spec"]["template"]["spec"]["containers"][0]["image"] = json!("new");
         let v3 = update("daemonsets.apps", retemplated, &v2).unwrap();
-        assert_eq!((generation(&v3), v3["metadata"]["generation"].clone()), (json!("2"), json!(3)));
+        assert_eq!(
+            (generation(&v3), v3["metadata"]["generation"].clone()),
+            (json!("2"), json!(3))
+        );
     }
 }
