@@ -20,6 +20,7 @@
 mod config;
 mod daemon_set;
 pub(crate) mod events;
+mod job;
 mod namespace;
 mod node_health;
 mod node_lifecycle;
@@ -60,6 +61,7 @@ pub use resource_quota::ResourceQuotaController;
 pub use taint_eviction::TaintEvictionController;
 
 use daemon_set::DaemonSetController;
+use job::{JobConfig, JobController};
 use pod_index::PodIndex;
 use runtime::pods::PodCache;
 
@@ -99,6 +101,13 @@ pub fn spawn_all(
     ));
     workload_pods.listen(daemon_sets.clone());
     daemon_sets.resync();
+    let jobs = Arc::new(JobController::new(
+        objects.clone(),
+        workload_pods.clone(),
+        JobConfig::default(),
+    ));
+    workload_pods.listen(jobs.clone());
+    jobs.resync();
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -107,6 +116,7 @@ pub fn spawn_all(
         nodes.clone(),
         evictions.clone(),
         daemon_sets.clone(),
+        jobs.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -130,6 +140,7 @@ pub fn spawn_all(
     tracker.spawn(nodes.run(shutdown.clone()));
     tracker.spawn(evictions.run(shutdown.clone()));
     tracker.spawn(daemon_sets.run(shutdown.clone()));
+    tracker.spawn(jobs.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
 }
 
