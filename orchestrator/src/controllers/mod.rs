@@ -31,6 +31,7 @@ mod resource_quota;
 pub(crate) mod runtime;
 mod taint_eviction;
 pub mod taints;
+mod ttl_after_finished;
 mod zones;
 
 #[cfg(test)]
@@ -64,6 +65,7 @@ use daemon_set::DaemonSetController;
 use job::{JobConfig, JobController};
 use pod_index::PodIndex;
 use runtime::pods::PodCache;
+use ttl_after_finished::TtlAfterFinishedController;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
 pub fn spawn_all(
@@ -108,6 +110,8 @@ pub fn spawn_all(
     ));
     workload_pods.listen(jobs.clone());
     jobs.resync();
+    let job_ttl = Arc::new(TtlAfterFinishedController::new(objects.clone()));
+    job_ttl.resync();
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -117,6 +121,7 @@ pub fn spawn_all(
         evictions.clone(),
         daemon_sets.clone(),
         jobs.clone(),
+        job_ttl.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -141,6 +146,7 @@ pub fn spawn_all(
     tracker.spawn(evictions.run(shutdown.clone()));
     tracker.spawn(daemon_sets.run(shutdown.clone()));
     tracker.spawn(jobs.run(shutdown.clone()));
+    tracker.spawn(job_ttl.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
 }
 

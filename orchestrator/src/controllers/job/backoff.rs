@@ -31,8 +31,7 @@ impl BackoffRecord {
                 return self;
             };
             return Self {
-                failures_after_last_success: self.failures_after_last_success
-                    + failed.len() as u32,
+                failures_after_last_success: self.failures_after_last_success + failed.len() as u32,
                 last_failure: Some(last_failure),
             };
         };
@@ -48,7 +47,12 @@ impl BackoffRecord {
     }
 
     /// How long until pods may be created again at `now` (upstream `getRemainingTime`).
-    pub(crate) fn remaining(&self, now: jiff::Timestamp, base: Duration, max: Duration) -> Duration {
+    pub(crate) fn remaining(
+        &self,
+        now: jiff::Timestamp,
+        base: Duration,
+        max: Duration,
+    ) -> Duration {
         let (n, Some(last)) = (self.failures_after_last_success, self.last_failure) else {
             return Duration::ZERO;
         };
@@ -81,13 +85,25 @@ mod tests {
     #[test]
     fn failures_accumulate_until_a_later_success() {
         let r = BackoffRecord::default().next(vec![], vec![t(2), t(1)]);
-        assert_eq!(r, BackoffRecord { failures_after_last_success: 2, last_failure: Some(t(2)) });
+        assert_eq!(
+            r,
+            BackoffRecord {
+                failures_after_last_success: 2,
+                last_failure: Some(t(2))
+            }
+        );
         let r = r.next(vec![], vec![t(5)]);
         assert_eq!(r.failures_after_last_success, 3);
         assert_eq!(r.next(vec![], vec![]), r, "nothing new, nothing changes");
         assert_eq!(r.next(vec![t(6)], vec![]), BackoffRecord::default());
         let mixed = r.next(vec![t(6)], vec![t(4), t(7), t(8)]);
-        assert_eq!(mixed, BackoffRecord { failures_after_last_success: 2, last_failure: Some(t(8)) });
+        assert_eq!(
+            mixed,
+            BackoffRecord {
+                failures_after_last_success: 2,
+                last_failure: Some(t(8))
+            }
+        );
     }
 
     // upstream TestGetRemainingBackoffTime

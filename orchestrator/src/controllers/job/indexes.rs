@@ -85,7 +85,10 @@ impl Intervals {
         let new = Intervals(
             indexes
                 .into_iter()
-                .map(|ix| Interval { first: ix, last: ix })
+                .map(|ix| Interval {
+                    first: ix,
+                    last: ix,
+                })
                 .collect(),
         );
         self.merge(&new)
@@ -146,7 +149,10 @@ pub(crate) fn generate_name(job: &str, index: i64) -> String {
     let append = format!("-{index}-");
     let prefix = format!("{job}{append}");
     if prefix.len() > MAX_GENERATED_NAME_LENGTH {
-        format!("{}{append}", &job[..MAX_GENERATED_NAME_LENGTH - append.len()])
+        format!(
+            "{}{append}",
+            &job[..MAX_GENERATED_NAME_LENGTH - append.len()]
+        )
     } else {
         prefix
     }
@@ -175,7 +181,11 @@ mod tests {
     #[case::adjacent_merged("1,2,3-5,6", 10, &[(1, 6)])]
     #[case::past_completions_cut("1,4-6,8", 6, &[(1, 1), (4, 5)])]
     #[case::corrupt_skipped("1,a,3-b,5", 10, &[(1, 1), (5, 5)])]
-    fn parsing_completed_indexes(#[case] s: &str, #[case] completions: i64, #[case] want: &[(i64, i64)]) {
+    fn parsing_completed_indexes(
+        #[case] s: &str,
+        #[case] completions: i64,
+        #[case] want: &[(i64, i64)],
+    ) {
         assert_eq!(Intervals::parse(s, completions), iv(want));
     }
 
@@ -192,7 +202,10 @@ mod tests {
     #[test]
     fn adding_indexes_merges_neighbours() {
         let base = iv(&[(1, 2), (6, 6)]);
-        assert_eq!(base.with_indexes([0, 3, 5, 9]), iv(&[(0, 3), (5, 6), (9, 9)]));
+        assert_eq!(
+            base.with_indexes([0, 3, 5, 9]),
+            iv(&[(0, 3), (5, 6), (9, 9)])
+        );
         assert_eq!(base.with_indexes([0, 3, 5, 9]).total(), 7);
         assert!(base.has(2) && !base.has(3));
     }
@@ -212,7 +225,10 @@ mod tests {
         #[case] want: &[i64],
     ) {
         let active: BTreeSet<i64> = active.iter().copied().collect();
-        assert_eq!(first_pending(&iv(succeeded), &active, count, completions), want);
+        assert_eq!(
+            first_pending(&iv(succeeded), &active, count, completions),
+            want
+        );
     }
 
     #[test]

@@ -152,9 +152,16 @@ impl JobPod {
             .or(raw.metadata.creation_timestamp)
             .unwrap_or_default();
         Self {
-            tracked: raw.metadata.finalizers.iter().any(|f| f == TRACKING_FINALIZER),
+            tracked: raw
+                .metadata
+                .finalizers
+                .iter()
+                .any(|f| f == TRACKING_FINALIZER),
             index: indexes::completion_index(
-                raw.metadata.annotations.get(COMPLETION_INDEX).map(String::as_str),
+                raw.metadata
+                    .annotations
+                    .get(COMPLETION_INDEX)
+                    .map(String::as_str),
             ),
             finished_at,
             restarts_total: containers.map(|c| c.restart_count).sum(),
@@ -178,7 +185,11 @@ struct FinalizerExpectations(parking_lot::Mutex<HashMap<String, HashSet<String>>
 
 impl FinalizerExpectations {
     fn expect(&self, job: &str, uids: impl IntoIterator<Item = String>) {
-        self.0.lock().entry(job.to_string()).or_default().extend(uids);
+        self.0
+            .lock()
+            .entry(job.to_string())
+            .or_default()
+            .extend(uids);
     }
     fn observed(&self, job: &str, uid: &str) {
         let mut m = self.0.lock();
@@ -262,7 +273,13 @@ struct SyncCtx {
     new_backoff: BackoffRecord,
 }
 
-fn condition(type_: &str, status: &str, reason: &str, message: &str, at: jiff::Timestamp) -> JobCondition {
+fn condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    at: jiff::Timestamp,
+) -> JobCondition {
     JobCondition {
         type_: type_.into(),
         status: status.into(),
@@ -442,9 +459,7 @@ impl JobController {
                 .collect(),
             terminating: pods
                 .iter()
-                .filter(|p| {
-                    p.facts.deleting && p.phase() != "Succeeded" && p.phase() != "Failed"
-                })
+                .filter(|p| p.facts.deleting && p.phase() != "Succeeded" && p.phase() != "Failed")
                 .count() as i64,
             pods,
             succeeded: 0,
@@ -452,14 +467,28 @@ impl JobController {
             finished: None,
             prev_succeeded_indexes: Intervals::default(),
             succeeded_indexes: Intervals::default(),
-            uncounted_succeeded: uncounted.succeeded.clone().unwrap_or_default().into_iter().collect(),
-            uncounted_failed: uncounted.failed.clone().unwrap_or_default().into_iter().collect(),
+            uncounted_succeeded: uncounted
+                .succeeded
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            uncounted_failed: uncounted
+                .failed
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
             expected_rm_finalizers: self.finalizers.get(key),
             new_backoff: BackoffRecord::default(),
             stored: value,
             job,
         };
-        ctx.ready = ctx.active.iter().filter(|&&i| ctx.pods[i].facts.ready).count() as i64;
+        ctx.ready = ctx
+            .active
+            .iter()
+            .filter(|&&i| ctx.pods[i].facts.ready)
+            .count() as i64;
         let mut active = ctx.active.len() as i64;
         let (new_succeeded, new_failed) = self.new_finished_pods(&ctx);
         ctx.succeeded = i64::from(status.succeeded.unwrap_or(0))
@@ -475,8 +504,14 @@ impl JobController {
         }
         let previous = self.backoffs.lock().get(key).copied().unwrap_or_default();
         ctx.new_backoff = previous.next(
-            new_succeeded.iter().map(|&i| ctx.pods[i].finished_at).collect(),
-            new_failed.iter().map(|&i| ctx.pods[i].finished_at).collect(),
+            new_succeeded
+                .iter()
+                .map(|&i| ctx.pods[i].finished_at)
+                .collect(),
+            new_failed
+                .iter()
+                .map(|&i| ctx.pods[i].finished_at)
+                .collect(),
         );
 
         ctx.finished = find_condition(&ctx.job, "SuccessCriteriaMet").cloned();
@@ -517,8 +552,10 @@ impl JobController {
         }
         if is_indexed(&ctx.job) {
             let completions = i64::from(spec.completions.unwrap_or(0));
-            ctx.prev_succeeded_indexes =
-                Intervals::parse(status.completed_indexes.as_deref().unwrap_or(""), completions);
+            ctx.prev_succeeded_indexes = Intervals::parse(
+                status.completed_indexes.as_deref().unwrap_or(""),
+                completions,
+            );
             let new: BTreeSet<i64> = ctx
                 .pods
                 .iter()
@@ -569,17 +606,38 @@ impl JobController {
                     .conditions
                     .get_or_insert_with(Vec::new);
                 if spec.suspend == Some(true) {
-                    if ensure_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended", now) {
+                    if ensure_condition(
+                        conditions,
+                        "Suspended",
+                        "True",
+                        "JobSuspended",
+                        "Job suspended",
+                        now,
+                    ) {
                         suspend_changed = true;
-                        self.events
-                            .record(&ctx.owner.event_ref(), NORMAL, "Suspended", "Job suspended");
+                        self.events.record(
+                            &ctx.owner.event_ref(),
+                            NORMAL,
+                            "Suspended",
+                            "Job suspended",
+                        );
                     }
-                } else if ensure_condition(conditions, "Suspended", "False", "JobResumed", "Job resumed", now) {
+                } else if ensure_condition(
+                    conditions,
+                    "Suspended",
+                    "False",
+                    "JobResumed",
+                    "Job resumed",
+                    now,
+                ) {
                     suspend_changed = true;
                     self.events
                         .record(&ctx.owner.event_ref(), NORMAL, "Resumed", "Job resumed");
                     // The deadline counts from the resumption.
-                    ctx.job.status.get_or_insert_with(Default::default).start_time = Some(Time(now));
+                    ctx.job
+                        .status
+                        .get_or_insert_with(Default::default)
+                        .start_time = Some(Time(now));
                 }
             }
         }
@@ -611,8 +669,7 @@ impl JobController {
             {
                 return false;
             }
-            !is_indexed(&ctx.job)
-                || p.index.is_some_and(|ix| ix < completions.unwrap_or(0))
+            !is_indexed(&ctx.job) || p.index.is_some_and(|ix| ix < completions.unwrap_or(0))
         };
         let succeeded = (0..ctx.pods.len())
             .filter(|&i| {
@@ -772,7 +829,10 @@ impl JobController {
                 None => owner::pod_name_prefix(&job_name),
             };
             let pod = owner::pod_from_template(&t, &ctx.owner, &prefix);
-            match self.objects.create(pods_info(), &ns, pod, &WriteParams::default()) {
+            match self
+                .objects
+                .create(pods_info(), &ns, pod, &WriteParams::default())
+            {
                 Ok(stored) => {
                     let msg = format!("Created pod: {}", stored.name);
                     self.events
@@ -782,7 +842,11 @@ impl JobController {
                 Err(e) => {
                     self.expectations.creation_observed(&ctx.key);
                     failures += 1;
-                    if !e.causes.iter().any(|c| c.kind == CauseKind::NamespaceTerminating) {
+                    if !e
+                        .causes
+                        .iter()
+                        .any(|c| c.kind == CauseKind::NamespaceTerminating)
+                    {
                         let msg = format!("Error creating: {}", e.message);
                         self.events
                             .record(&ctx.owner.event_ref(), WARNING, "FailedCreate", &msg);
@@ -810,7 +874,10 @@ impl JobController {
         if !t["metadata"].is_object() {
             t["metadata"] = json!({});
         }
-        let finalizers = t["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+        let finalizers = t["metadata"]["finalizers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if !finalizers.iter().any(|f| f == TRACKING_FINALIZER) {
             let mut f = finalizers;
             f.push(json!(TRACKING_FINALIZER));
@@ -827,8 +894,10 @@ impl JobController {
                     }
                     let env = c["env"].as_array_mut().expect("set above");
                     if !env.iter().any(|e| e["name"] == "JOB_COMPLETION_INDEX") {
-                        env.push(json!({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-                            "fieldPath": format!("metadata.annotations['{COMPLETION_INDEX}']")}}}));
+                        env.push(
+                            json!({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+                            "fieldPath": format!("metadata.annotations['{COMPLETION_INDEX}']")}}}),
+                        );
                     }
                 }
             }
@@ -887,17 +956,27 @@ impl JobController {
         let facts: Vec<Arc<PodFacts>> = pods.iter().map(|&i| ctx.pods[i].facts.clone()).collect();
         ranking::pods_to_delete(&facts, &[], count, jiff::Timestamp::now())
             .iter()
-            .filter_map(|f| pods.iter().copied().find(|&i| Arc::ptr_eq(&ctx.pods[i].facts, f)))
+            .filter_map(|f| {
+                pods.iter()
+                    .copied()
+                    .find(|&i| Arc::ptr_eq(&ctx.pods[i].facts, f))
+            })
             .collect()
     }
 
     /// Delete pods of a running Job, taking their finalizer off first so they are not counted
     /// as failures (upstream `deleteJobPods`).
-    fn delete_job_pods(&self, ctx: &mut SyncCtx, pods: Vec<usize>, active: i64) -> (i64, Option<ApiError>) {
+    fn delete_job_pods(
+        &self,
+        ctx: &mut SyncCtx,
+        pods: Vec<usize>,
+        active: i64,
+    ) -> (i64, Option<ApiError>) {
         let ns = ctx.owner.namespace.clone();
         self.deletions.expect_deletions(
             &ctx.key,
-            pods.iter().map(|&i| format!("{ns}/{}", ctx.pods[i].facts.name())),
+            pods.iter()
+                .map(|&i| format!("{ns}/{}", ctx.pods[i].facts.name())),
         );
         let mut removed = 0;
         let mut removed_ready = 0;
@@ -932,7 +1011,11 @@ impl JobController {
 
     /// Count finished pods, take their finalizers off, and finish the Job when nothing is left
     /// (upstream `trackJobStatusAndRemoveFinalizers`).
-    fn track_status_and_remove_finalizers(&self, ctx: &mut SyncCtx, mut needs_flush: bool) -> Result<(), ApiError> {
+    fn track_status_and_remove_finalizers(
+        &self,
+        ctx: &mut SyncCtx,
+        mut needs_flush: bool,
+    ) -> Result<(), ApiError> {
         let indexed = is_indexed(&ctx.job);
         let completions = ctx
             .job
@@ -970,7 +1053,8 @@ impl JobController {
                 continue;
             }
             let failed = is_pod_failed(p, &job);
-            let can_remove = job_deleting || ctx.finished.is_some() || p.phase() == "Succeeded" || failed;
+            let can_remove =
+                job_deleting || ctx.finished.is_some() || p.phase() == "Succeeded" || failed;
             if !can_remove {
                 continue;
             }
@@ -1019,11 +1103,21 @@ impl JobController {
             let message = finished.message.clone().unwrap_or_default();
             match finished.type_.as_str() {
                 "FailureTarget" => {
-                    needs_flush |= ensure_condition(conditions, "FailureTarget", "True", &reason, &message, now);
+                    needs_flush |= ensure_condition(
+                        conditions,
+                        "FailureTarget",
+                        "True",
+                        &reason,
+                        &message,
+                        now,
+                    );
                     ctx.finished = Some(condition("Failed", "True", &reason, &message, now));
                 }
                 "SuccessCriteriaMet" => {
-                    if !conditions.iter().any(|c| c.type_ == "SuccessCriteriaMet" && c.status == "True") {
+                    if !conditions
+                        .iter()
+                        .any(|c| c.type_ == "SuccessCriteriaMet" && c.status == "True")
+                    {
                         conditions.push(finished.clone());
                         needs_flush = true;
                     }
@@ -1035,10 +1129,15 @@ impl JobController {
         // Flush what was counted before taking finalizers off, so no pod is lost.
         if needs_flush {
             self.write_status(ctx)?;
-            self.backoffs.lock().insert(ctx.key.clone(), ctx.new_backoff);
+            self.backoffs
+                .lock()
+                .insert(ctx.key.clone(), ctx.new_backoff);
             needs_flush = false;
         }
-        let uids: Vec<String> = to_remove.iter().map(|&i| ctx.pods[i].uid().to_string()).collect();
+        let uids: Vec<String> = to_remove
+            .iter()
+            .map(|&i| ctx.pods[i].uid().to_string())
+            .collect();
         self.finalizers.expect(&ctx.key, uids);
         let mut remove_err = None;
         for &i in &to_remove {
@@ -1111,7 +1210,9 @@ impl JobController {
     }
 
     fn record_finished(&self, ctx: &SyncCtx) {
-        let Some(finished) = &ctx.finished else { return };
+        let Some(finished) = &ctx.finished else {
+            return;
+        };
         if finished.type_ == "Complete" {
             self.events
                 .record(&ctx.owner.event_ref(), NORMAL, "Completed", "Job completed");
@@ -1127,9 +1228,15 @@ impl JobController {
 
     /// Write `ctx.job.status` (pinned to the version read, as upstream's UpdateStatus).
     fn write_status(&self, ctx: &mut SyncCtx) -> Result<(), ApiError> {
+        let mut status = ctx.job.status.clone().unwrap_or_default();
+        // Go omits empty lists: `uncountedTerminatedPods: {}`.
+        if let Some(u) = status.uncounted_terminated_pods.as_mut() {
+            u.succeeded.take_if(|l| l.is_empty());
+            u.failed.take_if(|l| l.is_empty());
+        }
         let mut body = ctx.stored.clone();
-        body["status"] = serde_json::to_value(ctx.job.status.clone().unwrap_or_default())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        body["status"] =
+            serde_json::to_value(status).map_err(|e| ApiError::internal(e.to_string()))?;
         let stored = self.objects.update(
             jobs_info(),
             &ctx.owner.namespace,
@@ -1156,7 +1263,10 @@ fn clean_uncounted(status: &mut JobStatus, with_finalizer: &HashSet<String>) -> 
     ] {
         let uids = list.take().unwrap_or_default();
         let before = uids.len();
-        let kept: Vec<String> = uids.into_iter().filter(|u| with_finalizer.contains(u)).collect();
+        let kept: Vec<String> = uids
+            .into_iter()
+            .filter(|u| with_finalizer.contains(u))
+            .collect();
         let moved = before - kept.len();
         if moved > 0 {
             changed = true;
@@ -1180,7 +1290,10 @@ fn has_tracking_finalizer(pod: &Stored) -> bool {
         finalizers: Vec<String>,
     }
     let raw: Raw = serde_json::from_slice(&pod.bytes).unwrap_or_default();
-    raw.metadata.finalizers.iter().any(|f| f == TRACKING_FINALIZER)
+    raw.metadata
+        .finalizers
+        .iter()
+        .any(|f| f == TRACKING_FINALIZER)
 }
 
 /// Take the tracking finalizer off a pod (upstream `removeTrackingFinalizerPatch`).
@@ -1235,7 +1348,10 @@ impl Sink for JobController {
                 let mut known = self.known.write();
                 known.clear();
                 for s in &listed.items {
-                    let uid = s.value()["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+                    let uid = s.value()["metadata"]["uid"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     known.insert(format!("{}/{}", s.namespace, s.name), uid);
                 }
             }
@@ -1251,7 +1367,10 @@ impl JobController {
     /// A deleted Job's pods lose the tracking finalizer, or they would never go (upstream
     /// `cleanupPodFinalizers` / orphan handling).
     fn release_orphans(&self, job: &Stored) {
-        let uid = job.value()["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let uid = job.value()["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         for facts in self.pods.controlled_by(&uid) {
             let p = JobPod::parse(facts);
             if p.tracked
@@ -1266,7 +1385,10 @@ impl JobController {
 impl PodListener for JobController {
     fn on_pod(&self, old: Option<&PodFacts>, new: Option<&PodFacts>) {
         let Some(pod) = new.or(old) else { return };
-        let Some(key) = self.owner_key(pod).or_else(|| old.and_then(|o| self.owner_key(o))) else {
+        let Some(key) = self
+            .owner_key(pod)
+            .or_else(|| old.and_then(|o| self.owner_key(o)))
+        else {
             return;
         };
         match (old, new) {
