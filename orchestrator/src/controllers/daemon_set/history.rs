@@ -56,7 +56,7 @@ pub(crate) fn revision_data(template: &Value) -> Value {
 /// Whether a revision's data restores exactly this template (upstream `Match`, which compares
 /// the bytes).
 pub(crate) fn matches(data: &Value, template: &Value) -> bool {
-    canonical(data).to_string() == revision_data(template).to_string()
+    canonical(data) == revision_data(template)
 }
 
 /// Upstream `rand.SafeEncodeString`: each byte mapped into an alphabet without vowels or

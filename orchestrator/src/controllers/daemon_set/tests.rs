@@ -98,7 +98,10 @@ async fn one_pod_runs_on_each_eligible_node() {
         revisions[0]["data"]["spec"]["template"]["$patch"],
         "replace"
     );
-    assert_eq!(c.events("SuccessfulCreate").len(), 2);
+    c.wait_until("two SuccessfulCreate events", |c| {
+        c.events("SuccessfulCreate").len() == 2
+    })
+    .await;
     c.stop().await;
 }
 
@@ -142,7 +145,10 @@ async fn pods_follow_nodes_coming_going_and_relabelled() {
         s["desiredNumberScheduled"] == 0 && s["currentNumberScheduled"] == 0
     })
     .await;
-    assert!(!c.events("SuccessfulDelete").is_empty());
+    c.wait_until("a SuccessfulDelete event", |c| {
+        !c.events("SuccessfulDelete").is_empty()
+    })
+    .await;
     c.stop().await;
 }
 
@@ -164,6 +170,10 @@ async fn a_failed_daemon_pod_is_replaced() {
         pods.len() == 1
             && pods[0]["metadata"]["name"] != first.as_str()
             && pods[0]["status"]["phase"] == "Running"
+    })
+    .await;
+    c.wait_until("a FailedDaemonPod event", |c| {
+        !c.events("FailedDaemonPod").is_empty()
     })
     .await;
     let events = c.events("FailedDaemonPod");

@@ -82,6 +82,8 @@ async fn a_job_runs_its_completions_and_completes() {
         );
     }
     assert_eq!(c.events("SuccessfulCreate").len(), 3);
+    c.wait_until("a Completed event", |c| !c.events("Completed").is_empty())
+        .await;
     assert_eq!(c.events("Completed")[0]["message"], "Job completed");
     c.stop().await;
 }
@@ -132,6 +134,10 @@ async fn failures_beyond_the_backoff_limit_fail_the_job() {
         (json!(1), json!(0))
     );
     assert!(s["completionTime"].is_null());
+    c.wait_until("a BackoffLimitExceeded event", |c| {
+        !c.events("BackoffLimitExceeded").is_empty()
+    })
+    .await;
     let events = c.events("BackoffLimitExceeded");
     assert_eq!(events[0]["type"], "Warning");
     c.stop().await;
@@ -262,7 +268,10 @@ async fn a_job_past_its_deadline_fails_and_its_pods_go() {
     );
     c.wait_until("its pods gone", |c| c.pods().is_empty()).await;
     assert_eq!(status(&c, "slow")["active"], 0);
-    assert!(!c.events("DeadlineExceeded").is_empty());
+    c.wait_until("a DeadlineExceeded event", |c| {
+        !c.events("DeadlineExceeded").is_empty()
+    })
+    .await;
     c.stop().await;
 }
 
