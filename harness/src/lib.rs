@@ -18,6 +18,7 @@ pub mod seed;
 pub mod select;
 pub mod target;
 pub mod trial;
+pub mod workloads_perf;
 
 #[cfg(test)]
 mod test_support;

@@ -13,7 +13,9 @@ pub mod kubectl;
 pub mod namespaces;
 pub mod node_lifecycle;
 pub mod pods;
+pub mod rolling_updates;
 pub mod scheduling;
+pub mod workloads;
 
 pub use context::TestContext;
 pub use registry::{Need, Skipped, Tag, TestDef, TestFuture};
@@ -26,6 +28,8 @@ pub fn all() -> Vec<TestDef> {
     tests.extend(pods::tests());
     tests.extend(node_lifecycle::tests());
     tests.extend(scheduling::tests());
+    tests.extend(workloads::tests());
+    tests.extend(rolling_updates::tests());
     tests
 }
 

@@ -13,6 +13,7 @@ use crate::scheduler_perf::executor::Settings;
 use crate::scheduler_perf::runner::{RunOptions, TargetSpec, run_workload};
 use crate::scheduler_perf::{self, report};
 use crate::target::absolute;
+use crate::workloads_perf::{self, Scenario, ScenarioRun};
 use crate::{ExitCodes, metadata, seed};
 
 /// `kubeproof bench …`.
@@ -20,6 +21,43 @@ use crate::{ExitCodes, metadata, seed};
 pub enum BenchCommand {
     /// Scheduling throughput and latency on upstream scheduler_perf's workloads.
     Scheduler(BenchSchedulerArgs),
+    /// The workload controllers at scale: a large rollout, many Deployments at once.
+    Workloads(BenchWorkloadsArgs),
+}
+
+/// `kubeproof bench workloads`.
+#[derive(Debug, Args)]
+pub struct BenchWorkloadsArgs {
+    /// A scenario; repeat to run several, each on a fresh cluster (default: both).
+    #[arg(long = "scenario", value_enum, value_name = "NAME")]
+    pub scenarios: Vec<Scenario>,
+    /// Hollow nodes.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub nodes: u64,
+    /// Replicas of the `rollout` Deployment.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..))]
+    pub replicas: i32,
+    /// Deployments the `deployments` scenario creates.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub deployments: u64,
+    /// Replicas of each of those.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..))]
+    pub per_deployment: i32,
+    /// Create requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: u64,
+    /// Seconds one phase may take.
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// The results folder (default: results/bench-workloads-<UTC timestamp>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run against this cluster, with the hollow nodes attached to it.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Seed of the hollow nodes' jitter (default: random, printed).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 }
 
 /// `kubeproof bench scheduler`.
@@ -69,7 +107,79 @@ pub struct BenchSchedulerArgs {
 pub async fn bench(command: BenchCommand) -> i32 {
     match command {
         BenchCommand::Scheduler(args) => scheduler(args).await,
+        BenchCommand::Workloads(args) => workloads(args).await,
     }
+}
+
+async fn workloads(args: BenchWorkloadsArgs) -> i32 {
+    let seed = args.seed.unwrap_or_else(seed::random_seed);
+    let started_at = jiff::Timestamp::now();
+    let out = absolute(&args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(format!(
+            "bench-workloads-{}",
+            started_at.strftime("%Y%m%dT%H%M%SZ")
+        ))
+    }));
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!(
+            "kubeproof: error: cannot create the results folder {}: {e}; pass --out DIR",
+            out.display()
+        );
+        return ExitCodes::USAGE;
+    }
+    let scenarios = if args.scenarios.is_empty() {
+        vec![Scenario::Rollout, Scenario::Deployments]
+    } else {
+        args.scenarios.clone()
+    };
+    let options = workloads_perf::Options {
+        nodes: args.nodes as usize,
+        replicas: args.replicas,
+        deployments: args.deployments as usize,
+        per_deployment: args.per_deployment,
+        concurrency: args.concurrency as usize,
+        timeout: Duration::from_secs(args.timeout),
+        seed,
+        kubeconfig: args.kubeconfig.clone(),
+    };
+    eprintln!("kubeproof bench: seed {seed}");
+    let mut runs = Vec::new();
+    for scenario in scenarios {
+        eprintln!("kubeproof bench: workloads {}", scenario.name());
+        runs.push(workloads_perf::run(scenario, &options).await);
+    }
+    let target = match &args.kubeconfig {
+        Some(_) => "kubeconfig",
+        None => "embedded",
+    };
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        run: RunMetadata {
+            tool: metadata::tool(),
+            target: TargetInfo {
+                name: target.into(),
+                server: None,
+                server_version: None,
+            },
+            seed,
+            started_at,
+            finished_at: jiff::Timestamp::now(),
+            machine: metadata::machine(),
+            replay: metadata::replay_command(&std::env::args().collect::<Vec<_>>(), seed),
+        },
+        tests: runs.iter().map(ScenarioRun::test_result).collect(),
+        measurements: runs.iter().flat_map(ScenarioRun::measurements).collect(),
+    };
+    println!();
+    print!("{}", workloads_perf::table(&runs));
+    if let Err(e) = results.write_dir(&out) {
+        crate::commands::print_error(&e);
+        return ExitCodes::USAGE;
+    }
+    println!("kubeproof: results in {}", out.display());
+    let totals = results.totals();
+    println!("{}", totals.line());
+    ExitCodes::for_totals(&totals)
 }
 
 async fn scheduler(args: BenchSchedulerArgs) -> i32 {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, header};
 use serde_json::{Value, json};
 
+use super::protobuf::{self, DefaultKind};
 use super::request::{Query, ResourceRequest, Verb};
 use super::{AppState, response, watch};
 use crate::error::{ApiError, Cause};
@@ -145,14 +146,21 @@ fn decode(
     body: &[u8],
     query: &Query,
 ) -> Result<Decoded, ApiError> {
-    let json = body_as_json(headers, body)?;
+    let kind = DefaultKind {
+        group: info.group,
+        version: info.version,
+        kind: info.kind,
+    };
+    let json = body_as_json(headers, body, kind)?;
     strategy_for(info).decode(&json, query.field_validation()?)
 }
 
-/// The body as JSON bytes: JSON as is, YAML converted; anything else is 415.
+/// The body as JSON bytes: JSON as is, YAML and protobuf converted; anything else is 415.
+/// `kind` is what the endpoint takes: a protobuf envelope without a type is read as it.
 fn body_as_json<'a>(
     headers: &HeaderMap,
     body: &'a [u8],
+    kind: DefaultKind<'_>,
 ) -> Result<std::borrow::Cow<'a, [u8]>, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -168,7 +176,22 @@ fn body_as_json<'a>(
                 .map_err(|e| ApiError::bad_request(format!("invalid YAML: {e}")))?;
             Ok(serde_json::to_vec(&v).unwrap_or_default().into())
         }
+        protobuf::CONTENT_TYPE => {
+            let v = protobuf::to_json(body, kind).map_err(|e| {
+                ApiError::bad_request(format!("invalid protobuf body: {}", protobuf::describe(&e)))
+            })?;
+            Ok(serde_json::to_vec(&v).unwrap_or_default().into())
+        }
         other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// The kind a fixed-shape endpoint (a subresource, a delete) takes.
+fn kind<'a>(group: &'a str, version: &'a str, kind: &'a str) -> DefaultKind<'a> {
+    DefaultKind {
+        group,
+        version,
+        kind,
     }
 }
 
@@ -224,10 +247,11 @@ fn update(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     if req.subresource == Some(Subresource::Finalize) {
-        return finalize(state, name_of(req), &body_as_json(headers, body)?);
+        let json = body_as_json(headers, body, kind("", "v1", "Namespace"))?;
+        return finalize(state, name_of(req), &json);
     }
     if req.subresource == Some(Subresource::Scale) {
-        let json = body_as_json(headers, body)?;
+        let json = body_as_json(headers, body, kind("autoscaling", "v1", "Scale"))?;
         let scale: Value =
             serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(e.to_string()))?;
         return update_scale(state, req, query, &scale);
@@ -292,7 +316,7 @@ fn delete_params(
         ..Default::default()
     };
     if !body.iter().all(u8::is_ascii_whitespace) {
-        let json = body_as_json(headers, body)?;
+        let json = body_as_json(headers, body, kind("meta.k8s.io", "v1", "DeleteOptions"))?;
         let opts: Value = serde_json::from_slice(&json)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
         p.grace_period_seconds = opts.get("gracePeriodSeconds").and_then(Value::as_i64);
@@ -496,7 +520,7 @@ fn bind(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let json = body_as_json(headers, body)?;
+    let json = body_as_json(headers, body, kind("", "v1", "Binding"))?;
     let binding: Value = serde_json::from_slice(&json)
         .map_err(|e| ApiError::bad_request(format!("invalid Binding: {e}")))?;
     let name = name_of(req);
@@ -540,7 +564,7 @@ fn evict(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let json = body_as_json(headers, body)?;
+    let json = body_as_json(headers, body, kind("policy", "v1", "Eviction"))?;
     let eviction: Value = serde_json::from_slice(&json)
         .map_err(|e| ApiError::bad_request(format!("invalid Eviction: {e}")))?;
     let name = name_of(req);

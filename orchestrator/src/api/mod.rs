@@ -8,6 +8,7 @@ mod meta;
 mod metrics;
 mod objects;
 pub mod openapi;
+mod protobuf;
 mod request;
 mod response;
 mod server;

@@ -77,8 +77,10 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let resolved = match request::resolve(&parts.method, &path_parts, query.watch) {
         Ok(r) => r,
         Err(e) => {
-            // A group/version path with nothing after it is discovery, not a resource.
-            return if e.code == 404 {
+            // A group/version path with nothing after it is discovery, not a resource; any other
+            // verb on a resource we do not serve is upstream's 404, not a 405.
+            let read = parts.method == Method::GET || parts.method == Method::HEAD;
+            return if e.code == 404 && read {
                 non_resource(&state, &parts.method, &path, &parts.headers)
             } else {
                 response::error(&e)

@@ -14,23 +14,23 @@ use crate::api::{DeleteParams, Objects, WriteParams};
 use crate::registry::{ResourceInfo, UpdateTarget, find};
 use crate::store::{EventType, Filter, MemoryStore, Storage, WatchFrom};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn info(plural: &str) -> &'static ResourceInfo {
+pub(crate) fn info(plural: &str) -> &'static ResourceInfo {
     crate::registry::RESOURCES
         .iter()
         .find(|r| r.plural == plural)
         .expect("served resource")
 }
 
-struct Cluster {
-    objects: Arc<Objects>,
+pub(crate) struct Cluster {
+    pub(crate) objects: Arc<Objects>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 }
 
 impl Cluster {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
         let objects = Objects::new(store);
         let shutdown = CancellationToken::new();
@@ -50,25 +50,30 @@ impl Cluster {
         cluster
     }
 
-    fn create(&self, plural: &str, ns: &str, obj: Value) -> Value {
+    pub(crate) fn create(&self, plural: &str, ns: &str, obj: Value) -> Value {
         self.try_create(plural, ns, obj)
             .unwrap_or_else(|e| panic!("create {plural}: {}", e.message))
     }
 
-    fn try_create(&self, plural: &str, ns: &str, obj: Value) -> Result<Value, crate::ApiError> {
+    pub(crate) fn try_create(
+        &self,
+        plural: &str,
+        ns: &str,
+        obj: Value,
+    ) -> Result<Value, crate::ApiError> {
         self.objects
             .create(info(plural), ns, obj, &WriteParams::default())
             .map(|s| s.value())
     }
 
-    fn delete(&self, plural: &str, ns: &str, name: &str) {
+    pub(crate) fn delete(&self, plural: &str, ns: &str, name: &str) {
         self.objects
             .delete(info(plural), ns, name, &DeleteParams::default())
             .unwrap();
     }
 
     /// Wait until the object satisfies `pred` (`None`: it does not exist).
-    async fn wait(
+    pub(crate) async fn wait(
         &self,
         plural: &str,
         ns: &str,
@@ -117,7 +122,7 @@ impl Cluster {
         .await;
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.tracker.close();
         tokio::time::timeout(TIMEOUT, self.tracker.wait())

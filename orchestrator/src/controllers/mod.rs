@@ -27,6 +27,7 @@ mod node_lifecycle;
 pub(crate) mod pod_conditions;
 mod pod_gc;
 mod pod_index;
+mod replica_set;
 mod resource_quota;
 pub(crate) mod runtime;
 mod taint_eviction;
@@ -35,7 +36,7 @@ mod ttl_after_finished;
 mod zones;
 
 #[cfg(test)]
-mod cluster_tests;
+pub(crate) mod cluster_tests;
 #[cfg(test)]
 mod node_lifecycle_tests;
 #[cfg(test)]
@@ -64,6 +65,7 @@ pub use taint_eviction::TaintEvictionController;
 use daemon_set::DaemonSetController;
 use job::{JobConfig, JobController};
 use pod_index::PodIndex;
+use replica_set::{Flavor, ReplicaSetController};
 use runtime::pods::PodCache;
 use ttl_after_finished::TtlAfterFinishedController;
 
@@ -97,6 +99,16 @@ pub fn spawn_all(
     // before the feeds start, and is a sink for its own resources' events.
     let workload_pods = Arc::new(PodCache::new(objects.store().clone()));
     workload_pods.resync();
+    let replica_sets = [Flavor::ReplicaSet, Flavor::ReplicationController].map(|flavor| {
+        let c = Arc::new(ReplicaSetController::new(
+            flavor,
+            objects.clone(),
+            workload_pods.clone(),
+        ));
+        workload_pods.listen(c.clone());
+        c.resync();
+        c
+    });
     let daemon_sets = Arc::new(DaemonSetController::new(
         objects.clone(),
         workload_pods.clone(),
@@ -119,6 +131,8 @@ pub fn spawn_all(
         namespaces.clone(),
         nodes.clone(),
         evictions.clone(),
+        replica_sets[0].clone(),
+        replica_sets[1].clone(),
         daemon_sets.clone(),
         jobs.clone(),
         job_ttl.clone(),
@@ -144,6 +158,9 @@ pub fn spawn_all(
     tracker.spawn(namespaces.run(shutdown.clone()));
     tracker.spawn(nodes.run(shutdown.clone()));
     tracker.spawn(evictions.run(shutdown.clone()));
+    for c in replica_sets {
+        tracker.spawn(c.run(shutdown.clone()));
+    }
     tracker.spawn(daemon_sets.run(shutdown.clone()));
     tracker.spawn(jobs.run(shutdown.clone()));
     tracker.spawn(job_ttl.run(shutdown.clone()));

@@ -35,6 +35,29 @@ pub async fn malformed_json_body_is_a_bad_request(ctx: TestContext) -> anyhow::R
     Ok(())
 }
 
+/// Writing to a resource the server does not serve is 404 NotFound, "the server could not find
+/// the requested resource" (not 405: the method is fine, the resource is not there).
+pub async fn writing_an_unserved_resource_is_not_found(ctx: TestContext) -> anyhow::Result<()> {
+    let path = format!("/apis/example.com/v1/namespaces/{}/widgets", ctx.namespace);
+    let body =
+        br#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"}}"#.to_vec();
+    let response = raw_request(
+        &ctx.client,
+        Method::POST,
+        &path,
+        Some("application/json"),
+        body,
+    )
+    .await?;
+    let status = response.expect(404, "NotFound")?;
+    let message = status["message"].as_str().unwrap_or_default();
+    ensure!(
+        message == "the server could not find the requested resource",
+        "message {message:?}"
+    );
+    Ok(())
+}
+
 /// Posting a Secret to the configmaps collection is 400 BadRequest: the kind cannot be handled.
 pub async fn body_of_another_kind_is_a_bad_request(ctx: TestContext) -> anyhow::Result<()> {
     let body = serde_json::to_vec(&serde_json::json!({

@@ -116,6 +116,7 @@ pub fn tests() -> Vec<TestDef> {
         ),
         test!(AREA, errors::malformed_json_body_is_a_bad_request),
         test!(AREA, errors::body_of_another_kind_is_a_bad_request),
+        test!(AREA, errors::writing_an_unserved_resource_is_not_found),
         test!(AREA, errors::unknown_fields_are_dropped_by_default_and_rejected_when_strict,
             tags: [Conformance], upstream: ["Server side field validation, typed object", "Server side field validation, typed unknown metadata"]),
         test!(AREA, errors::request_without_credentials_is_unauthorized),

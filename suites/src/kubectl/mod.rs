@@ -2,6 +2,7 @@
 //! (output lines, tables, error text) and reading the results back through the API.
 
 mod apply;
+mod create;
 mod delete;
 mod edit;
 mod inspect;
@@ -40,5 +41,11 @@ pub fn tests() -> Vec<TestDef> {
             tags: [Conformance], upstream: ["Kubectl, cluster info"], needs: [Kubectl]),
         test!(AREA, delete::kubectl_delete_with_a_label_selector_deletes_only_matches, needs: [Kubectl]),
         test!(AREA, delete::kubectl_delete_namespace_then_wait_for_delete, needs: [Kubectl]),
+        test!(AREA, create::kubectl_create_deployment_stores_the_typed_deployment, needs: [Kubectl]),
+        test!(AREA, create::kubectl_create_namespace_stores_an_active_namespace, needs: [Kubectl]),
+        test!(AREA, create::kubectl_create_configmap_stores_the_literals, needs: [Kubectl]),
+        test!(AREA, create::kubectl_create_secret_generic_stores_the_bytes, needs: [Kubectl]),
+        test!(AREA, create::kubectl_create_service_clusterip_stores_the_port_mapping, needs: [Kubectl]),
+        test!(AREA, create::kubectl_create_job_stores_the_command_and_defaults, needs: [Kubectl]),
     ]
 }

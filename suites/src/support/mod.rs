@@ -11,8 +11,10 @@ pub mod nodes;
 pub mod object_events;
 pub mod pods;
 pub mod raw;
+pub mod rollout;
 pub mod scheduling;
 pub mod wait;
+pub mod workloads;
 
 pub use errors::{expect_api_error, expect_status};
 pub use events::{Change, Events, changes_until, labels_of, next_changes, open_watch};

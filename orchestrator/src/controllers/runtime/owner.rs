@@ -27,11 +27,6 @@ pub(crate) struct Owner {
 }
 
 impl Owner {
-    /// `namespace/name`.
-    pub(crate) fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-
     /// The ownerReference a controller sets on what it creates or adopts.
     pub(crate) fn reference(&self) -> Value {
         json!({

@@ -134,11 +134,6 @@ impl PodFacts {
         self.ready_since
             .is_some_and(|since| since + jiff::SignedDuration::from_secs(min_ready_seconds) <= now)
     }
-
-    /// Controlled by the object with this uid.
-    pub(crate) fn controlled_by(&self, uid: &str) -> bool {
-        self.controller.as_ref().is_some_and(|c| c.uid == uid)
-    }
 }
 
 #[derive(Default, Deserialize)]
@@ -288,11 +283,6 @@ impl PodCache {
         Ok(())
     }
 
-    /// One pod's facts.
-    pub(crate) fn get(&self, key: &str) -> Option<Arc<PodFacts>> {
-        self.state.read().pods.get(key).cloned()
-    }
-
     /// The pods whose controller has this uid.
     pub(crate) fn controlled_by(&self, uid: &str) -> Vec<Arc<PodFacts>> {
         let st = self.state.read();
@@ -316,6 +306,7 @@ impl PodCache {
     }
 
     /// How many pods the cache holds.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.state.read().pods.len()
     }
@@ -384,7 +375,7 @@ mod tests {
         let f = PodFacts::parse(pod(&store, "p", Some("rs-uid"), true));
         assert_eq!(f.uid, "uid-p");
         assert_eq!(f.controller.as_ref().unwrap().kind, "ReplicaSet");
-        assert!(f.controlled_by("rs-uid"));
+        assert_eq!(f.controller.as_ref().unwrap().uid, "rs-uid");
         assert!(f.ready && f.is_active());
         assert_eq!(f.restarts, 3);
         assert_eq!(f.node_name(), Some("n1"));

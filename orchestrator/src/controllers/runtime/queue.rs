@@ -115,6 +115,7 @@ impl KeyQueue {
     }
 
     /// How many times a key has failed since it was last forgotten.
+    #[cfg(test)]
     pub(crate) fn failures(&self, key: &str) -> u32 {
         self.state.lock().failures.get(key).copied().unwrap_or(0)
     }
@@ -173,6 +174,7 @@ impl KeyQueue {
     }
 
     /// Keys waiting now (not counting delayed ones).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.state.lock().queue.len()
     }
