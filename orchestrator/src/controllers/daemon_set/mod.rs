@@ -678,7 +678,7 @@ impl Ctx {
             .and_then(|s| plan::scaled_up(s, 1).ok())
             .is_some_and(|s| s != 0);
         Ok(Self {
-            key: owner.key(),
+            key: format!("{}/{}", owner.namespace, owner.name),
             template: value["spec"]["template"].clone(),
             template_generation: meta
                 .annotations
