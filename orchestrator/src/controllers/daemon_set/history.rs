@@ -44,9 +44,39 @@ pub(crate) fn canonical(v: &Value) -> Value {
     }
 }
 
+/// The template as Go's encoder writes the typed struct: struct fields that are not pointers
+/// are never omitted, so the template's `metadata` carries `"creationTimestamp": null` and every
+/// container `"resources": {}`. kubectl compares revision data byte for byte with what it
+/// computes from the DaemonSet this way (`rollout undo` "skipped rollback").
+fn as_go_writes_it(template: &Value) -> Value {
+    let mut t = template.clone();
+    let Some(m) = t.as_object_mut() else {
+        return t;
+    };
+    let meta = m.entry("metadata").or_insert_with(|| json!({}));
+    if let Some(meta) = meta.as_object_mut() {
+        meta.entry("creationTimestamp").or_insert(Value::Null);
+    }
+    if let Some(spec) = m.get_mut("spec").and_then(Value::as_object_mut) {
+        for field in ["containers", "initContainers"] {
+            for c in spec
+                .get_mut(field)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(c) = c.as_object_mut() {
+                    c.entry("resources").or_insert_with(|| json!({}));
+                }
+            }
+        }
+    }
+    t
+}
+
 /// The revision data for a template (upstream `getPatch`).
 pub(crate) fn revision_data(template: &Value) -> Value {
-    let mut t = template.clone();
+    let mut t = as_go_writes_it(template);
     if let Some(m) = t.as_object_mut() {
         m.insert("$patch".into(), json!("replace"));
     }
@@ -352,7 +382,7 @@ mod tests {
                               "metadata": {"labels": {"b": "2", "a": "1"}}});
         assert_eq!(
             revision_data(&template).to_string(),
-            r#"{"spec":{"template":{"$patch":"replace","metadata":{"labels":{"a":"1","b":"2"}},"spec":{"containers":[{"image":"i","name":"c"}]}}}}"#
+            r#"{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"a":"1","b":"2"}},"spec":{"containers":[{"image":"i","name":"c","resources":{}}]}}}}"#
         );
         assert!(matches(&revision_data(&template), &template));
         let mut other = template.clone();
