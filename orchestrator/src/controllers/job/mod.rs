@@ -12,18 +12,23 @@
 //!
 //! - `indexes.rs`: completion indexes and their intervals;
 //! - `backoff.rs`: the pod-replacement backoff;
-//! - here: the sync (`syncJob`, `manageJob`, `trackJobStatusAndRemoveFinalizers`).
+//! - `conditions.rs`: Job conditions;
+//! - `pod.rs`: what is read of each pod, and the finalizer's removal;
+//! - `tracking.rs`: counting finished pods and finishing the Job;
+//! - here: the sync (`syncJob`, `manageJob`) and the event handlers.
 
 mod backoff;
+mod conditions;
 mod indexes;
+mod pod;
+mod tracking;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
+use k8s_openapi::api::batch::v1::{Job, JobCondition};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -37,12 +42,16 @@ use crate::controllers::runtime::queue::{KeyQueue, run_workers};
 use crate::controllers::runtime::ranking;
 use crate::controllers::runtime::slow_start::slow_start_batch;
 use crate::error::{ApiError, CauseKind, Reason};
-use crate::patch::PatchType;
-use crate::registry::{ResourceInfo, UpdateTarget};
+use crate::registry::ResourceInfo;
 use crate::store::{Event, EventType, LabelSelector, ListOptions, Stored};
 
 use backoff::BackoffRecord;
+use conditions::{
+    condition, ensure_condition, find_condition, is_finished, is_indexed, only_replace_failed,
+    suspended,
+};
 use indexes::{COMPLETION_INDEX, Intervals};
+use pod::{JobPod, has_tracking_finalizer, is_pod_failed, remove_finalizer};
 
 const JOBS: &str = "jobs.batch";
 /// The finalizer holding a pod until the Job has counted it (upstream `JobTrackingFinalizer`).
@@ -67,115 +76,6 @@ fn jobs_info() -> &'static ResourceInfo {
 /// Now, in whole seconds (what `metav1.Time` keeps).
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_default()
-}
-
-/// What the Job controller reads of a pod beyond the shared facts.
-#[derive(Debug)]
-struct JobPod {
-    facts: Arc<PodFacts>,
-    tracked: bool,
-    index: Option<i64>,
-    finished_at: jiff::Timestamp,
-    /// Restarts of every container, init containers included.
-    restarts_total: i64,
-}
-
-impl JobPod {
-    fn parse(facts: Arc<PodFacts>) -> Self {
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct Raw {
-            metadata: RawMeta,
-            status: RawStatus,
-        }
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct RawMeta {
-            finalizers: Vec<String>,
-            annotations: HashMap<String, String>,
-            deletion_timestamp: Option<jiff::Timestamp>,
-            creation_timestamp: Option<jiff::Timestamp>,
-        }
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct RawStatus {
-            conditions: Vec<RawCondition>,
-            container_statuses: Vec<RawContainer>,
-            init_container_statuses: Vec<RawContainer>,
-        }
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct RawCondition {
-            #[serde(rename = "type")]
-            type_: String,
-            status: String,
-            last_transition_time: Option<jiff::Timestamp>,
-        }
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct RawContainer {
-            restart_count: i64,
-            state: RawState,
-        }
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct RawState {
-            terminated: Option<RawTerminated>,
-        }
-        #[derive(Default, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        struct RawTerminated {
-            finished_at: Option<jiff::Timestamp>,
-        }
-        let raw: Raw = serde_json::from_slice(&facts.stored.bytes).unwrap_or_default();
-        let containers = raw
-            .status
-            .container_statuses
-            .iter()
-            .chain(&raw.status.init_container_statuses);
-        // upstream `getFinishedTime`: the last container's finish, else when Ready turned
-        // False, else the deletion, else the creation
-        let finished_at = raw
-            .status
-            .container_statuses
-            .iter()
-            .filter_map(|c| c.state.terminated.as_ref()?.finished_at)
-            .max()
-            .or_else(|| {
-                raw.status
-                    .conditions
-                    .iter()
-                    .find(|c| c.type_ == "Ready" && c.status == "False")
-                    .and_then(|c| c.last_transition_time)
-            })
-            .or(raw.metadata.deletion_timestamp)
-            .or(raw.metadata.creation_timestamp)
-            .unwrap_or_default();
-        Self {
-            tracked: raw
-                .metadata
-                .finalizers
-                .iter()
-                .any(|f| f == TRACKING_FINALIZER),
-            index: indexes::completion_index(
-                raw.metadata
-                    .annotations
-                    .get(COMPLETION_INDEX)
-                    .map(String::as_str),
-            ),
-            finished_at,
-            restarts_total: containers.map(|c| c.restart_count).sum(),
-            facts,
-        }
-    }
-
-    fn uid(&self) -> &str {
-        &self.facts.uid
-    }
-
-    fn phase(&self) -> &str {
-        &self.facts.phase
-    }
 }
 
 /// Uids whose finalizer removal the controller waits to see, per Job (upstream
@@ -271,91 +171,6 @@ struct SyncCtx {
     uncounted_failed: HashSet<String>,
     expected_rm_finalizers: HashSet<String>,
     new_backoff: BackoffRecord,
-}
-
-fn condition(
-    type_: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
-    at: jiff::Timestamp,
-) -> JobCondition {
-    JobCondition {
-        type_: type_.into(),
-        status: status.into(),
-        reason: (!reason.is_empty()).then(|| reason.into()),
-        message: (!message.is_empty()).then(|| message.into()),
-        last_probe_time: Some(Time(at)),
-        last_transition_time: Some(Time(at)),
-    }
-}
-
-fn find_condition<'a>(job: &'a Job, type_: &str) -> Option<&'a JobCondition> {
-    job.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == type_ && c.status == "True")
-}
-
-/// Upstream `ensureJobConditionStatus`: set a condition, replacing one of the same type whose
-/// status, reason or message differ; a False condition is not added.
-fn ensure_condition(
-    list: &mut Vec<JobCondition>,
-    type_: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
-    at: jiff::Timestamp,
-) -> bool {
-    if let Some(c) = list.iter_mut().find(|c| c.type_ == type_) {
-        if c.status != status
-            || c.reason.as_deref().unwrap_or("") != reason
-            || c.message.as_deref().unwrap_or("") != message
-        {
-            *c = condition(type_, status, reason, message, at);
-            return true;
-        }
-        return false;
-    }
-    if status != "False" {
-        list.push(condition(type_, status, reason, message, at));
-        return true;
-    }
-    false
-}
-
-/// Finished: `Complete` or `Failed` is True (upstream `IsJobFinished`).
-fn is_finished(job: &Job) -> bool {
-    find_condition(job, "Complete").is_some() || find_condition(job, "Failed").is_some()
-}
-
-fn suspended(job: &Job) -> bool {
-    job.spec.as_ref().and_then(|s| s.suspend) == Some(true)
-}
-
-fn is_indexed(job: &Job) -> bool {
-    job.spec.as_ref().and_then(|s| s.completion_mode.as_deref()) == Some("Indexed")
-}
-
-/// Only Failed pods are replaced (upstream `onlyReplaceFailedPods`).
-fn only_replace_failed(job: &Job) -> bool {
-    let spec = job.spec.as_ref();
-    spec.and_then(|s| s.pod_replacement_policy.as_deref()) == Some("Failed")
-        || spec.is_some_and(|s| s.pod_failure_policy.is_some())
-}
-
-/// Whether a pod counts as failed (upstream `isPodFailed`): Failed, or — unless only failed
-/// pods are replaced — deleted before it succeeded.
-fn is_pod_failed(p: &JobPod, job: &Job) -> bool {
-    if p.phase() == "Failed" {
-        return true;
-    }
-    if only_replace_failed(job) {
-        return false;
-    }
-    p.facts.deleting && p.phase() != "Succeeded"
 }
 
 impl JobController {
@@ -1008,307 +823,6 @@ impl JobController {
         ctx.ready -= removed_ready;
         (active - removed, err)
     }
-
-    /// Count finished pods, take their finalizers off, and finish the Job when nothing is left
-    /// (upstream `trackJobStatusAndRemoveFinalizers`).
-    fn track_status_and_remove_finalizers(
-        &self,
-        ctx: &mut SyncCtx,
-        mut needs_flush: bool,
-    ) -> Result<(), ApiError> {
-        let indexed = is_indexed(&ctx.job);
-        let completions = ctx
-            .job
-            .spec
-            .as_ref()
-            .and_then(|s| s.completions)
-            .map_or(0, i64::from);
-        let mut order: Vec<usize> = (0..ctx.pods.len()).collect();
-        if indexed {
-            order.sort_by_key(|&i| ctx.pods[i].index.unwrap_or(-1));
-        }
-        let mut with_finalizer: HashSet<String> = ctx
-            .pods
-            .iter()
-            .filter(|p| p.tracked && !ctx.expected_rm_finalizers.contains(p.uid()))
-            .map(|p| p.uid().to_string())
-            .collect();
-        let job = ctx.job.clone();
-        let status = ctx.job.status.get_or_insert_with(Default::default);
-        needs_flush |= clean_uncounted(status, &with_finalizer);
-        let mut to_remove: Vec<usize> = Vec::new();
-        let mut new_indexes = Vec::new();
-        let mut reached_max = false;
-        let mut uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
-        let mut uc_succeeded = uncounted.succeeded.take().unwrap_or_default();
-        let mut uc_failed = uncounted.failed.take().unwrap_or_default();
-        let job_deleting = ctx.job.metadata.deletion_timestamp.is_some();
-        let success_met = ctx
-            .finished
-            .as_ref()
-            .is_some_and(|c| c.type_ == "SuccessCriteriaMet");
-        for i in order {
-            let p = &ctx.pods[i];
-            if !p.tracked || ctx.expected_rm_finalizers.contains(p.uid()) {
-                continue;
-            }
-            let failed = is_pod_failed(p, &job);
-            let can_remove =
-                job_deleting || ctx.finished.is_some() || p.phase() == "Succeeded" || failed;
-            if !can_remove {
-                continue;
-            }
-            to_remove.push(i);
-            if p.phase() == "Succeeded" && !ctx.uncounted_failed.contains(p.uid()) {
-                if indexed {
-                    if let Some(ix) = p.index
-                        && ix < completions
-                        && !ctx.prev_succeeded_indexes.has(ix)
-                    {
-                        new_indexes.push(ix);
-                    }
-                } else if !ctx.uncounted_succeeded.contains(p.uid()) {
-                    needs_flush = true;
-                    uc_succeeded.push(p.uid().to_string());
-                }
-            } else if (failed || (ctx.finished.is_some() && !success_met))
-                && !ctx.uncounted_failed.contains(p.uid())
-                && (!indexed || p.index.is_some_and(|ix| ix < completions))
-            {
-                needs_flush = true;
-                uc_failed.push(p.uid().to_string());
-            }
-            if new_indexes.len() + uc_succeeded.len() + uc_failed.len() >= MAX_UNCOUNTED_PODS {
-                reached_max = true;
-                break;
-            }
-        }
-        uncounted.succeeded = Some(uc_succeeded);
-        uncounted.failed = Some(uc_failed);
-        status.uncounted_terminated_pods = Some(uncounted);
-        if indexed {
-            new_indexes.sort_unstable();
-            ctx.succeeded_indexes = ctx.succeeded_indexes.with_indexes(new_indexes);
-            let s = ctx.succeeded_indexes.to_string();
-            if status.completed_indexes.as_deref().unwrap_or("") != s {
-                needs_flush = true;
-            }
-            status.succeeded = Some(ctx.succeeded_indexes.total() as i32);
-            status.completed_indexes = Some(s);
-        }
-        let now = now();
-        if let Some(finished) = ctx.finished.clone() {
-            let conditions = status.conditions.get_or_insert_with(Vec::new);
-            let reason = finished.reason.clone().unwrap_or_default();
-            let message = finished.message.clone().unwrap_or_default();
-            match finished.type_.as_str() {
-                "FailureTarget" => {
-                    needs_flush |= ensure_condition(
-                        conditions,
-                        "FailureTarget",
-                        "True",
-                        &reason,
-                        &message,
-                        now,
-                    );
-                    ctx.finished = Some(condition("Failed", "True", &reason, &message, now));
-                }
-                "SuccessCriteriaMet" => {
-                    if !conditions
-                        .iter()
-                        .any(|c| c.type_ == "SuccessCriteriaMet" && c.status == "True")
-                    {
-                        conditions.push(finished.clone());
-                        needs_flush = true;
-                    }
-                    ctx.finished = Some(condition("Complete", "True", &reason, &message, now));
-                }
-                _ => {}
-            }
-        }
-        // Flush what was counted before taking finalizers off, so no pod is lost.
-        if needs_flush {
-            self.write_status(ctx)?;
-            self.backoffs
-                .lock()
-                .insert(ctx.key.clone(), ctx.new_backoff);
-            needs_flush = false;
-        }
-        let uids: Vec<String> = to_remove
-            .iter()
-            .map(|&i| ctx.pods[i].uid().to_string())
-            .collect();
-        self.finalizers.expect(&ctx.key, uids);
-        let mut remove_err = None;
-        for &i in &to_remove {
-            let p = &ctx.pods[i];
-            match remove_finalizer(&self.objects, p) {
-                Ok(()) => {
-                    with_finalizer.remove(p.uid());
-                }
-                Err(e) if e.reason == Reason::NotFound => {
-                    self.finalizers.observed(&ctx.key, p.uid());
-                    with_finalizer.remove(p.uid());
-                }
-                Err(e) => {
-                    self.finalizers.observed(&ctx.key, p.uid());
-                    remove_err.get_or_insert(e);
-                }
-            }
-        }
-        let status = ctx.job.status.get_or_insert_with(Default::default);
-        needs_flush |= clean_uncounted(status, &with_finalizer);
-        if let Some(e) = remove_err {
-            if needs_flush {
-                self.write_status(ctx)?;
-            }
-            return Err(e);
-        }
-        let finished = !reached_max && self.enact_finished(ctx);
-        if finished || needs_flush {
-            self.write_status(ctx)?;
-            if finished {
-                self.record_finished(ctx);
-            }
-        }
-        Ok(())
-    }
-
-    /// Set the final condition once nothing is uncounted or terminating (upstream
-    /// `enactJobFinished`).
-    fn enact_finished(&self, ctx: &mut SyncCtx) -> bool {
-        let Some(finished) = ctx.finished.clone() else {
-            return false;
-        };
-        let status = ctx.job.status.get_or_insert_with(Default::default);
-        let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
-        if !uncounted.succeeded.unwrap_or_default().is_empty()
-            || !uncounted.failed.unwrap_or_default().is_empty()
-        {
-            return false;
-        }
-        if status.terminating.unwrap_or(0) > 0 {
-            return false;
-        }
-        let conditions = status.conditions.get_or_insert_with(Vec::new);
-        let at = finished
-            .last_transition_time
-            .as_ref()
-            .map_or_else(now, |t| t.0);
-        ensure_condition(
-            conditions,
-            &finished.type_,
-            &finished.status,
-            finished.reason.as_deref().unwrap_or(""),
-            finished.message.as_deref().unwrap_or(""),
-            at,
-        );
-        if finished.type_ == "Complete" {
-            status.completion_time = Some(Time(at));
-        }
-        true
-    }
-
-    fn record_finished(&self, ctx: &SyncCtx) {
-        let Some(finished) = &ctx.finished else {
-            return;
-        };
-        if finished.type_ == "Complete" {
-            self.events
-                .record(&ctx.owner.event_ref(), NORMAL, "Completed", "Job completed");
-        } else {
-            self.events.record(
-                &ctx.owner.event_ref(),
-                WARNING,
-                finished.reason.as_deref().unwrap_or(""),
-                finished.message.as_deref().unwrap_or(""),
-            );
-        }
-    }
-
-    /// Write `ctx.job.status` (pinned to the version read, as upstream's UpdateStatus).
-    fn write_status(&self, ctx: &mut SyncCtx) -> Result<(), ApiError> {
-        let mut status = ctx.job.status.clone().unwrap_or_default();
-        // Go omits empty lists: `uncountedTerminatedPods: {}`.
-        if let Some(u) = status.uncounted_terminated_pods.as_mut() {
-            u.succeeded.take_if(|l| l.is_empty());
-            u.failed.take_if(|l| l.is_empty());
-        }
-        let mut body = ctx.stored.clone();
-        body["status"] =
-            serde_json::to_value(status).map_err(|e| ApiError::internal(e.to_string()))?;
-        let stored = self.objects.update(
-            jobs_info(),
-            &ctx.owner.namespace,
-            &ctx.owner.name,
-            body,
-            UpdateTarget::Status,
-            &WriteParams::default(),
-        )?;
-        ctx.stored = stored.value();
-        Ok(())
-    }
-}
-
-/// Move uids whose finalizer is gone from `uncountedTerminatedPods` into the counters (upstream
-/// `cleanUncountedPodsWithoutFinalizers`); whether anything changed.
-fn clean_uncounted(status: &mut JobStatus, with_finalizer: &HashSet<String>) -> bool {
-    let uncounted = status
-        .uncounted_terminated_pods
-        .get_or_insert_with(UncountedTerminatedPods::default);
-    let mut changed = false;
-    for (list, counter) in [
-        (&mut uncounted.succeeded, &mut status.succeeded),
-        (&mut uncounted.failed, &mut status.failed),
-    ] {
-        let uids = list.take().unwrap_or_default();
-        let before = uids.len();
-        let kept: Vec<String> = uids
-            .into_iter()
-            .filter(|u| with_finalizer.contains(u))
-            .collect();
-        let moved = before - kept.len();
-        if moved > 0 {
-            changed = true;
-            *counter = Some(counter.unwrap_or(0) + moved as i32);
-        }
-        *list = Some(kept);
-    }
-    changed
-}
-
-/// Whether a stored pod still carries the tracking finalizer.
-fn has_tracking_finalizer(pod: &Stored) -> bool {
-    #[derive(Default, Deserialize)]
-    #[serde(default)]
-    struct Raw {
-        metadata: Meta,
-    }
-    #[derive(Default, Deserialize)]
-    #[serde(default)]
-    struct Meta {
-        finalizers: Vec<String>,
-    }
-    let raw: Raw = serde_json::from_slice(&pod.bytes).unwrap_or_default();
-    raw.metadata
-        .finalizers
-        .iter()
-        .any(|f| f == TRACKING_FINALIZER)
-}
-
-/// Take the tracking finalizer off a pod (upstream `removeTrackingFinalizerPatch`).
-fn remove_finalizer(objects: &Objects, p: &JobPod) -> Result<(), ApiError> {
-    let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}});
-    objects.patch(
-        pods_info(),
-        p.facts.namespace(),
-        p.facts.name(),
-        PatchType::StrategicMerge,
-        patch.to_string().as_bytes(),
-        UpdateTarget::Main,
-        &WriteParams::default(),
-    )?;
-    Ok(())
 }
 
 /// How long the Job may still run (upstream `pastActiveDeadline`); `None` without a deadline,
