@@ -35,8 +35,10 @@ pub(crate) enum Fate {
     Run,
     /// Run to completion.
     Succeed,
-    /// Exit with an error.
+    /// Exit with an error (exit code 1).
     Fail,
+    /// Exit with this code.
+    Exit(i32),
 }
 
 /// A running control plane.
@@ -283,6 +285,8 @@ fn kubelet_step(
         Fate::Run => set_status(objects, ns, name, "Running", true, None),
         Fate::Succeed => set_status(objects, ns, name, "Succeeded", false, Some(0)),
         Fate::Fail => set_status(objects, ns, name, "Failed", false, Some(1)),
+        Fate::Exit(0) => set_status(objects, ns, name, "Succeeded", false, Some(0)),
+        Fate::Exit(code) => set_status(objects, ns, name, "Failed", false, Some(code)),
     }
 }
 

@@ -14,6 +14,7 @@
 //! - `backoff.rs`: the pod-replacement backoff;
 //! - `conditions.rs`: Job conditions;
 //! - `pod.rs`: what is read of each pod, and the finalizer's removal;
+//! - `pod_failure_policy.rs`: `spec.podFailurePolicy` rules;
 //! - `tracking.rs`: counting finished pods and finishing the Job;
 //! - here: the sync (`syncJob`, `manageJob`) and the event handlers.
 
@@ -21,6 +22,7 @@ mod backoff;
 mod conditions;
 mod indexes;
 mod pod;
+mod pod_failure_policy;
 mod tracking;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -309,8 +311,14 @@ impl JobController {
         ctx.succeeded = i64::from(status.succeeded.unwrap_or(0))
             + new_succeeded.len() as i64
             + ctx.uncounted_succeeded.len() as i64;
+        // Failures a pod failure policy ignores do not count (upstream
+        // `nonIgnoredFailedPodsCount`).
+        let counted_new_failed = new_failed
+            .iter()
+            .filter(|&&i| policy_verdict(&ctx.job, &ctx.pods[i]).count)
+            .count();
         let failed = i64::from(status.failed.unwrap_or(0))
-            + new_failed.len() as i64
+            + counted_new_failed as i64
             + ctx.uncounted_failed.len() as i64;
         let now = now();
         let job_status = ctx.job.status.get_or_insert_with(Default::default);
@@ -338,6 +346,18 @@ impl JobController {
                 "True",
                 target.reason.as_deref().unwrap_or(""),
                 target.message.as_deref().unwrap_or(""),
+                now,
+            ));
+        }
+        if ctx.finished.is_none()
+            && let Some(message) = fail_job_message(&ctx.job, &ctx.pods)
+        {
+            // Recorded first as FailureTarget, before the pods' finalizers come off.
+            ctx.finished = Some(condition(
+                "FailureTarget",
+                "True",
+                "PodFailurePolicy",
+                &message,
                 now,
             ));
         }
@@ -823,6 +843,31 @@ impl JobController {
         ctx.ready -= removed_ready;
         (active - removed, err)
     }
+}
+
+/// What the Job's pod failure policy says about a pod (every failure counts without one).
+fn policy_verdict(job: &Job, p: &JobPod) -> pod_failure_policy::Verdict {
+    let Some(policy) = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_failure_policy.as_ref())
+    else {
+        return pod_failure_policy::Verdict {
+            fail_job: None,
+            count: true,
+        };
+    };
+    let status: k8s_openapi::api::core::v1::PodStatus =
+        serde_json::from_value(p.facts.stored.value()["status"].clone()).unwrap_or_default();
+    pod_failure_policy::evaluate(policy, p.facts.namespace(), p.facts.name(), &status)
+}
+
+/// The message of the first failed pod a `FailJob` rule matches (upstream `getFailJobMessage`).
+fn fail_job_message(job: &Job, pods: &[JobPod]) -> Option<String> {
+    job.spec.as_ref()?.pod_failure_policy.as_ref()?;
+    pods.iter()
+        .filter(|p| is_pod_failed(p, job))
+        .find_map(|p| policy_verdict(job, p).fail_job)
 }
 
 /// How long the Job may still run (upstream `pastActiveDeadline`); `None` without a deadline,

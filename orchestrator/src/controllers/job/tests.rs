@@ -355,3 +355,71 @@ async fn a_finished_job_with_a_ttl_is_deleted() {
     .await;
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_failure_policy_fails_the_job_at_once_or_ignores_failures() {
+    let c = TestCluster::start();
+    c.node("n1", json!({}), json!([]));
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = started.clone();
+    // job "flaky": its first pod exits 3 (ignored, though it still backs off), the next succeeds;
+    // job "fatal": its pod exits 42
+    c.start_kubelet("n1", move |p| {
+        if p["metadata"]["labels"]["batch.kubernetes.io/job-name"] == "fatal" {
+            return Fate::Exit(42);
+        }
+        if counter.fetch_add(1, Ordering::SeqCst) < 1 {
+            Fate::Exit(3)
+        } else {
+            Fate::Succeed
+        }
+    });
+    let policy = json!({"rules": [
+        {"action": "FailJob", "onExitCodes": {"containerName": "c", "operator": "In", "values": [42]}},
+        {"action": "Ignore", "onExitCodes": {"operator": "In", "values": [3]}},
+    ]});
+    c.create(
+        "jobs",
+        "team",
+        job(
+            "fatal",
+            json!({"backoffLimit": 6, "podFailurePolicy": policy}),
+        ),
+    );
+    c.create(
+        "jobs",
+        "team",
+        job(
+            "flaky",
+            json!({"backoffLimit": 0, "podFailurePolicy": policy}),
+        ),
+    );
+    c.wait_until("the fatal job failed", |c| {
+        condition(c, "fatal", "Failed").is_some()
+    })
+    .await;
+    let failed = condition(&c, "fatal", "Failed").unwrap();
+    assert_eq!(failed["reason"], "PodFailurePolicy");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Container c for pod team/fatal-")
+            && failed["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("failed with exit code 42 matching FailJob rule at index 0"),
+        "{failed}"
+    );
+    c.wait_until("the flaky job complete", |c| {
+        condition(c, "flaky", "Complete").is_some()
+    })
+    .await;
+    let s = status(&c, "flaky");
+    assert_eq!(
+        (s["succeeded"].clone(), s["failed"].clone()),
+        (json!(1), Value::Null),
+        "ignored failures are not counted"
+    );
+    c.stop().await;
+}

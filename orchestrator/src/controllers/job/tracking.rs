@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::conditions::{condition, ensure_condition, is_indexed};
 use super::pod::{is_pod_failed, remove_finalizer};
-use super::{JobController, MAX_UNCOUNTED_PODS, SyncCtx, jobs_info, now};
+use super::{JobController, MAX_UNCOUNTED_PODS, SyncCtx, jobs_info, now, policy_verdict};
 use crate::api::WriteParams;
 use crate::controllers::events::{NORMAL, WARNING};
 use crate::error::{ApiError, Reason};
@@ -84,6 +84,7 @@ impl JobController {
             } else if (failed || (ctx.finished.is_some() && !success_met))
                 && !ctx.uncounted_failed.contains(p.uid())
                 && (!indexed || p.index.is_some_and(|ix| ix < completions))
+                && policy_verdict(&job, p).count
             {
                 needs_flush = true;
                 uc_failed.push(p.uid().to_string());
