@@ -18,8 +18,10 @@
 //!   terminated pods beyond a threshold.
 
 mod config;
+mod daemon_set;
 mod deployment;
 pub(crate) mod events;
+mod job;
 mod namespace;
 mod node_health;
 mod node_lifecycle;
@@ -31,12 +33,15 @@ mod resource_quota;
 pub(crate) mod runtime;
 mod taint_eviction;
 pub mod taints;
+mod ttl_after_finished;
 mod zones;
 
 #[cfg(test)]
 pub(crate) mod cluster_tests;
 #[cfg(test)]
 mod node_lifecycle_tests;
+#[cfg(test)]
+pub(crate) mod test_cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -59,9 +64,12 @@ pub use resource_quota::ResourceQuotaController;
 pub use runtime::queue_metrics::WorkqueueMetrics;
 pub use taint_eviction::TaintEvictionController;
 
+use daemon_set::DaemonSetController;
+use job::{JobConfig, JobController};
 use pod_index::PodIndex;
 use replica_set::{Flavor, ReplicaSetController};
 use runtime::pods::PodCache;
+use ttl_after_finished::TtlAfterFinishedController;
 
 /// Start every built-in controller on `tracker`; they stop when `shutdown` is cancelled.
 /// Returns the work queues' metrics, for `/metrics`.
@@ -114,6 +122,21 @@ pub fn spawn_all(
         deployment_queue,
     ));
     workload_pods.listen(deployments.clone());
+    let daemon_sets = Arc::new(DaemonSetController::new(
+        objects.clone(),
+        workload_pods.clone(),
+    ));
+    workload_pods.listen(daemon_sets.clone());
+    daemon_sets.resync();
+    let jobs = Arc::new(JobController::new(
+        objects.clone(),
+        workload_pods.clone(),
+        JobConfig::default(),
+    ));
+    workload_pods.listen(jobs.clone());
+    jobs.resync();
+    let job_ttl = Arc::new(TtlAfterFinishedController::new(objects.clone()));
+    job_ttl.resync();
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -124,6 +147,9 @@ pub fn spawn_all(
         replica_sets[0].clone(),
         replica_sets[1].clone(),
         deployments.clone(),
+        daemon_sets.clone(),
+        jobs.clone(),
+        job_ttl.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -150,6 +176,9 @@ pub fn spawn_all(
         tracker.spawn(c.run(shutdown.clone()));
     }
     tracker.spawn(deployments.run(shutdown.clone()));
+    tracker.spawn(daemon_sets.run(shutdown.clone()));
+    tracker.spawn(jobs.run(shutdown.clone()));
+    tracker.spawn(job_ttl.run(shutdown.clone()));
     tracker.spawn(pod_gc.run(shutdown));
     workqueues
 }

@@ -292,6 +292,18 @@ pub static RESOURCES: &[ResourceInfo] = &[
         "daemonsets.apps"
     ),
     resource!(
+        "apps",
+        "v1",
+        "controllerrevisions",
+        "controllerrevision",
+        "ControllerRevision",
+        true,
+        [],
+        &[],
+        [],
+        "controllerrevisions.apps"
+    ),
+    resource!(
         "batch",
         "v1",
         "jobs",

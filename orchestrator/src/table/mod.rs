@@ -146,6 +146,7 @@ pub(crate) fn printer_for(group: &str, plural: &str) -> Option<Printer> {
         ("apps", "deployments") => workloads::DEPLOYMENTS,
         ("apps", "replicasets") => workloads::REPLICA_SETS,
         ("apps", "daemonsets") => workloads::DAEMON_SETS,
+        ("apps", "controllerrevisions") => workloads::CONTROLLER_REVISIONS,
         ("apps", "statefulsets") => workloads::STATEFUL_SETS,
         ("batch", "jobs") => workloads::JOBS,
         ("batch", "cronjobs") => workloads::CRON_JOBS,

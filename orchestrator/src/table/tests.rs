@@ -330,6 +330,27 @@ fn deployment_cells() {
 }
 
 #[test]
+fn controller_revision_cells_name_the_controller_with_its_group() {
+    let mut cr = json!({"metadata": meta("agent-5d4f"), "revision": 3, "data": {}});
+    cr["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "DaemonSet",
+        "name": "agent", "uid": "u", "controller": true}]);
+    assert_eq!(
+        cells("apps", "controllerrevisions", &cr),
+        [
+            json!("agent-5d4f"),
+            json!("daemonset.apps/agent"),
+            json!(3),
+            json!("5s")
+        ]
+    );
+    cr["metadata"]["ownerReferences"] = json!([]);
+    assert_eq!(
+        cells("apps", "controllerrevisions", &cr)[1],
+        json!("<none>")
+    );
+}
+
+#[test]
 fn replica_set_and_daemon_set_cells() {
     let rs = deployment(2, 3);
     assert_eq!(

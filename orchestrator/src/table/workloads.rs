@@ -187,6 +187,54 @@ fn daemon_set_row(ds: &Value, now: Timestamp) -> Row {
     .into()
 }
 
+const CONTROLLER_REVISION_COLUMNS: &[Column] = &[
+    NAME,
+    Column::new("Controller", "string", "Controller of the object"),
+    Column::new(
+        "Revision",
+        "string",
+        "Revision indicates the revision of the state represented by Data.",
+    ),
+    AGE,
+];
+
+/// The controller revision printer (upstream `printControllerRevision`).
+pub(crate) const CONTROLLER_REVISIONS: Printer = Printer {
+    columns: CONTROLLER_REVISION_COLUMNS,
+    row: controller_revision_row,
+};
+
+/// The controller is shown as `<kind>.<group>/<name>` in lower case, as upstream's
+/// `formatResourceName`.
+fn controller_revision_row(cr: &Value, now: Timestamp) -> Row {
+    let controller = cr["metadata"]["ownerReferences"]
+        .as_array()
+        .and_then(|refs| refs.iter().find(|r| r["controller"] == true))
+        .map_or_else(
+            || "<none>".to_string(),
+            |r| {
+                let group = r["apiVersion"]
+                    .as_str()
+                    .and_then(|v| v.split_once('/'))
+                    .map_or("", |(g, _)| g);
+                let kind = r["kind"].as_str().unwrap_or("");
+                let gk = if group.is_empty() {
+                    kind.to_string()
+                } else {
+                    format!("{kind}.{group}")
+                };
+                format!("{}/{}", gk.to_lowercase(), r["name"].as_str().unwrap_or(""))
+            },
+        );
+    vec![
+        name(cr),
+        cell(controller),
+        Value::from(cr["revision"].as_i64().unwrap_or(0)),
+        age(cr, now),
+    ]
+    .into()
+}
+
 const STATEFUL_SET_COLUMNS: &[Column] = &[
     NAME,
     Column::new("Ready", "string", "Number of the pod with ready state"),

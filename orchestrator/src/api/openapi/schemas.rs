@@ -73,6 +73,7 @@ fn register_kind(gen_: &mut SchemaGenerator, group: &str, kind: &str) -> Option<
         ("apps", "Deployment") => apps::v1::Deployment,
         ("apps", "ReplicaSet") => apps::v1::ReplicaSet,
         ("apps", "DaemonSet") => apps::v1::DaemonSet,
+        ("apps", "ControllerRevision") => apps::v1::ControllerRevision,
         ("batch", "Job") => batch::v1::Job,
         ("coordination.k8s.io", "Lease") => coordination::v1::Lease,
         ("storage.k8s.io", "StorageClass") => storage::v1::StorageClass,

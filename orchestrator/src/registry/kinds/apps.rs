@@ -259,16 +259,24 @@ impl Kind for DaemonSetKind {
         default_template(&mut spec.template);
     }
 
+    /// Empty status, and template generation 1 (upstream's internal `spec.templateGeneration`,
+    /// which apps/v1 carries in an annotation).
     fn prepare_create(ds: &mut DaemonSet) {
         ds.status = Some(Default::default());
+        set_template_generation(ds, 1);
     }
 
+    /// The template generation is the server's: the old one, plus one when the template changed.
     fn prepare_update(new: &mut DaemonSet, old: &DaemonSet) {
         new.status.clone_from(&old.status);
+        let generation = template_generation(old);
+        let bump = i64::from(new.spec.template != old.spec.template);
+        set_template_generation(new, generation + bump);
     }
 
     fn prepare_status_update(new: &mut DaemonSet, old: &DaemonSet) {
         new.spec.clone_from(&old.spec);
+        set_template_generation(new, template_generation(old));
     }
 
     fn spec_changed(new: &DaemonSet, old: &DaemonSet) -> bool {
@@ -336,6 +344,27 @@ impl Kind for DaemonSetKind {
         }
         nonnegative(s.observed_generation, "status.observedGeneration", errs);
     }
+}
+
+/// The annotation apps/v1 DaemonSets carry their template generation in (upstream
+/// `appsv1.DeprecatedTemplateGeneration`).
+pub(crate) const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+/// A DaemonSet's template generation (0 when absent or not a number, as upstream's conversion).
+fn template_generation(ds: &DaemonSet) -> i64 {
+    ds.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(TEMPLATE_GENERATION))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn set_template_generation(ds: &mut DaemonSet, generation: i64) {
+    ds.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(TEMPLATE_GENERATION.into(), generation.to_string());
 }
 
 #[cfg(test)]
@@ -490,5 +519,36 @@ mod tests {
             json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
         );
         assert_eq!(out["spec"]["revisionHistoryLimit"], 10);
+        assert_eq!(
+            out["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+            "1"
+        );
+    }
+
+    #[test]
+    fn daemon_set_template_generation_counts_template_changes_only() {
+        let ds = json!({"metadata": {"name": "ds", "namespace": "default",
+                "annotations": {"deprecated.daemonset.template.generation": "7"}},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template(json!({"app": "x"}), None)}});
+        let v1 = create("daemonsets.apps", ds).unwrap();
+        let generation = |o: &Value| {
+            o["metadata"]["annotations"]["deprecated.daemonset.template.generation"].clone()
+        };
+        assert_eq!(generation(&v1), "1", "the server sets it on create");
+        let mut tuned = v1.clone();
+        tuned["spec"]["minReadySeconds"] = json!(5);
+        tuned["metadata"]["annotations"]["deprecated.daemonset.template.generation"] = json!("9");
+        let v2 = update("daemonsets.apps", tuned, &v1).unwrap();
+        assert_eq!(
+            (generation(&v2), v2["metadata"]["generation"].clone()),
+            (json!("1"), json!(2))
+        );
+        let mut retemplated = v2.clone();
+        retemplated["spec"]["template"]["spec"]["containers"][0]["image"] = json!("new");
+        let v3 = update("daemonsets.apps", retemplated, &v2).unwrap();
+        assert_eq!(
+            (generation(&v3), v3["metadata"]["generation"].clone()),
+            (json!("2"), json!(3))
+        );
     }
 }

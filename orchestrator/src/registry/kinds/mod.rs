@@ -7,6 +7,7 @@
 
 mod apps;
 mod config;
+mod controller_revision;
 mod decode;
 mod duplicates;
 mod job;
@@ -305,6 +306,7 @@ strategies! {
     "deployments.apps" => DEPLOYMENTS: apps::DeploymentKind,
     "replicasets.apps" => REPLICASETS: apps::ReplicaSetKind,
     "daemonsets.apps" => DAEMONSETS: apps::DaemonSetKind,
+    "controllerrevisions.apps" => CONTROLLERREVISIONS: controller_revision::ControllerRevisionKind,
     "jobs.batch" => JOBS: job::JobKind,
     "leases.coordination.k8s.io" => LEASES: misc::LeaseKind,
     "storageclasses.storage.k8s.io" => STORAGECLASSES: storage::StorageClassKind,
@@ -543,6 +545,10 @@ mod tests {
                 ns(
                     json!({"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": tmpl.clone()}}),
                 ),
+            ),
+            (
+                "controllerrevisions.apps",
+                ns(json!({"data": {"spec": {"template": {"$patch": "replace"}}}, "revision": 1})),
             ),
             ("jobs.batch", ns(json!({"spec": {"template": job_tmpl}}))),
             (
