@@ -19,6 +19,7 @@
 
 mod config;
 pub(crate) mod events;
+mod garbage_collector;
 mod namespace;
 mod node_health;
 mod node_lifecycle;
@@ -49,6 +50,7 @@ use crate::registry::{RESOURCES, ResourceInfo};
 use crate::store::{Event, EventType, Filter, Storage, WatchFrom};
 
 pub use config::NodeLifecycleConfig;
+pub use garbage_collector::GarbageCollector;
 pub use namespace::NamespaceController;
 pub use node_lifecycle::NodeLifecycleController;
 pub use pod_gc::PodGcController;
@@ -83,12 +85,14 @@ pub fn spawn_all(
         node_lifecycle.clone(),
         pods.clone(),
     ));
+    let gc = Arc::new(GarbageCollector::new(objects.clone()));
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         quota.clone(),
         namespaces.clone(),
         nodes.clone(),
         evictions.clone(),
+        gc.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -111,7 +115,8 @@ pub fn spawn_all(
     tracker.spawn(namespaces.run(shutdown.clone()));
     tracker.spawn(nodes.run(shutdown.clone()));
     tracker.spawn(evictions.run(shutdown.clone()));
-    tracker.spawn(pod_gc.run(shutdown));
+    tracker.spawn(pod_gc.run(shutdown.clone()));
+    tracker.spawn(gc.run(shutdown));
 }
 
 /// Whether a resource's watch replays every current object when (re)started: the resources
