@@ -953,3 +953,191 @@ mod bind_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod delete_tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn info(plural: &str) -> &'static ResourceInfo {
+        crate::registry::RESOURCES
+            .iter()
+            .find(|r| r.plural == plural)
+            .expect("served")
+    }
+
+    fn objects() -> Arc<Objects> {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
+        let objects = Objects::new(store);
+        objects
+            .create(
+                info("namespaces"),
+                "",
+                json!({"metadata": {"name": "ns"}}),
+                &WriteParams::default(),
+            )
+            .unwrap();
+        objects
+    }
+
+    fn create(objects: &Objects, plural: &str, obj: Value) {
+        objects
+            .create(info(plural), "ns", obj, &WriteParams::default())
+            .unwrap();
+    }
+
+    fn delete(objects: &Objects, plural: &str, name: &str, policy: Option<&str>) -> DeleteOutcome {
+        let p = DeleteParams {
+            propagation_policy: policy.map(str::to_string),
+            ..Default::default()
+        };
+        objects.delete(info(plural), "ns", name, &p).unwrap()
+    }
+
+    fn finalizers_of(outcome: &DeleteOutcome) -> Vec<String> {
+        meta::finalizers(&outcome.object().value())
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn cm(name: &str) -> Value {
+        json!({"metadata": {"name": name}})
+    }
+
+    #[test]
+    fn orphan_and_foreground_mark_the_object_with_their_finalizer() {
+        let objects = objects();
+        for (policy, finalizer) in [("Orphan", "orphan"), ("Foreground", "foregroundDeletion")] {
+            let name = policy.to_lowercase();
+            create(&objects, "configmaps", cm(&name));
+            let out = delete(&objects, "configmaps", &name, Some(policy));
+            assert!(matches!(out, DeleteOutcome::Pending(_)), "{policy}");
+            assert_eq!(finalizers_of(&out), [finalizer]);
+            assert!(meta::is_terminating(&out.object().value()));
+        }
+        create(&objects, "configmaps", cm("bg"));
+        let out = delete(&objects, "configmaps", "bg", Some("Background"));
+        assert!(matches!(out, DeleteOutcome::Deleted(_)));
+    }
+
+    #[test]
+    fn a_second_delete_swaps_or_drops_the_finalizers_as_upstream() {
+        let objects = objects();
+        create(
+            &objects,
+            "configmaps",
+            json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+        );
+        let first = delete(&objects, "configmaps", "held", Some("Orphan"));
+        assert_eq!(finalizers_of(&first), ["example.com/hold", "orphan"]);
+        let stamp = first.object().value()["metadata"]["deletionTimestamp"].clone();
+        let second = delete(&objects, "configmaps", "held", Some("Foreground"));
+        assert_eq!(finalizers_of(&second), ["example.com/hold", "foregroundDeletion"]);
+        assert_eq!(second.object().value()["metadata"]["deletionTimestamp"], stamp);
+        // No policy keeps what the object carries: nothing is written.
+        let third = delete(&objects, "configmaps", "held", None);
+        assert_eq!(third.object().revision, second.object().revision);
+        let fourth = delete(&objects, "configmaps", "held", Some("Background"));
+        assert_eq!(finalizers_of(&fourth), ["example.com/hold"]);
+
+        create(&objects, "configmaps", cm("only-gc"));
+        delete(&objects, "configmaps", "only-gc", Some("Orphan"));
+        let gone = delete(&objects, "configmaps", "only-gc", Some("Background"));
+        assert!(
+            matches!(gone, DeleteOutcome::Deleted(_)),
+            "with no finalizer left it goes"
+        );
+    }
+
+    #[test]
+    fn replication_controllers_and_jobs_orphan_by_default_and_events_never_wait() {
+        let objects = objects();
+        let template = |restart: &str| {
+            json!({"metadata": {"labels": {"a": "b"}},
+                "spec": {"containers": [{"name": "c", "image": "x"}], "restartPolicy": restart}})
+        };
+        create(
+            &objects,
+            "replicationcontrollers",
+            json!({"metadata": {"name": "rc"},
+                "spec": {"replicas": 0, "selector": {"a": "b"}, "template": template("Always")}}),
+        );
+        assert_eq!(
+            finalizers_of(&delete(&objects, "replicationcontrollers", "rc", None)),
+            ["orphan"]
+        );
+        create(
+            &objects,
+            "jobs",
+            json!({"metadata": {"name": "job"}, "spec": {"template": template("Never")}}),
+        );
+        assert_eq!(finalizers_of(&delete(&objects, "jobs", "job", None)), ["orphan"]);
+        create(&objects, "configmaps", cm("plain"));
+        assert!(matches!(
+            delete(&objects, "configmaps", "plain", None),
+            DeleteOutcome::Deleted(_)
+        ));
+        create(
+            &objects,
+            "events",
+            json!({"metadata": {"name": "ev"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "ns"},
+                "reason": "R", "message": "m", "type": "Normal"}),
+        );
+        assert!(matches!(
+            delete(&objects, "events", "ev", Some("Orphan")),
+            DeleteOutcome::Deleted(_)
+        ));
+    }
+
+    #[test]
+    fn a_dry_run_delete_answers_with_the_marked_object_and_changes_nothing() {
+        let objects = objects();
+        create(&objects, "configmaps", cm("dry"));
+        let before = objects.store().get("configmaps", "ns", "dry").unwrap();
+        let p = DeleteParams {
+            propagation_policy: Some("Foreground".into()),
+            dry_run: true,
+            ..Default::default()
+        };
+        let out = objects
+            .delete(info("configmaps"), "ns", "dry", &p)
+            .unwrap();
+        assert_eq!(finalizers_of(&out), ["foregroundDeletion"]);
+        let after = objects.store().get("configmaps", "ns", "dry").unwrap();
+        assert_eq!(after.revision, before.revision);
+        assert_eq!(after.value(), before.value());
+    }
+
+    #[test]
+    fn a_running_pods_grace_period_is_kept_and_its_finalizers_frozen_until_it_ends() {
+        let objects = objects();
+        create(
+            &objects,
+            "pods",
+            json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
+                "containers": [{"name": "c", "image": "x"}]}}),
+        );
+        let first = delete(&objects, "pods", "p", Some("Orphan"));
+        let pod = first.object().value();
+        assert_eq!(pod["metadata"]["deletionGracePeriodSeconds"], 30);
+        assert_eq!(finalizers_of(&first), ["orphan"]);
+        let second = delete(&objects, "pods", "p", Some("Foreground"));
+        assert_eq!(second.object().revision, first.object().revision);
+        assert_eq!(finalizers_of(&second), ["orphan"]);
+    }
+
+    #[test]
+    fn an_unknown_policy_is_refused() {
+        let objects = objects();
+        create(&objects, "configmaps", cm("x"));
+        let p = DeleteParams {
+            propagation_policy: Some("Sideways".into()),
+            ..Default::default()
+        };
+        let err = objects
+            .delete(info("configmaps"), "ns", "x", &p)
+            .unwrap_err();
+        assert_eq!(err.code, 422);
+    }
+}
