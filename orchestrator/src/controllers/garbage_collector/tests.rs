@@ -461,3 +461,88 @@ async fn dependents_existing_before_the_collector_starts_are_collected() {
     c.wait_gone("configmaps", NS, "left-behind").await;
     c.stop().await;
 }
+
+/// `kubectl delete --cascade=…` sends the matching propagation policy; `foreground` returns only
+/// once the owner is gone, after its dependents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_delete_cascade_modes_map_to_the_three_policies() {
+    let Some(kubectl) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("kubectl"))
+            .find(|p| p.is_file())
+    }) else {
+        println!("skipped: kubectl not found");
+        return;
+    };
+    let mut config = crate::ControlPlaneConfig::default();
+    config.scheduler.enabled = false;
+    let cp = crate::ControlPlane::start(config).await.expect("boots");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cp.write_kubeconfig(&kubeconfig).unwrap();
+    let c = Cluster {
+        objects: cp.objects().clone(),
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+    };
+    c.create("namespaces", "", json!({"metadata": {"name": NS}}));
+    let run = |args: Vec<String>| {
+        let mut cmd = std::process::Command::new(&kubectl);
+        cmd.arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .arg("--request-timeout=20s")
+            .args(&args);
+        async move {
+            let out = tokio::task::spawn_blocking(move || cmd.output())
+                .await
+                .unwrap()
+                .expect("kubectl runs");
+            println!("kubectl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stdout).trim());
+            assert!(
+                out.status.success(),
+                "kubectl {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    for mode in ["orphan", "background", "foreground"] {
+        let owner = c.create("configmaps", NS, configmap(&format!("owner-{mode}"), &[]));
+        c.create(
+            "configmaps",
+            NS,
+            configmap(&format!("dep-{mode}"), &[cm_ref(&owner, true)]),
+        );
+        c.create(
+            "pods",
+            NS,
+            pod(&format!("pod-{mode}"), &[cm_ref(&owner, true)]),
+        );
+        let args = ["delete", "configmap", "-n", NS, &format!("owner-{mode}")];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--cascade={mode}"));
+        run(args).await;
+        assert!(c.get("configmaps", NS, &format!("owner-{mode}")).is_none());
+        let dep = format!("dep-{mode}");
+        let pod_name = format!("pod-{mode}");
+        match mode {
+            "orphan" => {
+                c.wait_owners("configmaps", NS, &dep, &[]).await;
+                c.wait_owners("pods", NS, &pod_name, &[]).await;
+            }
+            "foreground" => {
+                // kubectl waited for the owner, which waited for its blocking dependents.
+                assert!(c.get("configmaps", NS, &dep).is_none());
+                assert!(c.get("pods", NS, &pod_name).is_none());
+            }
+            _ => {
+                c.wait_gone("configmaps", NS, &dep).await;
+                c.wait_gone("pods", NS, &pod_name).await;
+            }
+        }
+    }
+    c.assert_kept("configmaps", NS, "dep-orphan").await;
+    cp.shutdown().await;
+}
