@@ -14,6 +14,7 @@ pub mod namespaces;
 pub mod node_lifecycle;
 pub mod pods;
 pub mod scheduling;
+pub mod workloads;
 
 pub use context::TestContext;
 pub use registry::{Need, Skipped, Tag, TestDef, TestFuture};
@@ -26,6 +27,7 @@ pub fn all() -> Vec<TestDef> {
     tests.extend(pods::tests());
     tests.extend(node_lifecycle::tests());
     tests.extend(scheduling::tests());
+    tests.extend(workloads::tests());
     tests
 }
 
