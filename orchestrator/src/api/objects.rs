@@ -1033,8 +1033,14 @@ mod delete_tests {
         assert_eq!(finalizers_of(&first), ["example.com/hold", "orphan"]);
         let stamp = first.object().value()["metadata"]["deletionTimestamp"].clone();
         let second = delete(&objects, "configmaps", "held", Some("Foreground"));
-        assert_eq!(finalizers_of(&second), ["example.com/hold", "foregroundDeletion"]);
-        assert_eq!(second.object().value()["metadata"]["deletionTimestamp"], stamp);
+        assert_eq!(
+            finalizers_of(&second),
+            ["example.com/hold", "foregroundDeletion"]
+        );
+        assert_eq!(
+            second.object().value()["metadata"]["deletionTimestamp"],
+            stamp
+        );
         // No policy keeps what the object carries: nothing is written.
         let third = delete(&objects, "configmaps", "held", None);
         assert_eq!(third.object().revision, second.object().revision);
@@ -1072,7 +1078,10 @@ mod delete_tests {
             "jobs",
             json!({"metadata": {"name": "job"}, "spec": {"template": template("Never")}}),
         );
-        assert_eq!(finalizers_of(&delete(&objects, "jobs", "job", None)), ["orphan"]);
+        assert_eq!(
+            finalizers_of(&delete(&objects, "jobs", "job", None)),
+            ["orphan"]
+        );
         create(&objects, "configmaps", cm("plain"));
         assert!(matches!(
             delete(&objects, "configmaps", "plain", None),
@@ -1100,9 +1109,7 @@ mod delete_tests {
             dry_run: true,
             ..Default::default()
         };
-        let out = objects
-            .delete(info("configmaps"), "ns", "dry", &p)
-            .unwrap();
+        let out = objects.delete(info("configmaps"), "ns", "dry", &p).unwrap();
         assert_eq!(finalizers_of(&out), ["foregroundDeletion"]);
         let after = objects.store().get("configmaps", "ns", "dry").unwrap();
         assert_eq!(after.revision, before.revision);

@@ -180,7 +180,10 @@ pub async fn foreground_deletion_keeps_the_replication_controller_until_its_pods
     let answer = rcs.delete("keeper", &DeleteParams::foreground()).await?;
     if let Some(marked) = answer.left() {
         ensure!(
-            marked.finalizers().iter().any(|f| f == "foregroundDeletion"),
+            marked
+                .finalizers()
+                .iter()
+                .any(|f| f == "foregroundDeletion"),
             "foreground delete left finalizers {:?}",
             marked.finalizers()
         );
@@ -199,7 +202,10 @@ pub async fn foreground_deletion_keeps_the_replication_controller_until_its_pods
     let waiting = rcs.get("keeper").await?;
     ensure!(
         waiting.metadata.deletion_timestamp.is_some()
-            && waiting.finalizers().iter().any(|f| f == "foregroundDeletion"),
+            && waiting
+                .finalizers()
+                .iter()
+                .any(|f| f == "foregroundDeletion"),
         "the controller should wait for its pods in the foreground; finalizers {:?}",
         waiting.finalizers()
     );
@@ -231,8 +237,11 @@ pub async fn dependents_with_another_valid_owner_survive_foreground_deletion(
         if i % 2 == 0 {
             owners.push(owner_ref(&second, false));
         }
-        pods.create(&PostParams::default(), &owned_pod(&format!("shared-{i}"), owners))
-            .await?;
+        pods.create(
+            &PostParams::default(),
+            &owned_pod(&format!("shared-{i}"), owners),
+        )
+        .await?;
     }
     rcs.delete("first", &DeleteParams::foreground()).await?;
     wait_deleted(&ctx, &rcs, "first").await?;
@@ -353,14 +362,28 @@ pub async fn kubectl_cascade_orphan_and_foreground_are_honoured(
     let ns = ctx.namespace.as_str();
     kubectl(
         &ctx,
-        &["delete", "configmap", "orphaning-owner", "-n", ns, "--cascade=orphan"],
+        &[
+            "delete",
+            "configmap",
+            "orphaning-owner",
+            "-n",
+            ns,
+            "--cascade=orphan",
+        ],
     )
     .await?
     .ok()?;
     wait_owned_by(&ctx, &cms, "orphaning-owner-dep", &[]).await?;
     kubectl(
         &ctx,
-        &["delete", "configmap", "foreground-owner", "-n", ns, "--cascade=foreground"],
+        &[
+            "delete",
+            "configmap",
+            "foreground-owner",
+            "-n",
+            ns,
+            "--cascade=foreground",
+        ],
     )
     .await?
     .ok()?;

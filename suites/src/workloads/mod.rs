@@ -23,8 +23,14 @@ pub fn tests() -> Vec<TestDef> {
             tags: [Conformance], upstream: ["Garbage Collector, multiple owners"]),
         test!(AREA, garbage_collector::a_dependency_cycle_does_not_block_foreground_deletion,
             tags: [Conformance], upstream: ["Garbage Collector, dependency cycle"]),
-        test!(AREA, garbage_collector::a_dependent_whose_owner_was_replaced_is_collected),
-        test!(AREA, garbage_collector::a_cluster_scoped_owner_takes_its_namespaced_dependents_along),
+        test!(
+            AREA,
+            garbage_collector::a_dependent_whose_owner_was_replaced_is_collected
+        ),
+        test!(
+            AREA,
+            garbage_collector::a_cluster_scoped_owner_takes_its_namespaced_dependents_along
+        ),
         test!(AREA, garbage_collector::kubectl_cascade_orphan_and_foreground_are_honoured,
             needs: [Kubectl]),
     ]

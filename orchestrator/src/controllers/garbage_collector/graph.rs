@@ -199,11 +199,9 @@ impl Graph {
         node.dependents
             .iter()
             .filter(|d| {
-                self.nodes.get(&***d).is_some_and(|dep| {
-                    dep.owners
-                        .iter()
-                        .any(|o| &*o.uid == owner && o.blocks())
-                })
+                self.nodes
+                    .get(&***d)
+                    .is_some_and(|dep| dep.owners.iter().any(|o| &*o.uid == owner && o.blocks()))
             })
             .cloned()
             .collect()
@@ -299,7 +297,13 @@ impl Graph {
 
     /// Record `uid` as a dependent of each owner, creating virtual owners that the collector
     /// then verifies (upstream `addDependentToOwners`).
-    fn add_to_owners(&mut self, uid: &Uid, namespace: &str, owners: &[OwnerRef], work: &mut Vec<Work>) {
+    fn add_to_owners(
+        &mut self,
+        uid: &Uid,
+        namespace: &str,
+        owners: &[OwnerRef],
+        work: &mut Vec<Work>,
+    ) {
         for owner in owners {
             let owner_uid: Uid = Arc::from(owner.uid.as_str());
             let node = self.nodes.entry(owner_uid.clone()).or_insert_with(|| {
@@ -398,15 +402,22 @@ mod tests {
                     "blockOwnerDeletion": block})
             })
             .collect();
-        meta(json!({"metadata": {"name": name, "namespace": "ns", "uid": uid,
-            "ownerReferences": refs}}))
+        meta(
+            json!({"metadata": {"name": name, "namespace": "ns", "uid": uid,
+            "ownerReferences": refs}}),
+        )
     }
 
     #[test]
     fn a_dependent_makes_its_unknown_owner_a_virtual_node_to_verify() {
         let mut g = Graph::default();
         let mut work = Vec::new();
-        g.observe(configmaps(), &owned("d", "d1", &[("o", "o1", true)]), 5, &mut work);
+        g.observe(
+            configmaps(),
+            &owned("d", "d1", &[("o", "o1", true)]),
+            5,
+            &mut work,
+        );
         assert_eq!(work, vec![Work::Delete("o1".into())]);
         let owner = g.node("o1").unwrap();
         assert!(!owner.observed);
@@ -431,14 +442,24 @@ mod tests {
     fn foreground_deletion_starts_once_and_queues_every_dependent() {
         let mut g = Graph::default();
         let mut work = Vec::new();
-        g.observe(configmaps(), &owned("d", "d1", &[("o", "o1", false)]), 5, &mut work);
+        g.observe(
+            configmaps(),
+            &owned("d", "d1", &[("o", "o1", false)]),
+            5,
+            &mut work,
+        );
         let live = meta(json!({"metadata": {"name": "o", "namespace": "ns", "uid": "o1"}}));
         g.observe(configmaps(), &live, 6, &mut work);
         work.clear();
-        let deleting = meta(json!({"metadata": {"name": "o", "namespace": "ns", "uid": "o1",
-            "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["foregroundDeletion"]}}));
+        let deleting = meta(
+            json!({"metadata": {"name": "o", "namespace": "ns", "uid": "o1",
+            "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["foregroundDeletion"]}}),
+        );
         g.observe(configmaps(), &deleting, 7, &mut work);
-        assert_eq!(work, vec![Work::Delete("d1".into()), Work::Delete("o1".into())]);
+        assert_eq!(
+            work,
+            vec![Work::Delete("d1".into()), Work::Delete("o1".into())]
+        );
         assert!(g.node("o1").unwrap().deleting_dependents);
         work.clear();
         // A stale event changes nothing; a later one without a transition queues nothing.
@@ -455,14 +476,29 @@ mod tests {
     fn unblocking_or_dropping_a_reference_wakes_a_waiting_owner() {
         let mut g = Graph::default();
         let mut work = Vec::new();
-        g.observe(configmaps(), &owned("d", "d1", &[("o", "o1", true)]), 5, &mut work);
+        g.observe(
+            configmaps(),
+            &owned("d", "d1", &[("o", "o1", true)]),
+            5,
+            &mut work,
+        );
         g.nodes.get_mut("o1").unwrap().deleting_dependents = true;
         work.clear();
-        g.observe(configmaps(), &owned("d", "d1", &[("o", "o1", false)]), 6, &mut work);
+        g.observe(
+            configmaps(),
+            &owned("d", "d1", &[("o", "o1", false)]),
+            6,
+            &mut work,
+        );
         assert_eq!(work, vec![Work::Delete("o1".into())]);
         assert!(g.blocking_dependents("o1").is_empty());
         work.clear();
-        g.observe(configmaps(), &owned("d", "d1", &[("p", "p1", true)]), 7, &mut work);
+        g.observe(
+            configmaps(),
+            &owned("d", "d1", &[("p", "p1", true)]),
+            7,
+            &mut work,
+        );
         assert_eq!(work, vec![Work::Delete("p1".into())]);
         assert!(g.node("o1").unwrap().dependents.is_empty());
         assert!(g.node("p1").unwrap().dependents.contains("d1"));
@@ -477,8 +513,14 @@ mod tests {
             ..Default::default()
         };
         let id = Identity::of_owner(&cm, "ns").unwrap();
-        assert_eq!((id.info.store_key, id.namespace.as_str()), ("configmaps", "ns"));
-        assert!(Identity::of_owner(&cm, "").is_none(), "namespaced owner of a cluster-scoped object");
+        assert_eq!(
+            (id.info.store_key, id.namespace.as_str()),
+            ("configmaps", "ns")
+        );
+        assert!(
+            Identity::of_owner(&cm, "").is_none(),
+            "namespaced owner of a cluster-scoped object"
+        );
         let node = OwnerRef {
             api_version: "v1".into(),
             kind: "Node".into(),

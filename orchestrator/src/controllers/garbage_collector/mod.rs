@@ -243,7 +243,12 @@ impl GarbageCollector {
         for owner in owners {
             let Some(owner_id) = Identity::of_owner(owner, &id.namespace) else {
                 // Upstream cannot resolve it either and leaves the dependent alone.
-                tracing::debug!(dependent = uid, owner = owner.uid, kind = owner.kind, "owner reference cannot be resolved");
+                tracing::debug!(
+                    dependent = uid,
+                    owner = owner.uid,
+                    kind = owner.kind,
+                    "owner reference cannot be resolved"
+                );
                 return Ok(());
             };
             match self.read(&owner_id, &owner.uid)? {
@@ -268,12 +273,10 @@ impl GarbageCollector {
         }
         let has_dependents = !node.dependents.is_empty();
         if !waiting.is_empty() && has_dependents {
-            let closes_cycle = node.dependents.iter().any(|d| {
-                state
-                    .graph
-                    .node(d)
-                    .is_some_and(|n| n.deleting_dependents)
-            });
+            let closes_cycle = node
+                .dependents
+                .iter()
+                .any(|d| state.graph.node(d).is_some_and(|n| n.deleting_dependents));
             if closes_cycle {
                 // A dependent is itself waiting in the foreground: if this object kept blocking
                 // its owners, they would all wait for each other.
@@ -316,12 +319,7 @@ impl GarbageCollector {
         }
         let work = blocking
             .into_iter()
-            .filter(|d| {
-                state
-                    .graph
-                    .node(d)
-                    .is_some_and(|n| !n.deleting_dependents)
-            })
+            .filter(|d| state.graph.node(d).is_some_and(|n| !n.deleting_dependents))
             .map(Work::Delete)
             .collect();
         self.enqueue(work);
@@ -505,7 +503,12 @@ impl GarbageCollector {
 
 /// Apply one watch event to the graph. Events of objects the graph does not hold and whose
 /// bytes mention neither owners nor finalizers are skipped without parsing.
-fn apply_event(state: &mut State, info: &'static ResourceInfo, event: &Event, work: &mut Vec<Work>) {
+fn apply_event(
+    state: &mut State,
+    info: &'static ResourceInfo,
+    event: &Event,
+    work: &mut Vec<Work>,
+) {
     let listed = state.listed_at.get(info.store_key).copied().unwrap_or(0);
     if event.revision() <= listed {
         return;

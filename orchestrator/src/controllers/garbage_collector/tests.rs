@@ -223,7 +223,11 @@ fn pod(name: &str, owners: &[Value]) -> Value {
 async fn background_deletion_of_an_owner_collects_its_dependents() {
     let c = Cluster::start();
     let owner = c.create("configmaps", NS, configmap("owner", &[]));
-    c.create("configmaps", NS, configmap("dep-cm", &[cm_ref(&owner, false)]));
+    c.create(
+        "configmaps",
+        NS,
+        configmap("dep-cm", &[cm_ref(&owner, false)]),
+    );
     c.create(
         "secrets",
         NS,
@@ -231,7 +235,10 @@ async fn background_deletion_of_an_owner_collects_its_dependents() {
     );
     c.create("pods", NS, pod("dep-pod", &[cm_ref(&owner, false)]));
     c.delete("configmaps", NS, "owner", Some("Background"));
-    assert!(c.get("configmaps", NS, "owner").is_none(), "Background deletes the owner at once");
+    assert!(
+        c.get("configmaps", NS, "owner").is_none(),
+        "Background deletes the owner at once"
+    );
     c.wait_gone("configmaps", NS, "dep-cm").await;
     c.wait_gone("secrets", NS, "dep-secret").await;
     c.wait_gone("pods", NS, "dep-pod").await;
@@ -251,9 +258,12 @@ async fn a_dependent_whose_owner_never_existed_is_collected() {
 async fn an_owner_of_the_same_name_but_another_uid_does_not_keep_a_dependent() {
     let c = Cluster::start();
     c.create("configmaps", NS, configmap("owner", &[]));
-    let impostor =
-        json!({"metadata": {"name": "owner", "uid": uuid::Uuid::new_v4().to_string()}});
-    c.create("configmaps", NS, configmap("dep", &[cm_ref(&impostor, true)]));
+    let impostor = json!({"metadata": {"name": "owner", "uid": uuid::Uuid::new_v4().to_string()}});
+    c.create(
+        "configmaps",
+        NS,
+        configmap("dep", &[cm_ref(&impostor, true)]),
+    );
     c.wait_gone("configmaps", NS, "dep").await;
     assert!(c.get("configmaps", NS, "owner").is_some());
     c.stop().await;
@@ -288,13 +298,19 @@ async fn foreground_deletion_keeps_the_owner_until_its_blocking_dependents_are_g
     );
     c.create("pods", NS, pod("not-blocking", &[cm_ref(&owner, false)]));
     c.delete("configmaps", NS, "owner", Some("Foreground"));
-    let marked = c.get("configmaps", NS, "owner").expect("kept while dependents remain");
+    let marked = c
+        .get("configmaps", NS, "owner")
+        .expect("kept while dependents remain");
     assert_eq!(finalizers(&marked), ["foregroundDeletion"]);
     assert!(marked["metadata"]["deletionTimestamp"].is_string());
 
-    c.wait("configmaps", NS, "blocking", "the blocking dependent to be deleted", |o| {
-        o.is_some_and(|o| o["metadata"]["deletionTimestamp"].is_string())
-    })
+    c.wait(
+        "configmaps",
+        NS,
+        "blocking",
+        "the blocking dependent to be deleted",
+        |o| o.is_some_and(|o| o["metadata"]["deletionTimestamp"].is_string()),
+    )
     .await;
     // Dependents that do not block are deleted too; the owner does not wait for them.
     c.wait_gone("pods", NS, "not-blocking").await;
@@ -333,7 +349,8 @@ async fn orphaning_removes_only_that_owners_reference() {
     c.create("pods", NS, pod("only-a", &[cm_ref(&a, true)]));
     c.delete("configmaps", NS, "owner-a", Some("Orphan"));
     c.wait_gone("configmaps", NS, "owner-a").await;
-    c.wait_owners("configmaps", NS, "shared", &["owner-b"]).await;
+    c.wait_owners("configmaps", NS, "shared", &["owner-b"])
+        .await;
     c.wait_owners("pods", NS, "only-a", &[]).await;
     c.assert_kept("pods", NS, "only-a").await;
     c.assert_kept("configmaps", NS, "shared").await;
@@ -499,7 +516,11 @@ async fn kubectl_delete_cascade_modes_map_to_the_three_policies() {
                 .await
                 .unwrap()
                 .expect("kubectl runs");
-            println!("kubectl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stdout).trim());
+            println!(
+                "kubectl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout).trim()
+            );
             assert!(
                 out.status.success(),
                 "kubectl {} failed: {}",
