@@ -28,6 +28,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
@@ -60,6 +61,9 @@ pub struct GarbageCollector {
     queue: WorkQueue,
     /// Watch events not yet applied to the graph, in the order they arrived.
     changes: parking_lot::Mutex<Changes>,
+    /// Whether [`GRAPH`] is queued: set by the first event after the worker took the changes,
+    /// so a burst of events costs one queue write.
+    graph_queued: AtomicBool,
     /// The worker's state; only the worker locks it (tests read it).
     state: parking_lot::Mutex<State>,
 }
@@ -93,6 +97,7 @@ impl GarbageCollector {
             objects,
             queue: WorkQueue::default(),
             changes: Default::default(),
+            graph_queued: AtomicBool::new(false),
             state: Default::default(),
         }
     }
@@ -139,6 +144,13 @@ impl GarbageCollector {
         }
     }
 
+    /// Make sure the worker will apply the pending changes.
+    fn graph_changed(&self) {
+        if !self.graph_queued.swap(true, Ordering::SeqCst) {
+            self.queue.add(GRAPH);
+        }
+    }
+
     fn enqueue(&self, work: Vec<Work>) {
         for w in work {
             match w {
@@ -164,6 +176,7 @@ impl GarbageCollector {
                     tracing::warn!(resource = info.store_key, error = %e, "garbage collector cannot list; listing again later");
                     self.changes.lock().relist = true;
                     self.queue.add_after(GRAPH, RELIST_AFTER_ERROR);
+                    self.graph_queued.store(true, Ordering::SeqCst);
                     continue;
                 }
             };
@@ -182,6 +195,8 @@ impl GarbageCollector {
 
     /// Apply the queued watch events to the graph.
     fn apply_changes(&self, state: &mut State) {
+        // Cleared before the changes are taken: an event arriving after the take queues again.
+        self.graph_queued.store(false, Ordering::SeqCst);
         let (events, relist) = {
             let mut changes = self.changes.lock();
             (
@@ -552,11 +567,11 @@ impl Sink for GarbageCollector {
             return;
         }
         self.changes.lock().events.push((info, event.clone()));
-        self.queue.add(GRAPH);
+        self.graph_changed();
     }
 
     fn resync(&self) {
         self.changes.lock().relist = true;
-        self.queue.add(GRAPH);
+        self.graph_changed();
     }
 }
