@@ -320,6 +320,11 @@ impl Graph {
                 }
             });
             node.dependents.insert(uid.clone());
+            // A dependent seen only after its owner's foreground deletion began (each resource
+            // has its own watch) is deleted like the ones known then.
+            if node.deleting_dependents {
+                work.push(Work::Delete(uid.clone()));
+            }
         }
     }
 
