@@ -543,11 +543,16 @@ fn apply_event(
             }
         }
         EventType::Deleted => {
-            let Some(uid) = state.graph.uid_at(info, &obj.namespace, &obj.name) else {
-                return;
-            };
-            if Meta::parse(&obj.bytes).is_some_and(|m| *m.uid == *uid) {
-                state.graph.remove(&uid, work);
+            // The key may already name a newer object of the same name: remove by the uid the
+            // event carries.
+            let held = state
+                .graph
+                .uid_at(info, &obj.namespace, &obj.name)
+                .is_some();
+            if (held || may_matter(&obj.bytes))
+                && let Some(meta) = Meta::parse(&obj.bytes)
+            {
+                state.graph.remove(&meta.uid, work);
             }
         }
         EventType::Bookmark => {}
