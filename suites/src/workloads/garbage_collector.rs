@@ -8,6 +8,7 @@
 //! target, whatever controllers it has.
 
 use anyhow::ensure;
+use http::Method;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, ReplicationController};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -17,8 +18,8 @@ use serde_json::json;
 
 use crate::TestContext;
 use crate::support::{
-    Condition, configmap, kubectl, ns_api, replication_controller, unscheduled_pod, wait_budget,
-    wait_for,
+    Condition, configmap, kubectl, ns_api, raw_request, replication_controller, unscheduled_pod,
+    wait_budget, wait_for,
 };
 
 /// A finalizer of the test's own, to hold a dependent in "terminating".
@@ -393,6 +394,68 @@ pub async fn kubectl_cascade_orphan_and_foreground_are_honoured(
     );
     ensure!(
         cms.get_opt("orphaning-owner-dep").await?.is_some(),
+        "the orphaned dependent was deleted"
+    );
+    Ok(())
+}
+
+/// The deprecated `orphanDependents` is still a policy: `true` orphans, `false` deletes in the
+/// background, and together with `propagationPolicy` it is refused.
+pub async fn orphan_dependents_still_chooses_between_orphaning_and_background(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let cms = ns_api::<ConfigMap>(&ctx);
+    for owner in ["legacy-orphan", "legacy-background"] {
+        let o = cms
+            .create(&PostParams::default(), &configmap(owner, &[], &[]))
+            .await?;
+        cms.create(
+            &PostParams::default(),
+            &owned_configmap(&format!("{owner}-dep"), vec![owner_ref(&o, true)]),
+        )
+        .await?;
+    }
+    let path = |name: &str| format!("/api/v1/namespaces/{}/configmaps/{name}", ctx.namespace);
+    let delete = |name: String, body: serde_json::Value| {
+        let client = ctx.client.clone();
+        async move {
+            raw_request(
+                &client,
+                Method::DELETE,
+                &name,
+                Some("application/json"),
+                serde_json::to_vec(&body)?,
+            )
+            .await
+        }
+    };
+    let both = delete(
+        path("legacy-orphan"),
+        json!({"orphanDependents": true, "propagationPolicy": "Orphan"}),
+    )
+    .await?;
+    both.expect(422, "Invalid")?;
+
+    let orphaned = delete(path("legacy-orphan"), json!({"orphanDependents": true})).await?;
+    ensure!(
+        orphaned.status.is_success(),
+        "orphan delete answered {orphaned:?}"
+    );
+    wait_deleted(&ctx, &cms, "legacy-orphan").await?;
+    wait_owned_by(&ctx, &cms, "legacy-orphan-dep", &[]).await?;
+
+    let background = delete(
+        path("legacy-background"),
+        json!({"orphanDependents": false}),
+    )
+    .await?;
+    ensure!(
+        background.status.is_success(),
+        "background delete answered {background:?}"
+    );
+    wait_deleted(&ctx, &cms, "legacy-background-dep").await?;
+    ensure!(
+        cms.get_opt("legacy-orphan-dep").await?.is_some(),
         "the orphaned dependent was deleted"
     );
     Ok(())

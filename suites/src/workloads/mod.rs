@@ -31,6 +31,10 @@ pub fn tests() -> Vec<TestDef> {
             AREA,
             garbage_collector::a_cluster_scoped_owner_takes_its_namespaced_dependents_along
         ),
+        test!(
+            AREA,
+            garbage_collector::orphan_dependents_still_chooses_between_orphaning_and_background
+        ),
         test!(AREA, garbage_collector::kubectl_cascade_orphan_and_foreground_are_honoured,
             needs: [Kubectl]),
     ]
