@@ -166,13 +166,9 @@ pub(crate) enum Work {
 #[derive(Debug, Default)]
 pub(crate) struct Graph {
     nodes: HashMap<Uid, Node>,
-    /// Observed nodes by `store_key/namespace/name`, so events of objects outside the graph are
-    /// recognized without parsing them.
-    index: HashMap<String, Uid>,
-}
-
-fn index_key(info: &ResourceInfo, namespace: &str, name: &str) -> String {
-    format!("{}/{namespace}/{name}", info.store_key)
+    /// Observed nodes by store key, namespace and name, so events of objects outside the graph
+    /// are recognized without parsing them (nested maps: looked up without allocating).
+    index: HashMap<&'static str, HashMap<Box<str>, HashMap<Box<str>, Uid>>>,
 }
 
 impl Graph {
@@ -185,9 +181,37 @@ impl Graph {
         self.nodes.get(uid)
     }
 
-    /// The uid of the observed object stored under this key, if the graph holds it.
-    pub(crate) fn uid_at(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Option<Uid> {
-        self.index.get(&index_key(info, namespace, name)).cloned()
+    /// Whether the graph holds an observed object stored under this key.
+    pub(crate) fn holds(&self, info: &ResourceInfo, namespace: &str, name: &str) -> bool {
+        self.index
+            .get(info.store_key)
+            .and_then(|by_ns| by_ns.get(namespace))
+            .is_some_and(|by_name| by_name.contains_key(name))
+    }
+
+    fn index_insert(&mut self, id: &Identity, uid: &Uid) {
+        self.index
+            .entry(id.info.store_key)
+            .or_default()
+            .entry(id.namespace.as_str().into())
+            .or_default()
+            .insert(id.name.as_str().into(), uid.clone());
+    }
+
+    /// Forget the key of `id` if it still names `uid`.
+    fn index_remove(&mut self, id: &Identity, uid: &str) {
+        let Some(by_ns) = self.index.get_mut(id.info.store_key) else {
+            return;
+        };
+        let Some(by_name) = by_ns.get_mut(id.namespace.as_str()) else {
+            return;
+        };
+        if by_name.get(id.name.as_str()).is_some_and(|u| &**u == uid) {
+            by_name.remove(id.name.as_str());
+            if by_name.is_empty() {
+                by_ns.remove(id.namespace.as_str());
+            }
+        }
     }
 
     /// Dependents whose reference to `owner` has `blockOwnerDeletion` (upstream
@@ -229,10 +253,7 @@ impl Graph {
             if !tracked {
                 return;
             }
-            self.index.insert(
-                index_key(info, &identity.namespace, &identity.name),
-                uid.clone(),
-            );
+            self.index_insert(&identity, &uid);
             self.nodes.insert(
                 uid.clone(),
                 Node {
@@ -253,20 +274,19 @@ impl Graph {
         if node.observed && revision <= node.revision {
             return;
         }
-        if !node.observed {
-            node.observed = true;
-            self.index.insert(
-                index_key(info, &identity.namespace, &identity.name),
-                uid.clone(),
-            );
-        }
+        let newly_observed = !node.observed;
+        node.observed = true;
         node.identity = Some(identity.clone());
         node.revision = revision;
         if meta.being_deleted() {
             node.being_deleted = true;
         }
-        if node.owners != owners {
-            let previous = std::mem::replace(&mut node.owners, owners.clone());
+        let previous =
+            (node.owners != owners).then(|| std::mem::replace(&mut node.owners, owners.clone()));
+        if newly_observed {
+            self.index_insert(&identity, &uid);
+        }
+        if let Some(previous) = previous {
             self.owners_changed(&uid, &identity.namespace, &previous, &owners, work);
         }
         self.transitions(&uid, meta, work);
@@ -279,10 +299,7 @@ impl Graph {
             return;
         };
         if let Some(id) = &node.identity {
-            let key = index_key(id.info, &id.namespace, &id.name);
-            if self.index.get(&key).is_some_and(|u| &**u == uid) {
-                self.index.remove(&key);
-            }
+            self.index_remove(id, uid);
         }
         work.extend(node.dependents.iter().cloned().map(Work::Delete));
         for owner in &node.owners {

@@ -52,6 +52,9 @@ const FINALIZER_RETRIES: usize = 5;
 /// [`MAX_BACKOFF`] (upstream's per-item exponential limiter starts at 5 ms).
 const BASE_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Resources the collector does not watch (upstream's `DefaultIgnoredResources`): events come
+/// and go in large numbers and are cleaned up by their time to live.
+const IGNORED: &[&str] = &["events"];
 /// How long to wait before listing again when the graph could not be built.
 const RELIST_AFTER_ERROR: Duration = Duration::from_secs(1);
 
@@ -165,7 +168,7 @@ impl GarbageCollector {
         state.graph = Graph::default();
         state.listed_at.clear();
         let mut work = Vec::new();
-        for info in RESOURCES {
+        for info in RESOURCES.iter().filter(|i| !IGNORED.contains(&i.store_key)) {
             let listed = match self
                 .objects
                 .store()
@@ -400,7 +403,7 @@ impl GarbageCollector {
             ..Default::default()
         };
         let mut work = Vec::new();
-        for info in RESOURCES {
+        for info in RESOURCES.iter().filter(|i| !IGNORED.contains(&i.store_key)) {
             if owner.info.namespaced && !info.namespaced {
                 continue;
             }
@@ -531,11 +534,7 @@ fn apply_event(
     let obj = &event.object;
     match event.kind {
         EventType::Added | EventType::Modified => {
-            let held = state
-                .graph
-                .uid_at(info, &obj.namespace, &obj.name)
-                .is_some();
-            if !held && !may_matter(&obj.bytes) {
+            if !may_matter(&obj.bytes) && !state.graph.holds(info, &obj.namespace, &obj.name) {
                 return;
             }
             if let Some(meta) = Meta::parse(&obj.bytes) {
@@ -545,11 +544,7 @@ fn apply_event(
         EventType::Deleted => {
             // The key may already name a newer object of the same name: remove by the uid the
             // event carries.
-            let held = state
-                .graph
-                .uid_at(info, &obj.namespace, &obj.name)
-                .is_some();
-            if (held || may_matter(&obj.bytes))
+            if (may_matter(&obj.bytes) || state.graph.holds(info, &obj.namespace, &obj.name))
                 && let Some(meta) = Meta::parse(&obj.bytes)
             {
                 state.graph.remove(&meta.uid, work);
@@ -568,7 +563,7 @@ fn backoff(failures: u32) -> Duration {
 
 impl Sink for GarbageCollector {
     fn on_event(&self, info: &'static ResourceInfo, event: &Event) {
-        if event.kind == EventType::Bookmark {
+        if event.kind == EventType::Bookmark || IGNORED.contains(&info.store_key) {
             return;
         }
         self.changes.lock().events.push((info, event.clone()));
