@@ -5,29 +5,20 @@
 //! Unlike upstream, an object enters the graph only when it takes part in ownership: it has
 //! owners, a dependent names it (a "virtual" node until the store confirms it), or it is being
 //! deleted with a garbage-collector finalizer. Objects that own nothing and are owned by nothing
-//! (most of a large cluster) cost nothing here, and their events are skipped unparsed.
+//! (most of a large cluster) cost only the reading of their metadata ([`Meta::parse`] stops
+//! there).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
 
 use crate::api::{FINALIZER_FOREGROUND, FINALIZER_ORPHAN};
 use crate::registry::{ResourceInfo, find_by_kind};
 
 /// An object's uid.
 pub(crate) type Uid = Arc<str>;
-
-/// Bytes that may matter to the graph: an object without either can only matter if the graph
-/// already holds it.
-static MENTIONS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    regex::bytes::Regex::new(r#""ownerReferences"|"finalizers""#).expect("a valid pattern")
-});
-
-/// Whether an object's serialized form may matter to the graph without being in it.
-pub(crate) fn may_matter(bytes: &[u8]) -> bool {
-    MENTIONS.is_match(bytes)
-}
 
 /// One `metadata.ownerReferences` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -69,17 +60,77 @@ pub(crate) struct Meta {
     pub deletion_timestamp: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(default)]
-    metadata: Meta,
+/// Reads the top-level `metadata` of an object into its slot and stops there: the rest (spec,
+/// status) is never scanned. Stopping is an error by design, which the caller ignores.
+struct MetadataOnly<'a>(&'a mut Option<Meta>);
+
+/// The error that ends the parse once `metadata` is read.
+const STOP: &str = "metadata read";
+
+impl<'de> DeserializeSeed<'de> for MetadataOnly<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetadataOnly<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(is_metadata) = map.next_key_seed(IsMetadata)? {
+            if is_metadata {
+                *self.0 = Some(map.next_value()?);
+                return Err(A::Error::custom(STOP));
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a key, telling whether it is `metadata`, without copying it.
+struct IsMetadata;
+
+impl<'de> DeserializeSeed<'de> for IsMetadata {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for IsMetadata {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == "metadata")
+    }
 }
 
 impl Meta {
-    /// The metadata of a serialized object; `None` if it has no uid (not a stored object).
+    /// The metadata of a serialized object, read without parsing the rest of it; `None` if it
+    /// has none with a uid (not a stored object).
     pub(crate) fn parse(bytes: &[u8]) -> Option<Meta> {
-        let meta = serde_json::from_slice::<Envelope>(bytes).ok()?.metadata;
-        (!meta.uid.is_empty()).then_some(meta)
+        let mut slot = None;
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        // Ends with the STOP error once metadata is read; any other outcome leaves no metadata.
+        let _ = MetadataOnly(&mut slot).deserialize(&mut de);
+        slot.filter(|m: &Meta| !m.uid.is_empty())
+    }
+
+    /// Whether the graph has to hold an object it does not hold yet.
+    pub(crate) fn takes_part(&self) -> bool {
+        !self.owners().is_empty() || self.deleting_dependents() || self.orphaning()
     }
 
     pub(crate) fn owners(&self) -> &[OwnerRef] {
@@ -166,9 +217,6 @@ pub(crate) enum Work {
 #[derive(Debug, Default)]
 pub(crate) struct Graph {
     nodes: HashMap<Uid, Node>,
-    /// Observed nodes by store key, namespace and name, so events of objects outside the graph
-    /// are recognized without parsing them (nested maps: looked up without allocating).
-    index: HashMap<&'static str, HashMap<Box<str>, HashMap<Box<str>, Uid>>>,
 }
 
 impl Graph {
@@ -179,39 +227,6 @@ impl Graph {
 
     pub(crate) fn node(&self, uid: &str) -> Option<&Node> {
         self.nodes.get(uid)
-    }
-
-    /// Whether the graph holds an observed object stored under this key.
-    pub(crate) fn holds(&self, info: &ResourceInfo, namespace: &str, name: &str) -> bool {
-        self.index
-            .get(info.store_key)
-            .and_then(|by_ns| by_ns.get(namespace))
-            .is_some_and(|by_name| by_name.contains_key(name))
-    }
-
-    fn index_insert(&mut self, id: &Identity, uid: &Uid) {
-        self.index
-            .entry(id.info.store_key)
-            .or_default()
-            .entry(id.namespace.as_str().into())
-            .or_default()
-            .insert(id.name.as_str().into(), uid.clone());
-    }
-
-    /// Forget the key of `id` if it still names `uid`.
-    fn index_remove(&mut self, id: &Identity, uid: &str) {
-        let Some(by_ns) = self.index.get_mut(id.info.store_key) else {
-            return;
-        };
-        let Some(by_name) = by_ns.get_mut(id.namespace.as_str()) else {
-            return;
-        };
-        if by_name.get(id.name.as_str()).is_some_and(|u| &**u == uid) {
-            by_name.remove(id.name.as_str());
-            if by_name.is_empty() {
-                by_ns.remove(id.namespace.as_str());
-            }
-        }
     }
 
     /// Dependents whose reference to `owner` has `blockOwnerDeletion` (upstream
@@ -240,20 +255,22 @@ impl Graph {
         revision: u64,
         work: &mut Vec<Work>,
     ) {
-        let uid: Uid = Arc::from(meta.uid.as_str());
-        let namespace = meta.namespace.clone().unwrap_or_default();
-        let identity = Identity {
+        let identity = || Identity {
             info,
-            namespace,
+            namespace: meta.namespace.clone().unwrap_or_default(),
             name: meta.name.clone(),
         };
-        let owners = meta.owners().to_vec();
-        let Some(node) = self.nodes.get_mut(&uid) else {
-            let tracked = !owners.is_empty() || meta.deleting_dependents() || meta.orphaning();
-            if !tracked {
+        let Some(uid) = self
+            .nodes
+            .get_key_value(meta.uid.as_str())
+            .map(|(k, _)| k.clone())
+        else {
+            if !meta.takes_part() {
                 return;
             }
-            self.index_insert(&identity, &uid);
+            let uid: Uid = Arc::from(meta.uid.as_str());
+            let identity = identity();
+            let owners = meta.owners().to_vec();
             self.nodes.insert(
                 uid.clone(),
                 Node {
@@ -271,23 +288,23 @@ impl Graph {
             self.transitions(&uid, meta, work);
             return;
         };
+        let node = self.nodes.get_mut(&uid).expect("just found");
         if node.observed && revision <= node.revision {
             return;
         }
-        let newly_observed = !node.observed;
+        // A uid's kind, namespace and name never change; a virtual node's came from a reference.
+        if !node.observed {
+            node.identity = Some(identity());
+        }
         node.observed = true;
-        node.identity = Some(identity.clone());
         node.revision = revision;
         if meta.being_deleted() {
             node.being_deleted = true;
         }
-        let previous =
-            (node.owners != owners).then(|| std::mem::replace(&mut node.owners, owners.clone()));
-        if newly_observed {
-            self.index_insert(&identity, &uid);
-        }
-        if let Some(previous) = previous {
-            self.owners_changed(&uid, &identity.namespace, &previous, &owners, work);
+        if node.owners.as_slice() != meta.owners() {
+            let previous = std::mem::replace(&mut node.owners, meta.owners().to_vec());
+            let namespace = meta.namespace.clone().unwrap_or_default();
+            self.owners_changed(&uid, &namespace, &previous, meta.owners(), work);
         }
         self.transitions(&uid, meta, work);
     }
@@ -298,9 +315,6 @@ impl Graph {
         let Some(node) = self.nodes.remove(uid) else {
             return;
         };
-        if let Some(id) = &node.identity {
-            self.index_remove(id, uid);
-        }
         work.extend(node.dependents.iter().cloned().map(Work::Delete));
         for owner in &node.owners {
             if let Some(o) = self.nodes.get_mut(owner.uid.as_str()) {
@@ -456,8 +470,6 @@ mod tests {
         g.observe(configmaps(), &plain, 3, &mut work);
         assert_eq!(g.len(), 0);
         assert!(work.is_empty());
-        assert!(!may_matter(br#"{"metadata":{"name":"x"}}"#));
-        assert!(may_matter(br#"{"metadata":{"finalizers":["a/b"]}}"#));
     }
 
     #[test]
@@ -561,5 +573,21 @@ mod tests {
             ..Default::default()
         };
         assert!(Identity::of_owner(&unknown, "ns").is_none());
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_read_wherever_it_is_and_the_rest_is_not_needed() {
+        let first = br#"{"metadata":{"uid":"u1","name":"a","ownerReferences":[{"uid":"o","kind":"ConfigMap","apiVersion":"v1","name":"x"}]},"spec":{"not json"#;
+        let meta = Meta::parse(first).expect("metadata before broken content");
+        assert_eq!((meta.uid.as_str(), meta.owners().len()), ("u1", 1));
+        let later = br#"{"spec":{"template":{"metadata":{"uid":"nested"}}},"metadata":{"uid":"u2","finalizers":null}}"#;
+        assert_eq!(Meta::parse(later).unwrap().uid, "u2");
+        assert!(Meta::parse(br#"{"spec":{}}"#).is_none());
+        assert!(Meta::parse(br#"{"metadata":{"name":"no-uid"}}"#).is_none());
     }
 }

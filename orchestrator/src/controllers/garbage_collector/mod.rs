@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use self::graph::{Graph, Identity, Meta, Uid, Work, may_matter};
+use self::graph::{Graph, Identity, Meta, Uid, Work};
 use super::{Sink, WorkQueue};
 use crate::api::{DeleteParams, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, Objects, WriteParams};
 use crate::error::{ApiError, Reason};
@@ -185,9 +185,7 @@ impl GarbageCollector {
             };
             state.listed_at.insert(info.store_key, listed.revision);
             for item in &listed.items {
-                if may_matter(&item.bytes)
-                    && let Some(meta) = Meta::parse(&item.bytes)
-                {
+                if let Some(meta) = Meta::parse(&item.bytes) {
                     state.graph.observe(info, &meta, item.revision, &mut work);
                 }
             }
@@ -393,8 +391,6 @@ impl GarbageCollector {
         owner: &Identity,
         uid: &str,
     ) -> Result<(), ApiError> {
-        let needle = regex::bytes::Regex::new(&regex::escape(uid))
-            .map_err(|e| ApiError::internal(e.to_string()))?;
         let opts = ListOptions {
             filter: Filter {
                 namespace: owner.info.namespaced.then(|| owner.namespace.clone()),
@@ -408,9 +404,6 @@ impl GarbageCollector {
                 continue;
             }
             for item in self.objects.store().list(info.store_key, &opts)?.items {
-                if !needle.is_match(&item.bytes) {
-                    continue;
-                }
                 if let Some(meta) = Meta::parse(&item.bytes)
                     && meta.owners().iter().any(|o| o.uid == uid)
                 {
@@ -519,8 +512,8 @@ impl GarbageCollector {
     }
 }
 
-/// Apply one watch event to the graph. Events of objects the graph does not hold and whose
-/// bytes mention neither owners nor finalizers are skipped without parsing.
+/// Apply one watch event to the graph. Only the object's metadata is read, and objects that
+/// take no part in ownership stop there.
 fn apply_event(
     state: &mut State,
     info: &'static ResourceInfo,
@@ -531,25 +524,17 @@ fn apply_event(
     if event.revision() <= listed {
         return;
     }
-    let obj = &event.object;
+    let Some(meta) = Meta::parse(&event.object.bytes) else {
+        return;
+    };
     match event.kind {
         EventType::Added | EventType::Modified => {
-            if !may_matter(&obj.bytes) && !state.graph.holds(info, &obj.namespace, &obj.name) {
-                return;
-            }
-            if let Some(meta) = Meta::parse(&obj.bytes) {
-                state.graph.observe(info, &meta, obj.revision, work);
-            }
+            state
+                .graph
+                .observe(info, &meta, event.object.revision, work);
         }
-        EventType::Deleted => {
-            // The key may already name a newer object of the same name: remove by the uid the
-            // event carries.
-            if (may_matter(&obj.bytes) || state.graph.holds(info, &obj.namespace, &obj.name))
-                && let Some(meta) = Meta::parse(&obj.bytes)
-            {
-                state.graph.remove(&meta.uid, work);
-            }
-        }
+        // By the uid the event carries: the key may already name a newer namesake.
+        EventType::Deleted => state.graph.remove(&meta.uid, work),
         EventType::Bookmark => {}
     }
 }
