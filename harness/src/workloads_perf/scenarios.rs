@@ -132,6 +132,18 @@ async fn wait_all_complete(
                         rv = b.metadata.resource_version;
                         continue;
                     }
+                    // Fell behind the server's history: relist and watch on from there.
+                    WatchEvent::Error(e) if e.code == 410 => {
+                        let listed = api.list(&ListParams::default()).await?;
+                        done = listed
+                            .items
+                            .iter()
+                            .filter(|d| complete(d))
+                            .map(|d| d.name_any())
+                            .collect();
+                        rv = listed.metadata.resource_version.unwrap_or_default();
+                        break;
+                    }
                     WatchEvent::Error(e) => anyhow::bail!("watch error: {e:?}"),
                 };
                 if let Some(v) = &d.metadata.resource_version {

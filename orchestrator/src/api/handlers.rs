@@ -324,10 +324,22 @@ fn delete_params(
             .get("propagationPolicy")
             .and_then(Value::as_str)
             .map(str::to_string);
-        if opts.get("orphanDependents").and_then(Value::as_bool) == Some(true)
-            && p.propagation_policy.is_none()
-        {
-            p.propagation_policy = Some("Orphan".into());
+        // The deprecated `orphanDependents` is a policy of its own (upstream's
+        // `ValidateDeleteOptions` refuses both at once).
+        if let Some(orphan) = opts.get("orphanDependents").and_then(Value::as_bool) {
+            if let Some(policy) = &p.propagation_policy {
+                return Err(ApiError::invalid(
+                    "meta.k8s.io",
+                    "DeleteOptions",
+                    "",
+                    vec![Cause::invalid(
+                        "propagationPolicy",
+                        &Value::String(policy.clone()),
+                        "orphanDependents and deletionPropagation cannot be both set",
+                    )],
+                ));
+            }
+            p.propagation_policy = Some(if orphan { "Orphan" } else { "Background" }.into());
         }
         if let Some(pre) = opts.get("preconditions") {
             p.preconditions.uid = pre.get("uid").and_then(Value::as_str).map(str::to_string);

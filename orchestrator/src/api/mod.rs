@@ -17,7 +17,9 @@ mod tls;
 mod watch;
 
 pub(crate) use metrics::Metrics;
-pub use objects::{DeleteOutcome, DeleteParams, Objects, WriteParams};
+pub use objects::{
+    DeleteOutcome, DeleteParams, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, Objects, WriteParams,
+};
 pub(crate) use server::AppState;
 pub(crate) use server::{router, serve_tls};
 pub(crate) use tls::{ServingCerts, generate as generate_certs, server_config};

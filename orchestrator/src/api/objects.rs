@@ -348,6 +348,12 @@ impl Objects {
 
     /// Delete an object, gracefully where upstream does: objects with finalizers and bound,
     /// running pods get `deletionTimestamp` and stay; a namespace turns `Terminating`.
+    ///
+    /// The propagation policy becomes the garbage collector's finalizers first (upstream's
+    /// `deletionFinalizersForGarbageCollection`): `Orphan` adds `orphan`, `Foreground` adds
+    /// `foregroundDeletion`, `Background` removes both, and no policy keeps what the object
+    /// carries or else applies the resource's default. A second delete of a terminating object
+    /// may change them again, except while a pod's grace period runs.
     pub fn delete(
         &self,
         info: &'static ResourceInfo,
@@ -355,20 +361,24 @@ impl Objects {
         name: &str,
         p: &DeleteParams,
     ) -> Result<DeleteOutcome, ApiError> {
-        if let Some(policy) = &p.propagation_policy
-            && !matches!(policy.as_str(), "Orphan" | "Background" | "Foreground")
-        {
-            return Err(ApiError::invalid(
-                "meta.k8s.io",
-                "DeleteOptions",
-                "",
-                vec![crate::error::Cause::not_supported(
-                    "propagationPolicy",
-                    &Value::String(policy.clone()),
-                    &["Foreground", "Background", "Orphan"],
-                )],
-            ));
-        }
+        let policy = match p.propagation_policy.as_deref() {
+            None => None,
+            Some("Orphan") => Some(Propagation::Orphan),
+            Some("Background") => Some(Propagation::Background),
+            Some("Foreground") => Some(Propagation::Foreground),
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "meta.k8s.io",
+                    "DeleteOptions",
+                    "",
+                    vec![crate::error::Cause::not_supported(
+                        "propagationPolicy",
+                        &Value::String(other.to_string()),
+                        &["Foreground", "Background", "Orphan"],
+                    )],
+                ));
+            }
+        };
         if let Some(g) = p.grace_period_seconds
             && g < 0
         {
@@ -380,26 +390,34 @@ impl Objects {
             let current = self.store.get(info.store_key, namespace, name)?;
             check_preconditions(info, name, &current, &p.preconditions)?;
             let old = current.value();
-            let finalizers = !meta::finalizers(&old).is_empty();
-            let grace = effective_grace(info, &old, p.grace_period_seconds);
             let terminating = meta::is_terminating(&old);
-
-            let immediate = if info.store_key == "namespaces" {
-                false
-            } else if terminating {
-                // A second delete can only shorten a pod's grace to zero.
-                grace == 0 && !finalizers
-            } else {
-                grace == 0 && !finalizers
-            };
-            if p.dry_run {
-                return Ok(if immediate {
-                    DeleteOutcome::Deleted(current)
-                } else {
-                    DeleteOutcome::Pending(current)
-                });
+            if info.store_key == "namespaces" && terminating {
+                return Ok(DeleteOutcome::Pending(current));
             }
+            let old_grace = old
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            // An object already marked with no grace left is deleted without grace (upstream's
+            // `BeforeDelete` answers "not graceful" for it).
+            let grace = if terminating && old_grace == 0 {
+                0
+            } else {
+                effective_grace(info, &old, p.grace_period_seconds)
+            };
+            if terminating && old_grace > 0 && grace != 0 {
+                // A pod counting down: a second delete can only cut its grace to zero, and
+                // cannot change its finalizers (upstream's `pendingGraceful`).
+                return Ok(DeleteOutcome::Pending(current));
+            }
+            let mut new = old.clone();
+            set_gc_finalizers(info, &mut new, policy);
+            let immediate =
+                info.store_key != "namespaces" && grace == 0 && meta::finalizers(&new).is_empty();
             if immediate {
+                if p.dry_run {
+                    return Ok(DeleteOutcome::Deleted(current));
+                }
                 let pre = Preconditions {
                     revision: Some(current.revision),
                     uid: None,
@@ -415,20 +433,15 @@ impl Objects {
                     Err(e) => return Err(e),
                 }
             }
-            let mut new = old.clone();
             if info.store_key == "namespaces" {
-                if terminating {
-                    return Ok(DeleteOutcome::Pending(current));
-                }
                 new["status"]["phase"] = json!("Terminating");
-            }
-            if terminating && !(info.store_key == "pods" && grace == 0) {
-                return Ok(DeleteOutcome::Pending(current));
             }
             {
                 let m = meta::meta_mut(&mut new);
                 let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-                if !terminating || info.store_key == "pods" {
+                // First deletion, or a pod's countdown cut to zero; otherwise the object keeps
+                // its deletion time and only its finalizers may have changed.
+                if !terminating || old_grace > 0 {
                     m.insert(
                         "deletionTimestamp".into(),
                         Value::String(meta::timestamp_rfc3339(at)),
@@ -438,6 +451,17 @@ impl Objects {
                 if !terminating && let Some(g) = m.get("generation").and_then(Value::as_i64) {
                     m.insert("generation".into(), json!(g + 1));
                 }
+            }
+            if new == old {
+                return Ok(DeleteOutcome::Pending(current));
+            }
+            if p.dry_run {
+                return Ok(DeleteOutcome::Pending(Arc::new(dry_run_stored(
+                    &new,
+                    namespace,
+                    name,
+                    current.revision,
+                ))));
             }
             let pre = Preconditions {
                 revision: Some(current.revision),
@@ -594,6 +618,94 @@ impl Objects {
             name,
             "too many concurrent writes; please retry",
         ))
+    }
+}
+
+/// The finalizer by which the garbage collector orphans an object's dependents before the
+/// object goes (upstream `metav1.FinalizerOrphanDependents`).
+pub const FINALIZER_ORPHAN: &str = "orphan";
+/// The finalizer by which the garbage collector deletes an object's blocking dependents before
+/// the object goes (upstream `metav1.FinalizerDeleteDependents`).
+pub const FINALIZER_FOREGROUND: &str = "foregroundDeletion";
+
+/// A delete's `propagationPolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Propagation {
+    Orphan,
+    Background,
+    Foreground,
+}
+
+/// What a resource's dependents undergo when it is deleted without a policy (upstream's
+/// `DefaultGarbageCollectionPolicy` of each strategy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GcDefault {
+    /// Left alone, and the garbage collector's finalizers are removed (events).
+    Unsupported,
+    /// Orphaned, for compatibility with the days before server-side cascading: core/v1
+    /// ReplicationControllers and batch/v1 Jobs (the only versions of them served).
+    Orphan,
+    /// Deleted in the background: everything else.
+    DeleteDependents,
+}
+
+fn gc_default(info: &ResourceInfo) -> GcDefault {
+    match info.store_key {
+        "events" | "events.events.k8s.io" => GcDefault::Unsupported,
+        "replicationcontrollers" | "jobs.batch" => GcDefault::Orphan,
+        _ => GcDefault::DeleteDependents,
+    }
+}
+
+/// Set the garbage collector's finalizers a delete asks for (upstream's
+/// `deletionFinalizersForGarbageCollection` with `shouldOrphanDependents` and
+/// `shouldDeleteDependents`): an explicit policy decides; without one, a finalizer the object
+/// already carries decides; else the resource's default. Other finalizers keep their order; the
+/// list is left untouched when the set does not change.
+fn set_gc_finalizers(info: &ResourceInfo, obj: &mut Value, policy: Option<Propagation>) {
+    let current: Vec<String> = meta::finalizers(obj)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let has = |f: &str| current.iter().any(|c| c == f);
+    let default = gc_default(info);
+    let (orphan, foreground) = if default == GcDefault::Unsupported {
+        (false, false)
+    } else {
+        match policy {
+            Some(Propagation::Orphan) => (true, false),
+            Some(Propagation::Foreground) => (false, true),
+            Some(Propagation::Background) => (false, false),
+            // The first GC finalizer in the list wins, as upstream's loops.
+            None => match current
+                .iter()
+                .find(|f| *f == FINALIZER_ORPHAN || *f == FINALIZER_FOREGROUND)
+            {
+                Some(f) if f == FINALIZER_ORPHAN => (true, false),
+                Some(_) => (false, true),
+                None => (default == GcDefault::Orphan, false),
+            },
+        }
+    };
+    if orphan == has(FINALIZER_ORPHAN) && foreground == has(FINALIZER_FOREGROUND) {
+        return;
+    }
+    let mut next: Vec<String> = current
+        .iter()
+        .filter(|f| *f != FINALIZER_ORPHAN && *f != FINALIZER_FOREGROUND)
+        .cloned()
+        .collect();
+    if orphan {
+        next.push(FINALIZER_ORPHAN.to_string());
+    }
+    if foreground {
+        next.push(FINALIZER_FOREGROUND.to_string());
+    }
+    let m = meta::meta_mut(obj);
+    if next.is_empty() {
+        m.remove("finalizers");
+    } else {
+        m.insert("finalizers".into(), json!(next));
     }
 }
 
@@ -839,5 +951,200 @@ mod bind_tests {
             "{:#}",
             bound["status"]
         );
+    }
+}
+
+#[cfg(test)]
+mod delete_tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn info(plural: &str) -> &'static ResourceInfo {
+        crate::registry::RESOURCES
+            .iter()
+            .find(|r| r.plural == plural)
+            .expect("served")
+    }
+
+    fn objects() -> Arc<Objects> {
+        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
+        let objects = Objects::new(store);
+        objects
+            .create(
+                info("namespaces"),
+                "",
+                json!({"metadata": {"name": "ns"}}),
+                &WriteParams::default(),
+            )
+            .unwrap();
+        objects
+    }
+
+    fn create(objects: &Objects, plural: &str, obj: Value) {
+        objects
+            .create(info(plural), "ns", obj, &WriteParams::default())
+            .unwrap();
+    }
+
+    fn delete(objects: &Objects, plural: &str, name: &str, policy: Option<&str>) -> DeleteOutcome {
+        let p = DeleteParams {
+            propagation_policy: policy.map(str::to_string),
+            ..Default::default()
+        };
+        objects.delete(info(plural), "ns", name, &p).unwrap()
+    }
+
+    fn finalizers_of(outcome: &DeleteOutcome) -> Vec<String> {
+        meta::finalizers(&outcome.object().value())
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn cm(name: &str) -> Value {
+        json!({"metadata": {"name": name}})
+    }
+
+    #[test]
+    fn orphan_and_foreground_mark_the_object_with_their_finalizer() {
+        let objects = objects();
+        for (policy, finalizer) in [("Orphan", "orphan"), ("Foreground", "foregroundDeletion")] {
+            let name = policy.to_lowercase();
+            create(&objects, "configmaps", cm(&name));
+            let out = delete(&objects, "configmaps", &name, Some(policy));
+            assert!(matches!(out, DeleteOutcome::Pending(_)), "{policy}");
+            assert_eq!(finalizers_of(&out), [finalizer]);
+            assert!(meta::is_terminating(&out.object().value()));
+        }
+        create(&objects, "configmaps", cm("bg"));
+        let out = delete(&objects, "configmaps", "bg", Some("Background"));
+        assert!(matches!(out, DeleteOutcome::Deleted(_)));
+    }
+
+    #[test]
+    fn a_second_delete_swaps_or_drops_the_finalizers_as_upstream() {
+        let objects = objects();
+        create(
+            &objects,
+            "configmaps",
+            json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+        );
+        let first = delete(&objects, "configmaps", "held", Some("Orphan"));
+        assert_eq!(finalizers_of(&first), ["example.com/hold", "orphan"]);
+        let stamp = first.object().value()["metadata"]["deletionTimestamp"].clone();
+        let second = delete(&objects, "configmaps", "held", Some("Foreground"));
+        assert_eq!(
+            finalizers_of(&second),
+            ["example.com/hold", "foregroundDeletion"]
+        );
+        assert_eq!(
+            second.object().value()["metadata"]["deletionTimestamp"],
+            stamp
+        );
+        // No policy keeps what the object carries: nothing is written.
+        let third = delete(&objects, "configmaps", "held", None);
+        assert_eq!(third.object().revision, second.object().revision);
+        let fourth = delete(&objects, "configmaps", "held", Some("Background"));
+        assert_eq!(finalizers_of(&fourth), ["example.com/hold"]);
+
+        create(&objects, "configmaps", cm("only-gc"));
+        delete(&objects, "configmaps", "only-gc", Some("Orphan"));
+        let gone = delete(&objects, "configmaps", "only-gc", Some("Background"));
+        assert!(
+            matches!(gone, DeleteOutcome::Deleted(_)),
+            "with no finalizer left it goes"
+        );
+    }
+
+    #[test]
+    fn replication_controllers_and_jobs_orphan_by_default_and_events_never_wait() {
+        let objects = objects();
+        let template = |restart: &str| {
+            json!({"metadata": {"labels": {"a": "b"}},
+                "spec": {"containers": [{"name": "c", "image": "x"}], "restartPolicy": restart}})
+        };
+        create(
+            &objects,
+            "replicationcontrollers",
+            json!({"metadata": {"name": "rc"},
+                "spec": {"replicas": 0, "selector": {"a": "b"}, "template": template("Always")}}),
+        );
+        assert_eq!(
+            finalizers_of(&delete(&objects, "replicationcontrollers", "rc", None)),
+            ["orphan"]
+        );
+        create(
+            &objects,
+            "jobs",
+            json!({"metadata": {"name": "job"}, "spec": {"template": template("Never")}}),
+        );
+        assert_eq!(
+            finalizers_of(&delete(&objects, "jobs", "job", None)),
+            ["orphan"]
+        );
+        create(&objects, "configmaps", cm("plain"));
+        assert!(matches!(
+            delete(&objects, "configmaps", "plain", None),
+            DeleteOutcome::Deleted(_)
+        ));
+        create(
+            &objects,
+            "events",
+            json!({"metadata": {"name": "ev"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "ns"},
+                "reason": "R", "message": "m", "type": "Normal"}),
+        );
+        assert!(matches!(
+            delete(&objects, "events", "ev", Some("Orphan")),
+            DeleteOutcome::Deleted(_)
+        ));
+    }
+
+    #[test]
+    fn a_dry_run_delete_answers_with_the_marked_object_and_changes_nothing() {
+        let objects = objects();
+        create(&objects, "configmaps", cm("dry"));
+        let before = objects.store().get("configmaps", "ns", "dry").unwrap();
+        let p = DeleteParams {
+            propagation_policy: Some("Foreground".into()),
+            dry_run: true,
+            ..Default::default()
+        };
+        let out = objects.delete(info("configmaps"), "ns", "dry", &p).unwrap();
+        assert_eq!(finalizers_of(&out), ["foregroundDeletion"]);
+        let after = objects.store().get("configmaps", "ns", "dry").unwrap();
+        assert_eq!(after.revision, before.revision);
+        assert_eq!(after.value(), before.value());
+    }
+
+    #[test]
+    fn a_running_pods_grace_period_is_kept_and_its_finalizers_frozen_until_it_ends() {
+        let objects = objects();
+        create(
+            &objects,
+            "pods",
+            json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
+                "containers": [{"name": "c", "image": "x"}]}}),
+        );
+        let first = delete(&objects, "pods", "p", Some("Orphan"));
+        let pod = first.object().value();
+        assert_eq!(pod["metadata"]["deletionGracePeriodSeconds"], 30);
+        assert_eq!(finalizers_of(&first), ["orphan"]);
+        let second = delete(&objects, "pods", "p", Some("Foreground"));
+        assert_eq!(second.object().revision, first.object().revision);
+        assert_eq!(finalizers_of(&second), ["orphan"]);
+    }
+
+    #[test]
+    fn an_unknown_policy_is_refused() {
+        let objects = objects();
+        create(&objects, "configmaps", cm("x"));
+        let p = DeleteParams {
+            propagation_policy: Some("Sideways".into()),
+            ..Default::default()
+        };
+        let err = objects
+            .delete(info("configmaps"), "ns", "x", &p)
+            .unwrap_err();
+        assert_eq!(err.code, 422);
     }
 }

@@ -21,6 +21,7 @@ mod config;
 mod daemon_set;
 mod deployment;
 pub(crate) mod events;
+mod garbage_collector;
 mod job;
 mod namespace;
 mod node_health;
@@ -57,6 +58,7 @@ use crate::registry::{RESOURCES, ResourceInfo};
 use crate::store::{Event, EventType, Filter, Storage, WatchFrom};
 
 pub use config::NodeLifecycleConfig;
+pub use garbage_collector::GarbageCollector;
 pub use namespace::NamespaceController;
 pub use node_lifecycle::NodeLifecycleController;
 pub use pod_gc::PodGcController;
@@ -137,6 +139,7 @@ pub fn spawn_all(
     jobs.resync();
     let job_ttl = Arc::new(TtlAfterFinishedController::new(objects.clone()));
     job_ttl.resync();
+    let gc = Arc::new(GarbageCollector::new(objects.clone()));
     let sinks: Arc<[Arc<dyn Sink>]> = Arc::new([
         Arc::new(pods.clone()) as Arc<dyn Sink>,
         workload_pods.clone(),
@@ -150,6 +153,7 @@ pub fn spawn_all(
         daemon_sets.clone(),
         jobs.clone(),
         job_ttl.clone(),
+        gc.clone(),
     ]);
     // Content watches start here; quota and namespace watches replay current objects, which is
     // how each controller learns its initial state.
@@ -179,7 +183,8 @@ pub fn spawn_all(
     tracker.spawn(daemon_sets.run(shutdown.clone()));
     tracker.spawn(jobs.run(shutdown.clone()));
     tracker.spawn(job_ttl.run(shutdown.clone()));
-    tracker.spawn(pod_gc.run(shutdown));
+    tracker.spawn(pod_gc.run(shutdown.clone()));
+    tracker.spawn(gc.run(shutdown));
     workqueues
 }
 
