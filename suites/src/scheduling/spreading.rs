@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, ensure};
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::{Node, Pod, PodTemplateSpec, Service, Taint};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -383,24 +383,17 @@ pub async fn default_spreading_spreads_a_replica_sets_pods_over_nodes_and_zones(
         },
         ..ReplicaSet::default()
     };
-    let created = ns_api::<ReplicaSet>(&ctx)
+    ns_api::<ReplicaSet>(&ctx)
         .create(&PostParams::default(), &replica_set)
         .await
         .context("creating replicaset replicas")?;
-    let owner = OwnerReference {
-        api_version: "apps/v1".to_owned(),
-        kind: "ReplicaSet".to_owned(),
-        name: "replicas".to_owned(),
-        uid: created.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    };
-    let names: Vec<String> = (0..6).map(|i| format!("replicas-{i}")).collect();
-    for name in &names {
-        let mut pod = with_labels(nodes.pod(name), &[("app", "replica")]);
-        pod.metadata.owner_references = Some(vec![owner.clone()]);
-        create_pod(&ctx, &pod).await?;
-    }
+    // The ReplicaSet controller makes the six pods.
+    let names: Vec<String> =
+        crate::support::workloads::wait_live_pods(&ctx, "app=replica", 6, "created", |_| true)
+            .await?
+            .iter()
+            .map(kube::ResourceExt::name_any)
+            .collect();
     wait_all_bound(&ctx, &names).await?;
     expect_spread_by_default(&ctx, &nodes, &busy, "replica").await?;
     nodes.delete().await

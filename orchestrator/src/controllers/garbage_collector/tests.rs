@@ -3,6 +3,7 @@
 //! ReplicationController and a StorageClass created by the test with `ownerReferences` (no
 //! workload controller runs here). Every wait is on a store watch with a timeout.
 
+use crate::store::ListOptions;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -360,19 +361,30 @@ async fn orphaning_removes_only_that_owners_reference() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replication_controller_deleted_without_a_policy_orphans_its_pods() {
     let c = Cluster::start();
-    let rc = c.create(
+    c.create(
         "replicationcontrollers",
         NS,
-        json!({"metadata": {"name": "rc"}, "spec": {"replicas": 0, "selector": {"app": "rc"},
+        json!({"metadata": {"name": "rc"}, "spec": {"replicas": 1, "selector": {"app": "rc"},
             "template": {"metadata": {"labels": {"app": "rc"}},
                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
     );
-    let rc_ref = owner_ref("v1", "ReplicationController", &rc, true);
-    c.create("pods", NS, pod("rc-pod", &[rc_ref]));
+    c.wait("replicationcontrollers", NS, "rc", "one replica", |o| {
+        o.is_some_and(|o| o["status"]["replicas"] == 1)
+    })
+    .await;
+    let pods = c
+        .objects
+        .store()
+        .list("pods", &ListOptions::default())
+        .unwrap()
+        .items;
+    assert_eq!(pods.len(), 1, "the RC made its replica");
+    let name = pods[0].name.to_string();
+    c.wait_owners("pods", NS, &name, &["rc"]).await;
     c.delete("replicationcontrollers", NS, "rc", None);
     c.wait_gone("replicationcontrollers", NS, "rc").await;
-    c.wait_owners("pods", NS, "rc-pod", &[]).await;
-    c.assert_kept("pods", NS, "rc-pod").await;
+    c.wait_owners("pods", NS, &name, &[]).await;
+    c.assert_kept("pods", NS, &name).await;
     c.stop().await;
 }
 
