@@ -25,14 +25,20 @@ pub(crate) fn info(plural: &str) -> &'static ResourceInfo {
 
 pub(crate) struct Cluster {
     pub(crate) objects: Arc<Objects>,
-    shutdown: CancellationToken,
-    tracker: TaskTracker,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tracker: TaskTracker,
 }
 
 impl Cluster {
     pub(crate) fn start() -> Self {
         let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
-        let objects = Objects::new(store);
+        let cluster = Self::over(Objects::new(store));
+        cluster.create("namespaces", "", json!({"metadata": {"name": "team"}}));
+        cluster
+    }
+
+    /// Every controller started over objects already stored.
+    pub(crate) fn over(objects: Arc<Objects>) -> Self {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         spawn_all(
@@ -41,13 +47,11 @@ impl Cluster {
             shutdown.clone(),
             &tracker,
         );
-        let cluster = Self {
+        Self {
             objects,
             shutdown,
             tracker,
-        };
-        cluster.create("namespaces", "", json!({"metadata": {"name": "team"}}));
-        cluster
+        }
     }
 
     pub(crate) fn create(&self, plural: &str, ns: &str, obj: Value) -> Value {
@@ -67,9 +71,42 @@ impl Cluster {
     }
 
     pub(crate) fn delete(&self, plural: &str, ns: &str, name: &str) {
+        self.delete_with(plural, ns, name, None);
+    }
+
+    /// Delete with a `propagationPolicy` (`None`: the resource's default).
+    pub(crate) fn delete_with(&self, plural: &str, ns: &str, name: &str, policy: Option<&str>) {
+        let p = DeleteParams {
+            propagation_policy: policy.map(str::to_string),
+            ..Default::default()
+        };
         self.objects
-            .delete(info(plural), ns, name, &DeleteParams::default())
-            .unwrap();
+            .delete(info(plural), ns, name, &p)
+            .unwrap_or_else(|e| panic!("delete {plural} {name}: {}", e.message));
+    }
+
+    /// The object as stored, if it exists.
+    pub(crate) fn get(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
+        self.objects
+            .store()
+            .get(info(plural).store_key, ns, name)
+            .ok()
+            .map(|s| s.value())
+    }
+
+    /// A JSON merge patch of the object.
+    pub(crate) fn merge_patch(&self, plural: &str, ns: &str, name: &str, patch: Value) {
+        self.objects
+            .patch(
+                info(plural),
+                ns,
+                name,
+                crate::patch::PatchType::Merge,
+                patch.to_string().as_bytes(),
+                UpdateTarget::Main,
+                &WriteParams::default(),
+            )
+            .unwrap_or_else(|e| panic!("patch {plural} {name}: {}", e.message));
     }
 
     /// Wait until the object satisfies `pred` (`None`: it does not exist).
@@ -112,6 +149,33 @@ impl Cluster {
             waited == Ok(true),
             "timed out waiting for {what}; last state: {last:#?}"
         );
+    }
+
+    /// Wait until `pred` holds, checking it again on every change of `plural`.
+    pub(crate) async fn wait_until(&self, plural: &str, what: &str, pred: impl Fn() -> bool) {
+        let store = self.objects.store();
+        let mut watch = store
+            .watch(
+                info(plural).store_key,
+                Filter::default(),
+                WatchFrom::After(store.revision()),
+            )
+            .unwrap();
+        let waited = tokio::time::timeout(TIMEOUT, async {
+            while !pred() {
+                if watch.rx.recv().await.is_none() {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+        assert!(waited == Ok(true), "timed out waiting for {what}");
+    }
+
+    pub(crate) async fn wait_gone(&self, plural: &str, ns: &str, name: &str) {
+        let what = format!("{plural} {name} to be deleted");
+        self.wait(plural, ns, name, &what, |o| o.is_none()).await;
     }
 
     async fn wait_used(&self, quota: &str, used: Value) {

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::TestContext;
 use crate::support::rollout::{Invariants, REVISION, RolloutReport, RolloutWatch, Watched};
-use crate::support::workloads::{live_pods, wait_object};
-use crate::support::{deployment, kubectl, ns_api, wait_budget};
+use crate::support::workloads::{live_pods, wait_list, wait_object};
+use crate::support::{deployment, kubectl, ns_api};
 
 const SELECTOR: &str = "app=web";
 
@@ -98,10 +98,15 @@ fn condition<'a>(d: &'a Deployment, type_: &str) -> Option<&'a DeploymentConditi
 
 /// The Deployment's ReplicaSets by revision.
 async fn replica_sets(ctx: &TestContext) -> anyhow::Result<Vec<(i64, ReplicaSet)>> {
-    let mut out: Vec<(i64, ReplicaSet)> = ns_api::<ReplicaSet>(ctx)
+    let listed = ns_api::<ReplicaSet>(ctx)
         .list(&ListParams::default().labels(SELECTOR))
-        .await?
-        .items
+        .await?;
+    Ok(by_revision(listed.items))
+}
+
+/// ReplicaSets with their revisions, oldest first.
+fn by_revision(rss: Vec<ReplicaSet>) -> Vec<(i64, ReplicaSet)> {
+    let mut out: Vec<(i64, ReplicaSet)> = rss
         .into_iter()
         .map(|rs| {
             let revision = rs
@@ -113,7 +118,7 @@ async fn replica_sets(ctx: &TestContext) -> anyhow::Result<Vec<(i64, ReplicaSet)
         })
         .collect();
     out.sort_by_key(|(r, _)| *r);
-    Ok(out)
+    out
 }
 
 fn sizes(rss: &[(i64, ReplicaSet)]) -> Vec<i32> {
@@ -137,20 +142,27 @@ async fn set_image(ctx: &TestContext, image: &str) -> anyhow::Result<()> {
     .map(|_| ())
 }
 
+/// The Deployment's ReplicaSets ordered by revision, once `test` holds of them.
+async fn wait_replica_sets(
+    ctx: &TestContext,
+    what: &str,
+    test: impl Fn(&[(i64, ReplicaSet)]) -> bool,
+) -> anyhow::Result<()> {
+    wait_list(
+        ctx,
+        &ns_api::<ReplicaSet>(ctx),
+        &ListParams::default().labels(SELECTOR),
+        what,
+        |rss| test(&by_revision(rss.to_vec())),
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Waits until the ReplicaSets' sizes, oldest revision first, are `want`.
 async fn wait_sizes(ctx: &TestContext, want: &[i32]) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + wait_budget(ctx);
-    loop {
-        let got = sizes(&replica_sets(ctx).await?);
-        if got == want {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "ReplicaSet sizes {got:?}, want {want:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let what = format!("sized {want:?} by revision");
+    wait_replica_sets(ctx, &what, |rss| sizes(rss) == want).await
 }
 
 /// Roll `web` from `nginx:1.0` to `nginx:1.1` with `kubectl set image`, watching every state.
@@ -496,18 +508,10 @@ pub async fn old_replica_sets_beyond_the_history_limit_are_deleted(
         set_image(&ctx, image).await?;
         wait_complete(&ctx, "web").await?;
     }
-    let deadline = tokio::time::Instant::now() + wait_budget(&ctx);
-    loop {
-        let revisions: Vec<i64> = replica_sets(&ctx).await?.iter().map(|(r, _)| *r).collect();
-        if revisions == [3, 4] {
-            return Ok(());
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "revisions kept: {revisions:?}, want [3, 4]"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_replica_sets(&ctx, "to keep revisions [3, 4]", |rss| {
+        rss.iter().map(|(r, _)| *r).collect::<Vec<_>>() == [3, 4]
+    })
+    .await
 }
 
 /// Upstream's scale subresource case for Deployments, and `kubectl scale`.

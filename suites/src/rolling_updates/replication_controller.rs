@@ -14,17 +14,16 @@ use serde_json::json;
 
 use crate::TestContext;
 use crate::support::rollout::{Invariants, RolloutWatch, Watched};
-use crate::support::workloads::{controller_uid, live_pods, wait_gone, wait_object, wait_rc_ready};
+use crate::support::workloads::{
+    controller_uid, live_pods, wait_gone, wait_live_pods, wait_object, wait_rc_ready,
+};
 use crate::support::{ns_api, replication_controller};
 
 const REPLICAS: i32 = 3;
 
 /// kubectl's name for the new controller's template: a hash of what changed (here the image).
 fn hash(image: &str) -> String {
-    let h = image.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{:08x}", h as u32)
+    crate::support::short_hash(image)
 }
 
 fn with_image(mut rc: ReplicationController, image: &str) -> ReplicationController {
@@ -167,21 +166,14 @@ pub async fn a_client_side_rolling_update_replaces_a_replication_controller_one_
     wait_gone(&ctx, &rcs, &new_name).await?;
     let uid = renamed.uid();
     let selector = format!("app=web,deployment={new_hash}");
-    let deadline = tokio::time::Instant::now() + crate::support::wait_budget(&ctx);
-    loop {
-        let pods = live_pods(&ctx, &selector).await?;
-        if pods.len() == REPLICAS as usize && pods.iter().all(|p| controller_uid(p) == uid) {
-            break;
-        }
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the renamed controller did not adopt the new pods: {:?}",
-            pods.iter()
-                .map(|p| (p.name_any(), controller_uid(p)))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_live_pods(
+        &ctx,
+        &selector,
+        REPLICAS as usize,
+        "adopted by the renamed controller",
+        |p| controller_uid(p) == uid,
+    )
+    .await?;
     wait_rc_ready(&ctx, "web", REPLICAS).await?;
     let all = ns_api::<Pod>(&ctx)
         .list(&ListParams::default().labels("app=web"))

@@ -32,3 +32,12 @@ pub fn wait_budget(ctx: &crate::TestContext) -> std::time::Duration {
         std::time::Duration::from_secs(60),
     )
 }
+
+/// Eight hex digits of FNV-1a over `text`: stable across runs and platforms, unlike the std
+/// hasher, for names derived from a test's namespace or a template.
+pub fn short_hash(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:08x}", hash as u32)
+}

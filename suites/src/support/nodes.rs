@@ -27,10 +27,6 @@ pub fn nodes_api(ctx: &TestContext) -> Api<Node> {
 /// the whole of it (so two tests never share a prefix), and the tag — short enough that
 /// `<prefix>-<i>` fits the 63 characters of the `kubernetes.io/hostname` label.
 pub fn own_node_prefix(namespace: &str, tag: &str) -> String {
-    // FNV-1a: stable across runs and platforms, unlike the std hasher.
-    let hash = namespace.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
     let base: String = namespace
         .trim_start_matches("kp-")
         .chars()
@@ -38,9 +34,9 @@ pub fn own_node_prefix(namespace: &str, tag: &str) -> String {
         .collect();
     let tag: String = tag.chars().take(10).collect();
     format!(
-        "kp-{}-{:08x}-{tag}",
+        "kp-{}-{}-{tag}",
         base.trim_end_matches('-'),
-        hash as u32
+        super::short_hash(namespace)
     )
 }
 

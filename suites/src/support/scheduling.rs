@@ -221,7 +221,7 @@ impl NodeShape {
         let mut taints = vec![private_taint(namespace)];
         taints.extend(self.taints.iter().cloned());
         NodePool {
-            name: format!("test-{}", short_hash(namespace)),
+            name: format!("test-{}", super::short_hash(namespace)),
             capacity: self.capacity.clone(),
             reserved: BTreeMap::new(),
             labels,
@@ -261,14 +261,7 @@ pub fn private_toleration(namespace: &str) -> Toleration {
 /// A name for zone `i` of this test, unique to it (`kp-1a2b3c4d-z0`), so its zones hold no
 /// other test's nodes.
 pub fn zone_name(ctx: &TestContext, i: usize) -> String {
-    format!("kp-{}-z{i}", short_hash(&ctx.namespace))
-}
-
-fn short_hash(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{:08x}", hash as u32)
+    format!("kp-{}-z{i}", super::short_hash(&ctx.namespace))
 }
 
 /// Hollow nodes of one test's own (see the module doc). They are deleted by

@@ -4,9 +4,10 @@
 use std::fmt::Debug;
 
 use anyhow::Context;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -106,6 +107,59 @@ pub fn controller_uid(pod: &Pod) -> Option<String> {
         .map(|r| r.uid.clone())
 }
 
+/// Waits until the objects of `api` matching `params` satisfy `test`: a list, then a watch from
+/// its resourceVersion, listing again on every change (and when the watch ends or expires).
+/// Returns the satisfying list.
+pub async fn wait_list<K>(
+    ctx: &TestContext,
+    api: &Api<K>,
+    params: &ListParams,
+    what: &str,
+    test: impl Fn(&[K]) -> bool,
+) -> anyhow::Result<Vec<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let watch_params = WatchParams {
+        label_selector: params.label_selector.clone(),
+        field_selector: params.field_selector.clone(),
+        ..WatchParams::default()
+    };
+    let mut last = Vec::new();
+    let waited = tokio::time::timeout(wait_budget(ctx), async {
+        loop {
+            let listed = api.list(params).await?;
+            let rv = listed.metadata.resource_version.clone().unwrap_or_default();
+            last = listed.items;
+            if test(&last) {
+                return anyhow::Ok(());
+            }
+            let mut events = api.watch(&watch_params, &rv).await?.boxed();
+            while let Some(event) = events.try_next().await? {
+                if matches!(event, WatchEvent::Bookmark(_) | WatchEvent::Error(_)) {
+                    break;
+                }
+                let listed = api.list(params).await?;
+                last = listed.items;
+                if test(&last) {
+                    return Ok(());
+                }
+            }
+        }
+    })
+    .await;
+    match waited {
+        Ok(result) => result.map(|()| last),
+        Err(_) => {
+            let names: Vec<String> = last.iter().map(|o| o.name_any()).collect();
+            anyhow::bail!(
+                "timed out waiting for {} {what}; last saw {names:?}",
+                K::kind(&())
+            )
+        }
+    }
+}
+
 /// Waits until exactly `count` live pods of `selector` exist and `test` holds of all of them.
 pub async fn wait_live_pods(
     ctx: &TestContext,
@@ -114,18 +168,26 @@ pub async fn wait_live_pods(
     what: &str,
     test: impl Fn(&Pod) -> bool,
 ) -> anyhow::Result<Vec<Pod>> {
-    let deadline = tokio::time::Instant::now() + wait_budget(ctx);
-    loop {
-        let pods = live_pods(ctx, selector).await?;
-        if pods.len() == count && pods.iter().all(&test) {
-            return Ok(pods);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let names: Vec<String> = pods.iter().map(|p| p.name_any()).collect();
-            anyhow::bail!(
-                "timed out waiting for {count} pods of {selector} {what}; last saw {names:?}"
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let live = |pods: &[Pod]| -> Vec<Pod> {
+        let mut live: Vec<Pod> = pods
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .cloned()
+            .collect();
+        live.sort_by_key(|p| p.name_any());
+        live
+    };
+    let what = format!("{count} live pods of {selector} {what}");
+    let pods = wait_list(
+        ctx,
+        &ns_api::<Pod>(ctx),
+        &ListParams::default().labels(selector),
+        &what,
+        |pods| {
+            let live = live(pods);
+            live.len() == count && live.iter().all(&test)
+        },
+    )
+    .await?;
+    Ok(live(&pods))
 }

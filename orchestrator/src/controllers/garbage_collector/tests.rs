@@ -1,147 +1,29 @@
 //! The garbage collector in a running control plane: every controller over a real store (and,
 //! for kubectl, the API server over TLS). Owners and dependents are ConfigMaps, Secrets, Pods, a
-//! ReplicationController and a StorageClass created by the test with `ownerReferences` (no
-//! workload controller runs here). Every wait is on a store watch with a timeout.
-
-use crate::store::ListOptions;
-use std::sync::Arc;
-use std::time::Duration;
+//! ReplicationController and a StorageClass created by the test with `ownerReferences` (the workload
+//! controllers run too; tests keep their dependents out of the controllers' selectors). Every wait is on a store watch with a timeout.
 
 use serde_json::{Value, json};
+
+use std::sync::Arc;
+
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{DeleteParams, Objects, WriteParams};
-use crate::controllers::{NodeLifecycleConfig, spawn_all};
-use crate::patch::PatchType;
-use crate::registry::{RESOURCES, ResourceInfo, UpdateTarget};
-use crate::store::{EventType, Filter, MemoryStore, Storage, WatchFrom};
+use crate::api::{Objects, WriteParams};
+use crate::controllers::cluster_tests::{Cluster, info};
+use crate::store::{ListOptions, MemoryStore, Storage};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
 const NS: &str = "team";
 const HOLD: &str = "example.com/hold";
 
-fn info(plural: &str) -> &'static ResourceInfo {
-    RESOURCES
-        .iter()
-        .find(|r| r.plural == plural)
-        .expect("served resource")
+/// The collector's checks on top of the shared test cluster.
+trait Collected {
+    async fn wait_owners(&self, plural: &str, ns: &str, name: &str, owners: &[&str]);
+    async fn assert_kept(&self, plural: &str, ns: &str, name: &str);
 }
 
-struct Cluster {
-    objects: Arc<Objects>,
-    shutdown: CancellationToken,
-    tracker: TaskTracker,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
-        let objects = Objects::new(store);
-        let shutdown = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        spawn_all(
-            objects.clone(),
-            &NodeLifecycleConfig::default(),
-            shutdown.clone(),
-            &tracker,
-        );
-        let cluster = Self {
-            objects,
-            shutdown,
-            tracker,
-        };
-        cluster.create("namespaces", "", json!({"metadata": {"name": NS}}));
-        cluster
-    }
-
-    fn create(&self, plural: &str, ns: &str, obj: Value) -> Value {
-        self.objects
-            .create(info(plural), ns, obj, &WriteParams::default())
-            .unwrap_or_else(|e| panic!("create {plural}: {}", e.message))
-            .value()
-    }
-
-    fn delete(&self, plural: &str, ns: &str, name: &str, policy: Option<&str>) {
-        let p = DeleteParams {
-            propagation_policy: policy.map(str::to_string),
-            ..Default::default()
-        };
-        self.objects
-            .delete(info(plural), ns, name, &p)
-            .unwrap_or_else(|e| panic!("delete {plural} {name}: {}", e.message));
-    }
-
-    fn get(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
-        self.objects
-            .store()
-            .get(info(plural).store_key, ns, name)
-            .ok()
-            .map(|s| s.value())
-    }
-
-    fn merge_patch(&self, plural: &str, ns: &str, name: &str, patch: Value) {
-        self.objects
-            .patch(
-                info(plural),
-                ns,
-                name,
-                PatchType::Merge,
-                patch.to_string().as_bytes(),
-                UpdateTarget::Main,
-                &WriteParams::default(),
-            )
-            .unwrap_or_else(|e| panic!("patch {plural} {name}: {}", e.message));
-    }
-
-    /// Wait until the object satisfies `pred` (`None`: it does not exist).
-    async fn wait(
-        &self,
-        plural: &str,
-        ns: &str,
-        name: &str,
-        what: &str,
-        pred: impl Fn(Option<&Value>) -> bool,
-    ) {
-        let store = self.objects.store();
-        let key = info(plural).store_key;
-        let filter = Filter {
-            namespace: Some(ns.to_string()),
-            ..Default::default()
-        };
-        let mut watch = store
-            .watch(key, filter, WatchFrom::After(store.revision()))
-            .unwrap();
-        let current = store.get(key, ns, name).ok().map(|s| s.value());
-        if pred(current.as_ref()) {
-            return;
-        }
-        let waited = tokio::time::timeout(TIMEOUT, async {
-            while let Some(ev) = watch.rx.recv().await {
-                if *ev.object.name != *name {
-                    continue;
-                }
-                let obj = (ev.kind != EventType::Deleted).then(|| ev.object.value());
-                if pred(obj.as_ref()) {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        let last = store.get(key, ns, name).ok().map(|s| s.value());
-        assert!(
-            waited == Ok(true),
-            "timed out waiting for {what}; last state: {last:#?}"
-        );
-    }
-
-    async fn wait_gone(&self, plural: &str, ns: &str, name: &str) {
-        let what = format!("{plural} {name} to be deleted");
-        self.wait(plural, ns, name, &what, |o| o.is_none()).await;
-    }
-
-    /// Wait until the object's owner references name exactly `owners` (by name, in order).
+impl Collected for Cluster {
     async fn wait_owners(&self, plural: &str, ns: &str, name: &str, owners: &[&str]) {
         let what = format!("{plural} {name} to be owned by {owners:?}");
         self.wait(plural, ns, name, &what, |o| {
@@ -167,14 +49,6 @@ impl Cluster {
             self.get(plural, ns, name).is_some(),
             "{plural} {name} was deleted"
         );
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        self.tracker.close();
-        tokio::time::timeout(TIMEOUT, self.tracker.wait())
-            .await
-            .expect("controllers stop on shutdown");
     }
 }
 
@@ -235,7 +109,7 @@ async fn background_deletion_of_an_owner_collects_its_dependents() {
         json!({"metadata": {"name": "dep-secret", "ownerReferences": [cm_ref(&owner, true)]}}),
     );
     c.create("pods", NS, pod("dep-pod", &[cm_ref(&owner, false)]));
-    c.delete("configmaps", NS, "owner", Some("Background"));
+    c.delete_with("configmaps", NS, "owner", Some("Background"));
     assert!(
         c.get("configmaps", NS, "owner").is_none(),
         "Background deletes the owner at once"
@@ -280,7 +154,7 @@ async fn a_dependent_with_a_live_owner_stays_and_loses_the_dead_one() {
         NS,
         configmap("dep", &[cm_ref(&a, true), cm_ref(&b, true)]),
     );
-    c.delete("configmaps", NS, "owner-a", None);
+    c.delete_with("configmaps", NS, "owner-a", None);
     c.wait_owners("configmaps", NS, "dep", &["owner-b"]).await;
     c.assert_kept("configmaps", NS, "dep").await;
     c.stop().await;
@@ -298,7 +172,7 @@ async fn foreground_deletion_keeps_the_owner_until_its_blocking_dependents_are_g
             "ownerReferences": [cm_ref(&owner, true)]}}),
     );
     c.create("pods", NS, pod("not-blocking", &[cm_ref(&owner, false)]));
-    c.delete("configmaps", NS, "owner", Some("Foreground"));
+    c.delete_with("configmaps", NS, "owner", Some("Foreground"));
     let marked = c
         .get("configmaps", NS, "owner")
         .expect("kept while dependents remain");
@@ -332,7 +206,7 @@ async fn foreground_deletion_keeps_the_owner_until_its_blocking_dependents_are_g
 async fn a_foreground_deleted_owner_without_dependents_goes_at_once() {
     let c = Cluster::start();
     c.create("configmaps", NS, configmap("alone", &[]));
-    c.delete("configmaps", NS, "alone", Some("Foreground"));
+    c.delete_with("configmaps", NS, "alone", Some("Foreground"));
     c.wait_gone("configmaps", NS, "alone").await;
     c.stop().await;
 }
@@ -348,7 +222,7 @@ async fn orphaning_removes_only_that_owners_reference() {
         configmap("shared", &[cm_ref(&a, true), cm_ref(&b, true)]),
     );
     c.create("pods", NS, pod("only-a", &[cm_ref(&a, true)]));
-    c.delete("configmaps", NS, "owner-a", Some("Orphan"));
+    c.delete_with("configmaps", NS, "owner-a", Some("Orphan"));
     c.wait_gone("configmaps", NS, "owner-a").await;
     c.wait_owners("configmaps", NS, "shared", &["owner-b"])
         .await;
@@ -381,7 +255,7 @@ async fn a_replication_controller_deleted_without_a_policy_orphans_its_pods() {
     assert_eq!(pods.len(), 1, "the RC made its replica");
     let name = pods[0].name.to_string();
     c.wait_owners("pods", NS, &name, &["rc"]).await;
-    c.delete("replicationcontrollers", NS, "rc", None);
+    c.delete_with("replicationcontrollers", NS, "rc", None);
     c.wait_gone("replicationcontrollers", NS, "rc").await;
     c.wait_owners("pods", NS, &name, &[]).await;
     c.assert_kept("pods", NS, &name).await;
@@ -401,7 +275,7 @@ async fn a_dependency_cycle_does_not_block_foreground_deletion() {
         "one",
         json!({"metadata": {"ownerReferences": [cm_ref(&three, true)]}}),
     );
-    c.delete("configmaps", NS, "one", Some("Foreground"));
+    c.delete_with("configmaps", NS, "one", Some("Foreground"));
     for name in ["one", "two", "three"] {
         c.wait_gone("configmaps", NS, name).await;
     }
@@ -420,7 +294,7 @@ async fn foreground_deletion_spares_dependents_with_another_valid_owner() {
         }
         c.create("pods", NS, pod(&format!("pod-{i}"), &owners));
     }
-    c.delete("configmaps", NS, "owner-a", Some("Foreground"));
+    c.delete_with("configmaps", NS, "owner-a", Some("Foreground"));
     c.wait_gone("configmaps", NS, "owner-a").await;
     c.wait_gone("pods", NS, "pod-1").await;
     c.wait_gone("pods", NS, "pod-3").await;
@@ -450,9 +324,9 @@ async fn a_cluster_scoped_owner_collects_namespaced_dependents() {
             "provisioner": "example.com/odd"}),
     );
     c.assert_kept("configmaps", NS, "dep").await;
-    c.delete("storageclasses", "", "fast", None);
+    c.delete_with("storageclasses", "", "fast", None);
     c.wait_gone("configmaps", NS, "dep").await;
-    c.delete("configmaps", NS, "namespaced-owner", None);
+    c.delete_with("configmaps", NS, "namespaced-owner", None);
     c.assert_kept("storageclasses", "", "odd").await;
     c.stop().await;
 }
@@ -474,19 +348,7 @@ async fn dependents_existing_before_the_collector_starts_are_collected() {
             &WriteParams::default(),
         )
         .unwrap();
-    let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    spawn_all(
-        objects.clone(),
-        &NodeLifecycleConfig::default(),
-        shutdown.clone(),
-        &tracker,
-    );
-    let c = Cluster {
-        objects,
-        shutdown,
-        tracker,
-    };
+    let c = Cluster::over(objects);
     c.wait_gone("configmaps", NS, "left-behind").await;
     c.stop().await;
 }

@@ -271,10 +271,8 @@ async fn matching_orphans_are_adopted_and_pods_that_stop_matching_are_released()
     })
     .await;
     // Replaced: two pods of the ReplicaSet beside the released one.
-    let deadline = tokio::time::Instant::now() + crate::controllers::cluster_tests::TIMEOUT;
-    while live(&c).len() < 3 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    c.wait_until("pods", "a replacement pod", || live(&c).len() >= 3)
+        .await;
     assert_eq!(live(&c).len(), 3);
     wait_status(
         &c,
@@ -306,10 +304,8 @@ async fn a_deleted_pod_is_replaced() {
     c.delete("pods", "team", &victim);
     c.wait("pods", "team", &victim, "the pod gone", |p| p.is_none())
         .await;
-    let deadline = tokio::time::Instant::now() + crate::controllers::cluster_tests::TIMEOUT;
-    while live(&c).len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    c.wait_until("pods", "a replacement pod", || live(&c).len() >= 2)
+        .await;
     let names: Vec<Value> = live(&c)
         .iter()
         .map(|p| p["metadata"]["name"].clone())
