@@ -1,6 +1,7 @@
 //! The pod driver: one task that runs every hollow pod of the simulator. One shared watch of
 //! the pods bound to any node (`spec.nodeName!=`) feeds it; pods on nodes we do not manage are
-//! ignored. Each of ours gets a [`PodMachine`]; the driver keeps one timer queue for all of
+//! ignored. A second shared watch, of the hollow nodes' own objects, keeps the labels and taints
+//! kubelet admission checks current. Each of ours gets a [`PodMachine`]; the driver keeps one timer queue for all of
 //! them, wakes a machine only when it asked to be woken or when something it depends on changed
 //! (its spec, its deletion, a fault), and applies its output: statuses to the coalescing
 //! [`writer::StatusWriter`], events to the [`EventRecorder`], deletion confirmations as
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodStatus};
 use kube::api::{Api, DeleteParams, Preconditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use parking_lot::RwLock;
@@ -26,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::behaviour::Behaviour;
 use crate::events::{EventRecorder, Source};
 use crate::faults::FaultError;
-use crate::node::NodeState;
+use crate::node::{HOLLOW_LABEL, NodeState};
 use crate::pod::{EventKind, Now, Placement, PodEvent, PodMachine, ProbeKind};
 use crate::profile::Profile;
 use world::{Caches, NodeWorld};
@@ -180,6 +181,10 @@ impl Task {
         let api: Api<Pod> = Api::all(self.client.clone());
         let config = watcher::Config::default().fields("spec.nodeName!=");
         let mut pods = watcher(api, config).default_backoff().boxed();
+        // The hollow nodes' own objects, for the labels and taints admission checks.
+        let node_api: Api<Node> = Api::all(self.client.clone());
+        let node_config = watcher::Config::default().labels(&format!("{HOLLOW_LABEL}=true"));
+        let mut node_objects = watcher(node_api, node_config).default_backoff().boxed();
         loop {
             let next = self.timers.first_key_value().map(|((at, _), _)| *at);
             let sleep = async {
@@ -195,12 +200,32 @@ impl Task {
                     Some(Ok(event)) => self.on_watch(event),
                     Some(Err(e)) => tracing::debug!(error = %e, "pod watch error; retrying"),
                 },
+                event = node_objects.next() => match event {
+                    None => return,
+                    Some(Ok(watcher::Event::Apply(node) | watcher::Event::InitApply(node))) => {
+                        self.observe(&node);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::debug!(error = %e, "node watch error; retrying"),
+                },
                 command = rx.recv() => match command {
                     None => return,
                     Some(command) => self.on_command(command),
                 },
                 _ = sleep => self.on_timers(),
             }
+        }
+    }
+
+    /// A hollow node's object changed in the API: admission checks its labels and taints from
+    /// now on (a pod already running stays, as on the kubelet).
+    fn observe(&mut self, api_node: &Node) {
+        let Some(name) = api_node.metadata.name.as_deref() else {
+            return;
+        };
+        let node = self.nodes.read().get(name).cloned();
+        if let Some(node) = node {
+            node.observe(&self.profile, api_node);
         }
     }
 
@@ -302,6 +327,7 @@ impl Task {
         let view = admission_view(&pod);
         let verdict = {
             let node_object = node.admission_object(&self.profile);
+            let node_object = &*node_object;
             let others = self
                 .on_node
                 .get(&node.name)

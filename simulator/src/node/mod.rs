@@ -7,6 +7,7 @@ mod status;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
@@ -47,9 +48,10 @@ pub struct NodeState {
     pub gone: AtomicBool,
     /// Everything that changes under a lock.
     pub inner: Mutex<NodeInner>,
-    /// The Node as kubelet admission sees it (labels, allocatable, registration taints), built
-    /// once.
-    admission: std::sync::OnceLock<Node>,
+    /// The Node as kubelet admission sees it (labels, allocatable, taints): built from the
+    /// registration on first use, then kept up to date with the labels and taints the API shows
+    /// ([`NodeState::observe`]), as the kubelet's node lister is.
+    admission: parking_lot::RwLock<Option<Arc<Node>>>,
 }
 
 /// A node's mutable state.
@@ -83,7 +85,7 @@ impl NodeState {
             heartbeats_stopped: AtomicBool::new(false),
             partitioned: AtomicBool::new(false),
             gone: AtomicBool::new(false),
-            admission: std::sync::OnceLock::new(),
+            admission: parking_lot::RwLock::new(None),
             inner: Mutex::new(NodeInner {
                 uid: None,
                 lease_resource_version: None,
@@ -149,19 +151,41 @@ impl NodeState {
     }
 
     /// The Node kubelet admission checks pods against (built on first use).
-    pub fn admission_object(&self, profile: &Profile) -> &Node {
-        self.admission.get_or_init(|| {
+    pub fn admission_object(&self, profile: &Profile) -> Arc<Node> {
+        if let Some(node) = self.admission.read().as_ref() {
+            return node.clone();
+        }
+        let mut slot = self.admission.write();
+        slot.get_or_insert_with(|| {
             let pool = self.pool_in(profile);
             let full = self.object_with_status(profile, NodeStatus::default());
-            Node {
+            Arc::new(Node {
                 status: Some(NodeStatus {
                     capacity: Some(status::quantities(&pool.capacity)),
                     allocatable: Some(status::allocatable(pool)),
                     ..NodeStatus::default()
                 }),
                 ..full
-            }
+            })
         })
+        .clone()
+    }
+
+    /// Take the labels and taints of the Node as the API shows it (`kubectl label`, `kubectl
+    /// taint`, the node lifecycle controller) into what admission checks; true if they changed.
+    pub fn observe(&self, profile: &Profile, api_node: &Node) -> bool {
+        let current = self.admission_object(profile);
+        let labels = &api_node.metadata.labels;
+        let taints = api_node.spec.as_ref().and_then(|s| s.taints.clone());
+        let current_taints = current.spec.as_ref().and_then(|s| s.taints.clone());
+        if current.metadata.labels == *labels && current_taints == taints {
+            return false;
+        }
+        let mut node = (*current).clone();
+        node.metadata.labels = labels.clone();
+        node.spec.get_or_insert_with(NodeSpec::default).taints = taints;
+        *self.admission.write() = Some(Arc::new(node));
+        true
     }
 
     /// The Node object this node registers with: labels, capacity, addresses, conditions.
@@ -302,5 +326,41 @@ mod tests {
         let status = obj.status.unwrap();
         assert_eq!(status.allocatable.unwrap()["pods"].0, "3");
         assert_eq!(n.pool_in(&profile).name, "test");
+    }
+
+    #[test]
+    fn admission_follows_the_labels_and_taints_the_api_shows() {
+        let profile = Profile::default();
+        let n = node(3);
+        let registered = n.admission_object(&profile);
+        assert!(
+            !n.observe(&profile, &registered),
+            "the same object changes nothing"
+        );
+        let mut relabelled = (*registered).clone();
+        relabelled
+            .metadata
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .insert("color".into(), "blue".into());
+        relabelled.spec.get_or_insert_with(NodeSpec::default).taints =
+            Some(vec![k8s_openapi::api::core::v1::Taint {
+                key: "dedicated".into(),
+                value: None,
+                effect: "NoExecute".into(),
+                time_added: None,
+            }]);
+        relabelled.status = None;
+        assert!(n.observe(&profile, &relabelled));
+        let seen = n.admission_object(&profile);
+        assert_eq!(seen.metadata.labels.as_ref().unwrap()["color"], "blue");
+        assert_eq!(
+            seen.spec.as_ref().unwrap().taints.as_ref().unwrap()[0].key,
+            "dedicated"
+        );
+        assert_eq!(
+            seen.status, registered.status,
+            "capacity stays what the node registered with"
+        );
     }
 }
