@@ -2,8 +2,10 @@
 //! promises checked on every observed state (`support::rollout`): Deployments' rolling updates
 //! for a table of maxSurge/maxUnavailable, Recreate, rollback, pause and resume, proportional
 //! scaling, rollover, stuck rollouts and their deadline, and the classic client-side rolling
-//! update of a ReplicationController.
+//! update of a ReplicationController; DaemonSet updates node by node, surging, rolled back
+//! and OnDelete.
 
+mod daemon_set;
 mod deployment;
 mod replication_controller;
 
@@ -54,5 +56,19 @@ pub fn tests() -> Vec<TestDef> {
             needs: [Kubectl]),
         test!(AREA,
             replication_controller::a_client_side_rolling_update_replaces_a_replication_controller_one_pod_at_a_time),
+        test!(AREA, daemon_set::a_daemon_set_rolls_out_one_node_at_a_time,
+            tags: [Conformance],
+            upstream: ["DaemonSet-RollingUpdate"],
+            needs: [Kubectl, NodeControl]),
+        test!(AREA, daemon_set::a_surging_daemon_set_update_keeps_every_node_available,
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::a_bad_daemon_set_update_rolls_back_without_restarting_untouched_pods,
+            tags: [Conformance],
+            upstream: ["DaemonSet-Rollback"],
+            needs: [Kubectl, NodeControl]),
+        test!(AREA, daemon_set::kubectl_rollout_undo_returns_a_daemon_set_to_a_given_revision,
+            needs: [Kubectl, NodeControl]),
+        test!(AREA, daemon_set::on_delete_updates_a_daemon_pod_only_when_it_is_deleted,
+            needs: [NodeControl]),
     ]
 }

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod macros;
+pub mod daemon_rollout;
 pub mod errors;
 pub mod events;
 pub mod fixtures;

@@ -1,11 +1,12 @@
 //! Waiting on workload controllers and their pods: a controller's status counts, the live pods
-//! of a selector, and who owns them.
+//! of a selector, and who owns them; DaemonSets on a test's private nodes, and Jobs.
 
 use std::fmt::Debug;
 
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{DaemonSet, ReplicaSet};
+use k8s_openapi::api::batch::v1::{Job, JobCondition};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::{Resource, ResourceExt};
@@ -190,4 +191,91 @@ pub async fn wait_live_pods(
     )
     .await?;
     Ok(live(&pods))
+}
+
+/// A DaemonSet `name` of pods labelled `app=<name>` that runs on this test's private nodes only
+/// (see [`super::scheduling::PrivateNodes`]): it selects their label and tolerates their taint,
+/// so every other test's nodes are ineligible and its pods land nowhere else.
+pub fn private_daemon_set(ctx: &TestContext, name: &str) -> anyhow::Result<DaemonSet> {
+    use super::scheduling::{TEST_KEY, private_toleration};
+    let mut template = super::pod_template(&[("app", name)]);
+    let spec = template.spec.as_mut().context("a template has a spec")?;
+    spec.node_selector = Some([(TEST_KEY.to_owned(), ctx.namespace.clone())].into());
+    spec.tolerations = Some(vec![private_toleration(&ctx.namespace)]);
+    spec.termination_grace_period_seconds = Some(1);
+    Ok(serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "template": template},
+    }))?)
+}
+
+/// Waits until DaemonSet `name` has observed its generation and reports `nodes` nodes that
+/// should run its pod, each running an updated, ready and available one, and none misscheduled.
+pub async fn wait_ds_ready(ctx: &TestContext, name: &str, nodes: i32) -> anyhow::Result<DaemonSet> {
+    let what = format!("to run an updated, available pod on each of {nodes} nodes");
+    wait_object(ctx, &ns_api(ctx), name, &what, move |ds: &DaemonSet| {
+        let Some(s) = ds.status.as_ref() else {
+            return false;
+        };
+        s.observed_generation == ds.metadata.generation
+            && s.desired_number_scheduled == nodes
+            && s.current_number_scheduled == nodes
+            && s.number_ready == nodes
+            && s.number_available.unwrap_or(0) == nodes
+            && s.updated_number_scheduled.unwrap_or(0) == nodes
+            && s.number_misscheduled == 0
+    })
+    .await
+}
+
+/// The node a pod runs on: its `nodeName`, or before binding the node a DaemonSet pinned it to
+/// (the `metadata.name` field its required node affinity matches).
+pub fn node_of(pod: &Pod) -> Option<String> {
+    let spec = pod.spec.as_ref()?;
+    if let Some(node) = &spec.node_name {
+        return Some(node.clone());
+    }
+    spec.affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?
+        .node_selector_terms
+        .iter()
+        .flat_map(|t| t.match_fields.iter().flatten())
+        .find(|f| f.key == "metadata.name")
+        .and_then(|f| f.values.as_ref()?.first().cloned())
+}
+
+/// The nodes `pods` run on, sorted (a node twice if two pods run there).
+pub fn nodes_of(pods: &[Pod]) -> Vec<String> {
+    let mut nodes: Vec<String> = pods.iter().filter_map(node_of).collect();
+    nodes.sort();
+    nodes
+}
+
+/// The image of the pod's first container.
+pub fn image_of(pod: &Pod) -> Option<&str> {
+    pod.spec.as_ref()?.containers.first()?.image.as_deref()
+}
+
+/// Waits until Job `name` exists and `test` holds of it; returns it.
+pub async fn wait_job(
+    ctx: &TestContext,
+    name: &str,
+    what: &str,
+    test: impl Fn(&Job) -> bool + Send + Sync + 'static,
+) -> anyhow::Result<Job> {
+    wait_object(ctx, &ns_api(ctx), name, what, test).await
+}
+
+/// The Job's condition `type_` (`Complete`, `Failed`, `Suspended`, …) if it is `True`.
+pub fn job_condition<'a>(job: &'a Job, type_: &str) -> Option<&'a JobCondition> {
+    job.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == "True")
 }

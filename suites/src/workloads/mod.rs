@@ -2,7 +2,9 @@
 //! ReplicaSet, DaemonSet and Job — and garbage collection through ownerReferences, checked
 //! through the API on hollow nodes (rollouts are the `rolling-updates` area's).
 
+mod daemon_set;
 mod garbage_collector;
+mod job;
 mod replica_set;
 mod replication_controller;
 
@@ -72,5 +74,57 @@ pub fn tests() -> Vec<TestDef> {
         ),
         test!(AREA, garbage_collector::kubectl_cascade_orphan_and_foreground_are_honoured,
             needs: [Kubectl]),
+        test!(AREA, daemon_set::a_daemon_set_runs_one_pod_per_node_and_replaces_a_deleted_one,
+            tags: [Conformance],
+            upstream: ["DaemonSet-Creation"],
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::daemon_pods_follow_the_node_labels_they_select,
+            tags: [Conformance],
+            upstream: ["DaemonSet-NodeSelection"],
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::a_new_node_gets_a_daemon_pod_and_a_deleted_one_leaves_the_count,
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::daemon_pods_tolerate_node_problems_and_run_on_cordoned_nodes,
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::a_failed_daemon_pod_is_replaced,
+            tags: [Conformance],
+            upstream: ["DaemonSet-FailedPodCreation"],
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::daemon_sets_are_listed_and_deleted_as_a_collection,
+            tags: [Conformance],
+            upstream: ["DaemonSet, list and delete a collection of DaemonSets"],
+            needs: [NodeControl]),
+        test!(AREA, daemon_set::the_status_subresource_reads_and_patches_daemon_set_status,
+            tags: [Conformance],
+            upstream: ["DaemonSet, status sub-resource"],
+            needs: [NodeControl]),
+        test!(AREA, job::a_job_keeps_parallelism_pods_active_and_deleting_it_removes_them,
+            tags: [Conformance],
+            upstream: ["Jobs, active pods, graceful termination"]),
+        test!(
+            AREA,
+            job::a_job_runs_to_completion_never_exceeding_its_parallelism
+        ),
+        test!(
+            AREA,
+            job::a_job_fails_once_its_pods_exceed_the_backoff_limit
+        ),
+        test!(AREA, job::an_indexed_job_gives_each_pod_its_own_completion_index,
+            tags: [Conformance],
+            upstream: ["Ensure Pods of an Indexed Job get a unique index."]),
+        test!(AREA, job::a_pod_failure_policy_fails_the_job_early_on_an_exit_code,
+            tags: [Conformance],
+            upstream: ["Verify Pod Failure policy allows to fail job early on exit code."]),
+        test!(
+            AREA,
+            job::a_job_past_its_active_deadline_fails_and_stops_its_pods
+        ),
+        test!(AREA, job::a_suspended_job_starts_pods_only_when_resumed,
+            tags: [Conformance],
+            upstream: ["Jobs, manage lifecycle"]),
+        test!(AREA, job::a_finished_job_is_deleted_after_its_ttl),
+        test!(AREA, job::a_job_adopts_matching_orphans_and_releases_relabelled_pods,
+            tags: [Conformance],
+            upstream: ["Jobs, orphan pods, re-adoption"]),
     ]
 }
