@@ -33,6 +33,10 @@ use crate::profile::Profile;
 use world::{Caches, NodeWorld};
 use writer::StatusWriter;
 
+/// How often the kubelet's status manager syncs every pod's status (`syncPeriod`), in model
+/// time: the longest a status someone else overwrote stays so.
+const STATUS_SYNC: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The nodes of a simulator by name, shared with the driver.
 pub type NodeMap = Arc<RwLock<BTreeMap<String, Arc<NodeState>>>>;
 
@@ -155,6 +159,9 @@ struct Entry {
     held_status: Option<PodStatus>,
     held_confirm: bool,
     confirmed: bool,
+    /// The API shows a status of this pod that someone else changed; written back on the next
+    /// step.
+    reconcile: bool,
 }
 
 struct Task {
@@ -269,6 +276,17 @@ impl Task {
         if let Some(entry) = self.pods.get_mut(&uid) {
             if entry.generation == generation && entry.deleting == deleting {
                 self.stats.echoes.fetch_add(1, Ordering::Relaxed);
+                // The kubelet's status manager: a status someone else changed is written back
+                // on its next sync (every 10 s), once the kubelet is alive.
+                entry.reconcile = pod
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| entry.machine.disagrees(s));
+                if entry.reconcile {
+                    let at =
+                        Instant::now() + node_clock(&self.profile, &entry.node).real(STATUS_SYNC);
+                    self.wake_by(&uid, at);
+                }
                 return;
             }
             entry.generation = generation;
@@ -377,6 +395,7 @@ impl Task {
                 held_status: None,
                 held_confirm: false,
                 confirmed: false,
+                reconcile: false,
             },
         );
         self.stats.pods.fetch_add(1, Ordering::Relaxed);
@@ -432,6 +451,17 @@ impl Task {
             return;
         }
         self.stats.steps.fetch_add(1, Ordering::Relaxed);
+        // A dead kubelet (heartbeats stopped) writes nothing back; it tries again a sync later.
+        let mut resync = None;
+        if entry.reconcile {
+            if entry.node.heartbeats_stopped.load(Ordering::Relaxed) {
+                resync =
+                    Some(Instant::now() + node_clock(&self.profile, &entry.node).real(STATUS_SYNC));
+            } else {
+                entry.reconcile = false;
+                entry.machine.resend();
+            }
+        }
         let now = Now::current();
         let world = NodeWorld {
             node: &entry.node,
@@ -482,6 +512,25 @@ impl Task {
         if confirm {
             self.confirm_deletion(uid);
         }
+        if let Some(at) = resync {
+            self.wake_by(uid, at);
+        }
+    }
+
+    /// Step `uid` no later than `at`.
+    fn wake_by(&mut self, uid: &str, at: Instant) {
+        let Some(entry) = self.pods.get_mut(uid) else {
+            return;
+        };
+        if entry.timer.is_some_and(|(due, _)| due <= at) {
+            return;
+        }
+        self.seq += 1;
+        let key = (at, self.seq);
+        if let Some(old) = entry.timer.replace(key) {
+            self.timers.remove(&old);
+        }
+        self.timers.insert(key, uid.to_owned());
     }
 
     fn confirm_deletion(&mut self, uid: &str) {

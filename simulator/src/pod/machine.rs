@@ -102,6 +102,8 @@ pub struct PodMachine {
     /// status itself would double the machine's size).
     last_status: Option<u64>,
     last_phase: Option<&'static str>,
+    /// The Ready condition of the last status returned.
+    last_ready: Option<bool>,
     confirmed: bool,
     rejection: Option<(String, String)>,
     /// The latest instant processed: deadlines never run backwards.
@@ -199,6 +201,7 @@ impl PodMachine {
             conditions,
             last_status: None,
             last_phase: None,
+            last_ready: None,
             confirmed: false,
             rejection: None,
             t: now.at,
@@ -248,6 +251,24 @@ impl PodMachine {
                 grace: Duration::from_secs(seconds as u64),
                 begun: false,
             });
+        }
+    }
+
+    /// Whether the API shows, in the same phase, another Ready condition than the last status
+    /// this machine returned: someone else wrote it (the node lifecycle controller marks the
+    /// pods of an unreachable node not ready), and the kubelet's status manager puts it right on
+    /// its next sync ([`Self::resend`]).
+    pub fn disagrees(&self, api: &PodStatus) -> bool {
+        self.rejection.is_none()
+            && self.last_status.is_some()
+            && phase_name(api.phase.as_deref()) == self.last_phase
+            && ready_of(api) != self.last_ready
+    }
+
+    /// Return the current status from the next [`Self::advance`], even if it is unchanged.
+    pub fn resend(&mut self) {
+        if self.rejection.is_none() {
+            self.last_status = None;
         }
     }
 
@@ -313,6 +334,7 @@ impl PodMachine {
         if self.last_status != Some(hash) {
             self.last_status = Some(hash);
             self.last_phase = phase_name(status.phase.as_deref());
+            self.last_ready = ready_of(&status);
             out.status = Some(status);
         }
         if done && !self.confirmed {
@@ -683,6 +705,16 @@ fn phase_name(phase: Option<&str>) -> Option<&'static str> {
     ["Pending", "Running", "Succeeded", "Failed", "Unknown"]
         .into_iter()
         .find(|p| Some(*p) == phase)
+}
+
+/// The status of the Ready condition, if there is one.
+fn ready_of(status: &PodStatus) -> Option<bool> {
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status == "True")
 }
 
 /// A stable hash of a status (its JSON), to notice a change without keeping the status.

@@ -125,6 +125,32 @@ pub async fn resumed_heartbeats_bring_the_node_back_ready_without_taints(
     Ok(())
 }
 
+/// The pods the node lifecycle controller marked not ready while their node was unreachable are
+/// Ready again once the node is back: the kubelet's status manager writes back the status it
+/// holds on its next sync.
+pub async fn pods_marked_unready_by_the_control_plane_are_ready_again_when_their_node_is_back(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let node = own_node(&ctx).await?;
+    create_running(&ctx, &bound_pod("survivor", &node)).await?;
+    let control = ctx.node_control()?;
+    control.stop_heartbeats(&node)?;
+    wait_pod(&ctx, "survivor", "to be marked Ready=False", |p| {
+        condition_status(p, "Ready") == Some("False")
+    })
+    .await?;
+    control.resume_heartbeats(&node)?;
+    let pod = wait_pod(&ctx, "survivor", "to be Ready again", |p| {
+        condition_status(p, "Ready") == Some("True")
+    })
+    .await?;
+    ensure!(
+        pod.metadata.deletion_timestamp.is_none(),
+        "the pod tolerates unreachable for 300 s and stays"
+    );
+    Ok(())
+}
+
 /// A node that reports Ready=False gets the not-ready NoExecute and NoSchedule taints; they go
 /// when it reports Ready again.
 pub async fn node_reporting_not_ready_gets_the_not_ready_taints(

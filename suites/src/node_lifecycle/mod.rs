@@ -36,6 +36,8 @@ pub fn tests() -> Vec<TestDef> {
             needs: [NodeControl]),
         test!(AREA, health::resumed_heartbeats_bring_the_node_back_ready_without_taints,
             needs: [NodeControl]),
+        test!(AREA, health::pods_marked_unready_by_the_control_plane_are_ready_again_when_their_node_is_back,
+            needs: [NodeControl]),
         test!(AREA, health::node_reporting_not_ready_gets_the_not_ready_taints,
             needs: [NodeControl]),
         test!(AREA, health::memory_pressure_adds_the_memory_pressure_no_schedule_taint,

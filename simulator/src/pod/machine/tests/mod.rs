@@ -794,3 +794,36 @@ fn a_running_pod_s_status_has_exactly_the_kubelet_s_fields() {
     });
     assert_eq!(json, expected);
 }
+
+#[test]
+fn a_ready_condition_overwritten_by_someone_else_is_sent_again_on_resend() {
+    let mut h = Harness::new(&pod(&[], web()));
+    h.run_until(5.0);
+    assert_eq!(h.condition("Ready").status, "True");
+    let ours = h.status.clone();
+    assert!(!h.m.disagrees(&ours), "the echo of our own status");
+    let mut marked = ours.clone();
+    for c in marked.conditions.iter_mut().flatten() {
+        if c.type_ == "Ready" {
+            c.status = "False".into();
+        }
+    }
+    assert!(h.m.disagrees(&marked), "the node controller's Ready=False");
+    let mut finished = marked.clone();
+    finished.phase = Some("Failed".into());
+    assert!(
+        !h.m.disagrees(&finished),
+        "another phase is someone's decision the machine does not undo"
+    );
+    assert!(h.step(6.0).status.is_none(), "nothing changed");
+    h.m.resend();
+    let again = h.step(6.0).status.expect("resend returns the status");
+    assert_eq!(again.phase.as_deref(), Some("Running"));
+    assert!(
+        again
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+    );
+}
