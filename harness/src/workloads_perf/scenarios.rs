@@ -19,9 +19,16 @@ use crate::target::{Target, TargetKind, TargetOptions};
 /// The controllers' queues whose latency is reported.
 const QUEUES: &[&str] = &["deployment", "replicaset"];
 
-/// Hollow nodes whose containers pull and start at once, in real time.
-fn zero_delay_profile() -> Profile {
-    let mut p = Profile::default();
+/// Hollow nodes whose containers pull and start at once. Their heartbeats keep the pace the
+/// target's node lifecycle expects: on the embedded target, which declares a node unreachable
+/// after 4 s without a lease renewal, its profile's ten-times clock (a renewal every second);
+/// on a real cluster, upstream's 10 s. (A real-time profile on the embedded target lost every
+/// node 6 s after boot, and with them the availability of every pod.)
+fn zero_delay_profile(kind: TargetKind) -> Profile {
+    let mut p = match kind {
+        TargetKind::Embedded => crate::target::embedded_profile(),
+        _ => Profile::default(),
+    };
     p.behaviour.pull_delay = simulator::behaviour::GoDuration(Duration::ZERO);
     p.behaviour.start_delay = simulator::behaviour::GoDuration(Duration::ZERO);
     p.behaviour.sandbox_delay = simulator::behaviour::GoDuration(Duration::ZERO);
@@ -61,7 +68,7 @@ async fn boot(options: &Options) -> Result<Target, String> {
         kind,
         kubeconfig: options.kubeconfig.clone(),
         nodes: Some(options.nodes),
-        profile: Some(zero_delay_profile()),
+        profile: Some(zero_delay_profile(kind)),
         seed: options.seed,
         ..TargetOptions::default()
     })
@@ -164,11 +171,28 @@ async fn wait_all_complete(
     .await;
     match waited {
         Ok(r) => r,
-        Err(_) => anyhow::bail!(
-            "timed out after {timeout:?}: {} of {} Deployments complete",
-            done.len(),
-            names.len()
-        ),
+        Err(_) => {
+            // Say whether the watch missed completions or the Deployments really are stuck.
+            let listed = api.list(&ListParams::default()).await?;
+            let stuck: Vec<&Deployment> = listed
+                .items
+                .iter()
+                .filter(|d| names.contains(&d.name_any()) && !complete(d))
+                .collect();
+            anyhow::bail!(
+                "timed out after {timeout:?}: the watch saw {} of {} Deployments complete, a list \
+                 now shows {} incomplete; the first: {}",
+                done.len(),
+                names.len(),
+                stuck.len(),
+                stuck.first().map_or_else(String::new, |d| format!(
+                    "{} generation {:?} status {:?}",
+                    d.name_any(),
+                    d.metadata.generation,
+                    d.status
+                ))
+            )
+        }
     }
 }
 
@@ -294,9 +318,14 @@ mod tests {
     }
 
     #[test]
-    fn the_profile_starts_containers_at_once() {
-        let p = zero_delay_profile();
+    fn the_profile_starts_containers_at_once_and_heartbeats_at_the_targets_pace() {
+        let p = zero_delay_profile(TargetKind::Embedded);
         assert!(p.behaviour.start_delay.0.is_zero() && p.behaviour.pull_delay.0.is_zero());
-        assert_eq!(p.clock_factor, 1.0);
+        assert_eq!(
+            p.clock_factor,
+            crate::target::EMBEDDED_CLOCK_FACTOR,
+            "renewals within the embedded node lifecycle's grace period"
+        );
+        assert_eq!(zero_delay_profile(TargetKind::Kubeconfig).clock_factor, 1.0);
     }
 }

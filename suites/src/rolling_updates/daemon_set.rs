@@ -17,7 +17,7 @@ use crate::support::scheduling::{NodeShape, PrivateNodes};
 use crate::support::workloads::{
     image_of, live_pods, private_daemon_set, wait_ds_ready, wait_live_pods, wait_object,
 };
-use crate::support::{PAUSE_IMAGE, kubectl, ns_api};
+use crate::support::{PAUSE_IMAGE, kubectl_ns, ns_api};
 
 const SELECTOR: &str = "app=daemon";
 const NODES: usize = 3;
@@ -36,12 +36,6 @@ async fn running(
         .await?;
     wait_ds_ready(ctx, "daemon", NODES as i32).await?;
     Ok(nodes)
-}
-
-async fn kubectl_ns(ctx: &TestContext, args: &[&str]) -> anyhow::Result<String> {
-    let mut all = vec!["-n", ctx.namespace.as_str()];
-    all.extend_from_slice(args);
-    kubectl(ctx, &all).await?.ok()
 }
 
 async fn patch_image(ctx: &TestContext, image: &str) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::TestContext;
 use crate::support::rollout::{Invariants, REVISION, RolloutReport, RolloutWatch, Watched};
 use crate::support::workloads::{live_pods, wait_list, wait_object};
-use crate::support::{deployment, kubectl, ns_api};
+use crate::support::{deployment, kubectl, kubectl_ns, ns_api};
 
 const SELECTOR: &str = "app=web";
 
@@ -125,12 +125,6 @@ fn sizes(rss: &[(i64, ReplicaSet)]) -> Vec<i32> {
     rss.iter()
         .map(|(_, rs)| rs.spec.replicas.unwrap_or(0))
         .collect()
-}
-
-async fn kubectl_ns(ctx: &TestContext, args: &[&str]) -> anyhow::Result<String> {
-    let mut all = vec!["-n", ctx.namespace.as_str()];
-    all.extend_from_slice(args);
-    kubectl(ctx, &all).await?.ok()
 }
 
 async fn set_image(ctx: &TestContext, image: &str) -> anyhow::Result<()> {

@@ -62,6 +62,14 @@ pub async fn kubectl(ctx: &TestContext, args: &[&str]) -> anyhow::Result<Kubectl
     run(ctx, args, None).await
 }
 
+/// Runs `kubectl -n <the test's namespace> ARGS`; its standard output, or an error with
+/// everything it printed if it failed.
+pub async fn kubectl_ns(ctx: &TestContext, args: &[&str]) -> anyhow::Result<String> {
+    let mut all = vec!["-n", ctx.namespace.as_str()];
+    all.extend_from_slice(args);
+    kubectl(ctx, &all).await?.ok()
+}
+
 /// Runs `kubectl ARGS` with `stdin` fed to it (for `apply -f -`).
 pub async fn kubectl_with_stdin(
     ctx: &TestContext,

@@ -20,7 +20,7 @@ pub mod workloads;
 pub use errors::{expect_api_error, expect_status};
 pub use events::{Change, Events, changes_until, labels_of, next_changes, open_watch};
 pub use fixtures::*;
-pub use kubectl::{KubectlOutput, kubectl, kubectl_with_stdin};
+pub use kubectl::{KubectlOutput, kubectl, kubectl_ns, kubectl_with_stdin};
 pub use pods::{ready_node, ready_node_name};
 pub use raw::{RawResponse, raw_request, unauthenticated_client};
 pub use wait::{Condition, wait_for};
