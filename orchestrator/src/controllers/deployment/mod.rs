@@ -63,8 +63,10 @@ pub(crate) struct DeploymentController {
     pods: Arc<PodCache>,
     queue: Arc<KeyQueue>,
     events: EventRecorder,
-    /// ReplicaSet uid → the key of the Deployment controlling it, for pod events.
-    rs_owners: parking_lot::Mutex<HashMap<String, String>>,
+    /// The ReplicaSets each Deployment controls, from the ReplicaSet events: for pod events, and
+    /// for a sync to find its own ReplicaSets that stopped matching without reading the whole
+    /// namespace.
+    rs_owners: parking_lot::Mutex<RsOwners>,
     /// Keys of the Deployments with the Recreate strategy (the only ones pod deletions wake).
     recreate: parking_lot::Mutex<HashSet<String>>,
 }
@@ -202,32 +204,52 @@ impl DeploymentController {
     /// `getReplicaSetsForDeployment`: the namespace's ReplicaSets this Deployment controls and
     /// whose labels still match, adopting matching orphans and releasing its own that stopped
     /// matching (`ClaimReplicaSets`).
+    ///
+    /// Upstream reads every ReplicaSet of the namespace; only two kinds can be claimed or
+    /// released, so only those are read: the ones the selector matches, listed from the store
+    /// (current, so a ReplicaSet this controller just created is never missed), and the ones the
+    /// ReplicaSet events say this Deployment controls (a relabelled one the events have not
+    /// brought yet is released on the sync its event queues).
     fn claim_replica_sets(
         &self,
         d: &Deployment,
         selector: &LabelSelector,
     ) -> Result<Vec<ReplicaSet>, ApiError> {
-        let listed = self.objects.store().list(
-            replica_sets().store_key,
-            &ListOptions {
-                filter: Filter {
-                    namespace: Some(namespace_of(d).to_string()),
+        let ns = namespace_of(d);
+        let store = self.objects.store();
+        let mut candidates = store
+            .list(
+                replica_sets().store_key,
+                &ListOptions {
+                    filter: Filter {
+                        namespace: Some(ns.to_string()),
+                        labels: selector.clone(),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
-                ..Default::default()
-            },
-        )?;
+            )?
+            .items;
+        let owned = self
+            .rs_owners
+            .lock()
+            .names_of(&format!("{ns}/{}", name_of(d)));
+        for name in owned {
+            if candidates.iter().any(|c| *c.name == *name) {
+                continue;
+            }
+            match store.get(replica_sets().store_key, ns, &name) {
+                Ok(stored) => candidates.push(stored),
+                Err(e) if e.reason == Reason::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
         let uid = d.metadata.uid.clone().unwrap_or_default();
         let deleting = d.metadata.deletion_timestamp.is_some();
         let mut can_adopt: Option<bool> = None;
         let mut claimed = Vec::new();
-        for stored in listed.items {
+        for stored in candidates {
             let matches = selector.matches(|k| stored.label(k));
-            // Only ReplicaSets that match or may name this Deployment as their owner are worth
-            // parsing: a namespace can hold many.
-            if !matches && !contains(&stored.bytes, uid.as_bytes()) {
-                continue;
-            }
             let rs: ReplicaSet = decode(&stored)?;
             let controller = rs
                 .metadata
@@ -376,8 +398,11 @@ impl DeploymentController {
         {
             let mut owners = self.rs_owners.lock();
             match (&event.kind, &owner) {
-                (EventType::Deleted, _) | (_, None) => owners.remove(&uid),
-                (_, Some(d)) => owners.insert(uid, format!("{}/{d}", rs.namespace)),
+                (EventType::Deleted, _) | (_, None) => owners.set(&uid, None),
+                (_, Some(d)) => owners.set(
+                    &uid,
+                    Some((format!("{}/{d}", rs.namespace), rs.name.to_string())),
+                ),
             };
         }
         match event.kind {
@@ -415,9 +440,52 @@ impl DeploymentController {
     }
 }
 
-/// Whether `needle` occurs in `haystack`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// The ReplicaSets whose controller reference names a Deployment: ReplicaSet uid → (the
+/// Deployment's key, the ReplicaSet's name), and each Deployment key's ReplicaSet names.
+#[derive(Default)]
+struct RsOwners {
+    by_uid: HashMap<String, (String, String)>,
+    by_owner: HashMap<String, HashSet<String>>,
+}
+
+impl RsOwners {
+    /// Record that ReplicaSet `uid` is controlled by `owner` (Deployment key, ReplicaSet name),
+    /// or by no Deployment.
+    fn set(&mut self, uid: &str, owner: Option<(String, String)>) {
+        if let Some((key, name)) = self.by_uid.remove(uid)
+            && let Some(names) = self.by_owner.get_mut(&key)
+        {
+            names.remove(&name);
+            if names.is_empty() {
+                self.by_owner.remove(&key);
+            }
+        }
+        if let Some((key, name)) = owner {
+            self.by_owner
+                .entry(key.clone())
+                .or_default()
+                .insert(name.clone());
+            self.by_uid.insert(uid.to_owned(), (key, name));
+        }
+    }
+
+    /// The key of the Deployment controlling ReplicaSet `uid`.
+    fn key_of(&self, uid: &str) -> Option<String> {
+        self.by_uid.get(uid).map(|(key, _)| key.clone())
+    }
+
+    /// The names of the ReplicaSets Deployment `key` controls.
+    fn names_of(&self, key: &str) -> Vec<String> {
+        self.by_owner
+            .get(key)
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn clear(&mut self) {
+        self.by_uid.clear();
+        self.by_owner.clear();
+    }
 }
 
 /// Decode a stored object into its k8s-openapi type.
@@ -501,7 +569,10 @@ impl Sink for DeploymentController {
             for rs in listed.items {
                 let raw = RawRs::parse(&rs);
                 if let Some(d) = raw.deployment() {
-                    owners.insert(raw.metadata.uid, format!("{}/{d}", rs.namespace));
+                    owners.set(
+                        &raw.metadata.uid,
+                        Some((format!("{}/{d}", rs.namespace), rs.name.to_string())),
+                    );
                 }
             }
         }
@@ -517,7 +588,7 @@ impl PodListener for DeploymentController {
         let Some(c) = pod.controller.as_ref().filter(|c| c.kind == "ReplicaSet") else {
             return;
         };
-        let Some(key) = self.rs_owners.lock().get(&c.uid).cloned() else {
+        let Some(key) = self.rs_owners.lock().key_of(&c.uid) else {
             return;
         };
         if self.recreate.lock().contains(&key) {

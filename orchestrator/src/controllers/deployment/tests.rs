@@ -582,6 +582,49 @@ async fn an_orphan_replica_set_with_the_template_is_adopted_as_the_new_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_set_relabelled_out_of_the_selector_is_released_and_replaced() {
+    let c = Cluster::start();
+    let created = c.create("deployments", "team", deployment(2, rolling(1, 0)));
+    let s = roll_out(&c, 2, |_| {}, |_| {}).await;
+    let first = s.rss[0]["metadata"]["name"].as_str().unwrap().to_owned();
+    let uid = created["metadata"]["uid"].clone();
+    c.merge_patch(
+        "replicasets",
+        "team",
+        &first,
+        json!({"metadata": {"labels": {"app": "elsewhere"}}}),
+    );
+    let controlled = move |rs: &Value| {
+        rs["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|refs| {
+                refs.iter()
+                    .any(|r| r["uid"] == uid && r["controller"] == true)
+            })
+    };
+    let s = wait_until(
+        &c,
+        "the relabelled ReplicaSet released and another one made",
+        |s| {
+            s.rss
+                .iter()
+                .any(|rs| rs["metadata"]["name"] == first.as_str() && !controlled(rs))
+                && s.rss
+                    .iter()
+                    .any(|rs| rs["metadata"]["name"] != first.as_str() && controlled(rs))
+        },
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        s.d()["status"]["collisionCount"],
+        1,
+        "the template's hash name is the released ReplicaSet's"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hash_collision_bumps_the_collision_count_and_names_the_replica_set_anew() {
     let c = Cluster::start();
     let mut d = deployment(1, rolling(1, 0));

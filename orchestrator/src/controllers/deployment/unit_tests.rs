@@ -553,3 +553,27 @@ fn scaling_records_upstreams_event() {
         ]
     );
 }
+
+#[test]
+fn replica_set_owners_follow_every_change_of_controller() {
+    let mut owners = super::RsOwners::default();
+    let owned = |key: &str, name: &str| Some((key.to_owned(), name.to_owned()));
+    owners.set("u1", owned("team/web", "web-a"));
+    owners.set("u2", owned("team/web", "web-b"));
+    owners.set("u3", owned("team/api", "api-a"));
+    let mut names = owners.names_of("team/web");
+    names.sort();
+    assert_eq!(names, ["web-a", "web-b"]);
+    assert_eq!(owners.key_of("u3").as_deref(), Some("team/api"));
+    owners.set("u2", owned("team/api", "web-b"));
+    assert_eq!(owners.names_of("team/web"), ["web-a"]);
+    owners.set("u1", None);
+    assert!(owners.names_of("team/web").is_empty());
+    assert!(
+        !owners.by_owner.contains_key("team/web"),
+        "no empty sets left behind"
+    );
+    assert_eq!(owners.key_of("u1"), None);
+    owners.clear();
+    assert!(owners.names_of("team/api").is_empty());
+}
