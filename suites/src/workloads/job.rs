@@ -390,7 +390,8 @@ pub async fn a_finished_job_is_deleted_after_its_ttl(ctx: TestContext) -> anyhow
 }
 
 /// Upstream's adoption case: a Job pod whose ownerReference is removed is adopted again (same
-/// pod), and a pod whose labels stop matching is released and replaced.
+/// pod), and a pod whose labels stop matching is released — losing the tracking finalizer, or
+/// it could never be deleted — and replaced.
 pub async fn a_job_adopts_matching_orphans_and_releases_relabelled_pods(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
@@ -428,9 +429,13 @@ pub async fn a_job_adopts_matching_orphans_and_releases_relabelled_pods(
     let mut pod = api.get(&released).await?;
     pod.labels_mut().clear();
     api.replace(&released, &PostParams::default(), &pod).await?;
-    wait_object(&ctx, &api, &released, "to be released", |p: &Pod| {
-        controller_uid(p).is_none()
-    })
+    wait_object(
+        &ctx,
+        &api,
+        &released,
+        "to be released, without the job-tracking finalizer",
+        |p: &Pod| controller_uid(p).is_none() && p.finalizers().is_empty(),
+    )
     .await?;
     let owner = uid.clone();
     let now = wait_live_pods(

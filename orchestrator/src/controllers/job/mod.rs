@@ -950,6 +950,16 @@ impl PodListener for JobController {
         else {
             return;
         };
+        // A pod its Job released (relabelled out of the selector) keeps no tracking finalizer
+        // (upstream `handleOrphanPod`), or it could never be deleted.
+        if let (Some(o), Some(n)) = (old, new)
+            && o.controller.is_some()
+            && n.controller.is_none()
+            && has_tracking_finalizer(&n.stored)
+            && let Err(e) = pod::remove_finalizer_from(&self.objects, n.namespace(), n.name())
+        {
+            tracing::debug!(pod = %n.key(), error = %e, "could not release a job pod");
+        }
         match (old, new) {
             (None, Some(n)) => {
                 self.expectations.creation_observed(&key);

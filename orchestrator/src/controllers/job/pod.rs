@@ -161,11 +161,20 @@ pub(super) fn has_tracking_finalizer(pod: &Stored) -> bool {
 
 /// Take the tracking finalizer off a pod (upstream `removeTrackingFinalizerPatch`).
 pub(super) fn remove_finalizer(objects: &Objects, p: &JobPod) -> Result<(), ApiError> {
+    remove_finalizer_from(objects, p.facts.namespace(), p.facts.name())
+}
+
+/// Take the tracking finalizer off pod `namespace/name`.
+pub(super) fn remove_finalizer_from(
+    objects: &Objects,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ApiError> {
     let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}});
     objects.patch(
         pods_info(),
-        p.facts.namespace(),
-        p.facts.name(),
+        namespace,
+        name,
         PatchType::StrategicMerge,
         patch.to_string().as_bytes(),
         UpdateTarget::Main,
