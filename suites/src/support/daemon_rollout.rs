@@ -218,8 +218,6 @@ impl DaemonWatch {
 
     /// Stop watching; the report, or the first state that broke the bounds.
     pub async fn finish(mut self) -> anyhow::Result<DaemonReport> {
-        // Let the events of the last moments arrive before stopping.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
