@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
+use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use parking_lot::Mutex;
 
@@ -174,16 +174,18 @@ impl NodeState {
     /// Take the labels and taints of the Node as the API shows it (`kubectl label`, `kubectl
     /// taint`, the node lifecycle controller) into what admission checks; true if they changed.
     pub fn observe(&self, profile: &Profile, api_node: &Node) -> bool {
+        fn taints_of(n: &Node) -> Option<&Vec<Taint>> {
+            n.spec.as_ref().and_then(|s| s.taints.as_ref())
+        }
         let current = self.admission_object(profile);
-        let labels = &api_node.metadata.labels;
-        let taints = api_node.spec.as_ref().and_then(|s| s.taints.clone());
-        let current_taints = current.spec.as_ref().and_then(|s| s.taints.clone());
-        if current.metadata.labels == *labels && current_taints == taints {
+        if current.metadata.labels == api_node.metadata.labels
+            && taints_of(&current) == taints_of(api_node)
+        {
             return false;
         }
         let mut node = (*current).clone();
-        node.metadata.labels = labels.clone();
-        node.spec.get_or_insert_with(NodeSpec::default).taints = taints;
+        node.metadata.labels.clone_from(&api_node.metadata.labels);
+        node.spec.get_or_insert_with(NodeSpec::default).taints = taints_of(api_node).cloned();
         *self.admission.write() = Some(Arc::new(node));
         true
     }
