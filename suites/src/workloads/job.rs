@@ -165,18 +165,19 @@ pub async fn a_job_runs_to_completion_never_exceeding_its_parallelism(
         status.start_time.is_some() && status.completion_time.is_some(),
         "start and completion times: {status:?}"
     );
-    // KNOWN BUG (docs/workloads.md): once in four full CI-profile runs under load, the Job was
-    // Complete with succeeded = 4 while two of its four pods were still Pending — the controller
-    // counted two successes twice. Until that is fixed the pods' phases are not asserted here;
-    // that a succeeded pod keeps no tracking finalizer is.
     let pods = ns_api::<Pod>(&ctx)
         .list(&kube::api::ListParams::default().labels(&selector("work")))
         .await?
         .items;
     ensure!(
+        pods.len() == 4 && pods.iter().all(|p| phase(p) == Some("Succeeded")),
+        "pods: {:?}",
         pods.iter()
-            .filter(|p| phase(p) == Some("Succeeded"))
-            .all(|p| p.finalizers().is_empty()),
+            .map(|p| (p.name_any(), phase(p).map(str::to_owned)))
+            .collect::<Vec<_>>()
+    );
+    ensure!(
+        pods.iter().all(|p| p.finalizers().is_empty()),
         "a counted pod keeps the tracking finalizer"
     );
     Ok(())

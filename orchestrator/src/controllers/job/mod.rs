@@ -223,6 +223,17 @@ impl JobController {
     }
 
     fn sync(&self, key: &str) -> Result<(), ApiError> {
+        self.sync_reading(key, |owner, selector| {
+            owner::claim_pods(&self.objects, &self.pods, owner, selector)
+        })
+    }
+
+    /// The sync, with the Job's pods read by `read_pods` (tests deliver pod events in it).
+    fn sync_reading(
+        &self,
+        key: &str,
+        read_pods: impl FnOnce(&Owner, &LabelSelector) -> Vec<Arc<PodFacts>>,
+    ) -> Result<(), ApiError> {
         self.batched.lock().remove(key);
         let (ns, name) = key.split_once('/').unwrap_or(("", key));
         let stored = match self.objects.store().get(JOBS, ns, name) {
@@ -260,9 +271,13 @@ impl JobController {
             uid: meta.uid.clone().unwrap_or_default(),
             deleting: meta.deletion_timestamp.is_some(),
         };
-        // Expectations first: a pod created after this check is seen by the next sync.
+        // Expectations first: a pod created, or a finalizer removal observed, after this check
+        // is seen by the next sync. Upstream reads the finalizer expectations after the pods;
+        // here the Job is read fresh from the store, ahead of the pod cache, so a removal
+        // observed between the two reads would count a pod the status already counts again.
         let satisfied = self.satisfied(key);
-        let pods: Vec<JobPod> = owner::claim_pods(&self.objects, &self.pods, &owner, &selector)
+        let expected_rm_finalizers = self.finalizers.get(key);
+        let pods: Vec<JobPod> = read_pods(&owner, &selector)
             .into_iter()
             .map(JobPod::parse)
             .collect();
@@ -296,7 +311,7 @@ impl JobController {
                 .unwrap_or_default()
                 .into_iter()
                 .collect(),
-            expected_rm_finalizers: self.finalizers.get(key),
+            expected_rm_finalizers,
             new_backoff: BackoffRecord::default(),
             stored: value,
             job,

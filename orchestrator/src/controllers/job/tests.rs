@@ -423,3 +423,87 @@ async fn a_pod_failure_policy_fails_the_job_at_once_or_ignores_failures() {
     );
     c.stop().await;
 }
+
+/// A finalizer removal the pod cache hears in the middle of a sync, after the sync has read the
+/// pods and before it counts them, must not count the pod again: the Job, read fresh from the
+/// store, already counts it. (Under load this once completed a Job of four at two successes.)
+#[test]
+fn a_finalizer_removal_heard_mid_sync_does_not_count_the_pod_twice() {
+    use crate::api::{Objects, WriteParams};
+    use crate::controllers::Sink;
+    use crate::controllers::runtime::owner;
+    use crate::controllers::runtime::pods::PodCache;
+    use crate::controllers::test_cluster::{info, set_status};
+    use crate::store::{Event, EventType, MemoryStore, Storage};
+
+    use super::{JobConfig, JobController};
+
+    let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
+    let objects = Objects::new(store.clone());
+    let cache = Arc::new(PodCache::new(store.clone()));
+    let jobs = Arc::new(JobController::new(
+        objects.clone(),
+        cache.clone(),
+        JobConfig::default(),
+    ));
+    cache.listen(jobs.clone());
+    let create = |plural: &str, ns: &str, obj: Value| {
+        objects
+            .create(info(plural), ns, obj, &WriteParams::default())
+            .unwrap()
+    };
+    create("namespaces", "", json!({"metadata": {"name": "team"}}));
+    let stored = create(
+        "jobs",
+        "team",
+        job("pi", json!({"completions": 2, "parallelism": 1})),
+    );
+    // Only the controller's own bookkeeping is fed: pod events reach the cache when the test says.
+    let event = |kind, object| Event {
+        kind,
+        resource: "",
+        object,
+        prev: None,
+    };
+    jobs.on_event(info("jobs"), &event(EventType::Added, stored));
+    let hear = |name: &str, kind| {
+        let pod = store.get("pods", "team", name).unwrap();
+        cache.on_event(info("pods"), &event(kind, pod));
+    };
+    let key = "team/pi";
+    let counts = || {
+        let s = store.get("jobs.batch", "team", "pi").unwrap().value()["status"].clone();
+        (s["succeeded"].clone(), s["conditions"].clone())
+    };
+
+    jobs.sync(key).unwrap();
+    let first = store.list("pods", &Default::default()).unwrap().items[0]
+        .name
+        .clone();
+    hear(&first, EventType::Added);
+    set_status(&objects, "team", &first, "Succeeded", false, Some(0));
+    hear(&first, EventType::Modified);
+    // Counts the first pod, takes its finalizer off and creates the second; the cache hears
+    // neither yet.
+    jobs.sync(key).unwrap();
+    assert_eq!(counts().0, json!(1));
+    assert_eq!(
+        store.list("pods", &Default::default()).unwrap().items.len(),
+        2
+    );
+
+    jobs.sync_reading(key, |o, selector| {
+        let pods = owner::claim_pods(&objects, &cache, o, selector);
+        hear(&first, EventType::Modified);
+        pods
+    })
+    .unwrap();
+    let (succeeded, conditions) = counts();
+    assert_eq!(succeeded, json!(1), "the first pod is counted once");
+    assert!(
+        conditions
+            .as_array()
+            .is_none_or(|c| c.iter().all(|c| c["type"] == "Suspended")),
+        "one success of two finishes nothing: {conditions}"
+    );
+}
