@@ -315,6 +315,7 @@ fn delete_params(
         dry_run: query.dry_run,
         ..Default::default()
     };
+    let mut orphan = None;
     if !body.iter().all(u8::is_ascii_whitespace) {
         let json = body_as_json(headers, body, kind("meta.k8s.io", "v1", "DeleteOptions"))?;
         let opts: Value = serde_json::from_slice(&json)
@@ -324,23 +325,7 @@ fn delete_params(
             .get("propagationPolicy")
             .and_then(Value::as_str)
             .map(str::to_string);
-        // The deprecated `orphanDependents` is a policy of its own (upstream's
-        // `ValidateDeleteOptions` refuses both at once).
-        if let Some(orphan) = opts.get("orphanDependents").and_then(Value::as_bool) {
-            if let Some(policy) = &p.propagation_policy {
-                return Err(ApiError::invalid(
-                    "meta.k8s.io",
-                    "DeleteOptions",
-                    "",
-                    vec![Cause::invalid(
-                        "propagationPolicy",
-                        &Value::String(policy.clone()),
-                        "orphanDependents and deletionPropagation cannot be both set",
-                    )],
-                ));
-            }
-            p.propagation_policy = Some(if orphan { "Orphan" } else { "Background" }.into());
-        }
+        orphan = opts.get("orphanDependents").and_then(Value::as_bool);
         if let Some(pre) = opts.get("preconditions") {
             p.preconditions.uid = pre.get("uid").and_then(Value::as_str).map(str::to_string);
             if let Some(rv) = pre.get("resourceVersion").and_then(Value::as_str) {
@@ -365,6 +350,23 @@ fn delete_params(
     }
     if let Some(policy) = &query.propagation_policy {
         p.propagation_policy = Some(policy.clone());
+    }
+    // The deprecated `orphanDependents` (body or query) is a policy of its own; upstream's
+    // `ValidateDeleteOptions` refuses both at once.
+    if let Some(orphan) = query.orphan_dependents.or(orphan) {
+        if let Some(policy) = &p.propagation_policy {
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "DeleteOptions",
+                "",
+                vec![Cause::invalid(
+                    "propagationPolicy",
+                    &Value::String(policy.clone()),
+                    "orphanDependents and deletionPropagation cannot be both set",
+                )],
+            ));
+        }
+        p.propagation_policy = Some(if orphan { "Orphan" } else { "Background" }.into());
     }
     Ok(p)
 }

@@ -177,6 +177,7 @@ pub(crate) struct Query {
     pub dry_run: bool,
     pub grace_period_seconds: Option<String>,
     pub propagation_policy: Option<String>,
+    pub orphan_dependents: Option<bool>,
     pub include_object: Option<String>,
     pub pretty: bool,
 }
@@ -203,6 +204,7 @@ impl Query {
                 "dryRun" => q.dry_run = v == "All",
                 "gracePeriodSeconds" => q.grace_period_seconds = Some(v.into_owned()),
                 "propagationPolicy" => q.propagation_policy = Some(v.into_owned()),
+                "orphanDependents" => q.orphan_dependents = Some(truthy),
                 "includeObject" => q.include_object = Some(v.into_owned()),
                 "pretty" => q.pretty = truthy,
                 _ => {}

@@ -399,13 +399,14 @@ pub async fn kubectl_cascade_orphan_and_foreground_are_honoured(
     Ok(())
 }
 
-/// The deprecated `orphanDependents` is still a policy: `true` orphans, `false` deletes in the
-/// background, and together with `propagationPolicy` it is refused.
+/// The deprecated `orphanDependents` is still a policy, in the body or the query: `true`
+/// orphans, `false` deletes in the background, and together with `propagationPolicy` it is
+/// refused.
 pub async fn orphan_dependents_still_chooses_between_orphaning_and_background(
     ctx: TestContext,
 ) -> anyhow::Result<()> {
     let cms = ns_api::<ConfigMap>(&ctx);
-    for owner in ["legacy-orphan", "legacy-background"] {
+    for owner in ["legacy-orphan", "legacy-background", "legacy-query"] {
         let o = cms
             .create(&PostParams::default(), &configmap(owner, &[], &[]))
             .await?;
@@ -458,5 +459,20 @@ pub async fn orphan_dependents_still_chooses_between_orphaning_and_background(
         cms.get_opt("legacy-orphan-dep").await?.is_some(),
         "the orphaned dependent was deleted"
     );
+
+    let both = delete(
+        format!("{}?orphanDependents=true", path("legacy-query")),
+        json!({"propagationPolicy": "Background"}),
+    )
+    .await?;
+    both.expect(422, "Invalid")?;
+    let query = delete(
+        format!("{}?orphanDependents=true", path("legacy-query")),
+        json!({}),
+    )
+    .await?;
+    ensure!(query.status.is_success(), "query delete answered {query:?}");
+    wait_deleted(&ctx, &cms, "legacy-query").await?;
+    wait_owned_by(&ctx, &cms, "legacy-query-dep", &[]).await?;
     Ok(())
 }
