@@ -390,7 +390,7 @@ pub async fn a_finished_job_is_deleted_after_its_ttl(ctx: TestContext) -> anyhow
 }
 
 /// Upstream's adoption case: a Job pod whose ownerReference is removed is adopted again (same
-/// pod), and a pod whose labels stop matching is released — losing the tracking finalizer, or
+/// pod, its tracking finalizer restored by the adoption), and a pod whose labels stop matching is released — losing the tracking finalizer, or
 /// it could never be deleted — and replaced.
 pub async fn a_job_adopts_matching_orphans_and_releases_relabelled_pods(
     ctx: TestContext,
@@ -420,8 +420,11 @@ pub async fn a_job_adopts_matching_orphans_and_releases_relabelled_pods(
         &ctx,
         &api,
         &orphan,
-        "to be adopted again",
-        move |p: &Pod| controller_uid(p) == owner,
+        "to be adopted again, with the job-tracking finalizer back",
+        move |p: &Pod| {
+            controller_uid(p) == owner
+                && p.finalizers() == ["batch.kubernetes.io/job-tracking".to_string()]
+        },
     )
     .await?;
 

@@ -665,6 +665,7 @@ impl Ctx {
             name: meta.name.clone().unwrap_or_default(),
             uid: meta.uid.clone().unwrap_or_default(),
             deleting: meta.deletion_timestamp.is_some(),
+            adoption_finalizers: &[],
         };
         let spec = ds.spec.template.spec.clone().unwrap_or_default();
         let ru = ds

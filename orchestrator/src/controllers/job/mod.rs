@@ -270,6 +270,7 @@ impl JobController {
             name: name.to_string(),
             uid: meta.uid.clone().unwrap_or_default(),
             deleting: meta.deletion_timestamp.is_some(),
+            adoption_finalizers: &[TRACKING_FINALIZER],
         };
         // Expectations first: a pod created, or a finalizer removal observed, after this check
         // is seen by the next sync. Upstream reads the finalizer expectations after the pods;
@@ -279,7 +280,14 @@ impl JobController {
         let expected_rm_finalizers = self.finalizers.get(key);
         let pods: Vec<JobPod> = read_pods(&owner, &selector)
             .into_iter()
-            .map(JobPod::parse)
+            .map(|facts| {
+                // Adopted in this sync: the adoption added the finalizer (upstream counts the
+                // pod as tracked at once, too).
+                let adopted = facts.controller.as_ref().is_none_or(|c| c.uid != owner.uid);
+                let mut p = JobPod::parse(facts);
+                p.tracked |= adopted;
+                p
+            })
             .collect();
         let status = job.status.clone().unwrap_or_default();
         let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();

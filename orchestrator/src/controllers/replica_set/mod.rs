@@ -280,6 +280,7 @@ impl ReplicaSetController {
             name: name.to_string(),
             uid: obj["metadata"]["uid"].as_str().unwrap_or("").to_string(),
             deleting: obj.pointer("/metadata/deletionTimestamp").is_some(),
+            adoption_finalizers: &[],
         };
         let Some(selector) = self.flavor.selector(&obj).filter(|s| !s.is_empty()) else {
             // Validation refuses these; a selector matching everything would claim every pod.

@@ -24,6 +24,9 @@ pub(crate) struct Owner {
     pub uid: String,
     /// The owner has `deletionTimestamp`: it adopts nothing.
     pub deleting: bool,
+    /// Finalizers its adoption adds to a pod (upstream `PodControllerRefManager.finalizers`: the
+    /// Job controller's tracking finalizer).
+    pub adoption_finalizers: &'static [&'static str],
 }
 
 impl Owner {
@@ -96,10 +99,13 @@ fn pods() -> &'static ResourceInfo {
     crate::registry::find("", "v1", "pods").expect("pods are served")
 }
 
-/// Add `owner` as the pod's controller (a strategic merge patch, as upstream's adoption),
-/// preconditioned on the pod's uid.
+/// Add `owner` as the pod's controller, and its adoption finalizers (a strategic merge patch,
+/// as upstream's `ownerRefControllerPatch`), preconditioned on the pod's uid.
 pub(crate) fn adopt(objects: &Objects, pod: &PodFacts, owner: &Owner) -> Result<(), ApiError> {
-    let patch = json!({"metadata": {"ownerReferences": [owner.reference()], "uid": pod.uid}});
+    let mut patch = json!({"metadata": {"ownerReferences": [owner.reference()], "uid": pod.uid}});
+    if !owner.adoption_finalizers.is_empty() {
+        patch["metadata"]["finalizers"] = json!(owner.adoption_finalizers);
+    }
     patch_pod(objects, pod, &patch)
 }
 
@@ -176,6 +182,7 @@ mod tests {
             name: "web".into(),
             uid: "rs-uid".into(),
             deleting: false,
+            adoption_finalizers: &[],
         }
     }
 
