@@ -43,6 +43,27 @@ pub(crate) fn finalizers(obj: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// Drop the empty lists and maps of `metadata` Go leaves out (`omitempty`): a strategic merge
+/// patch that deletes the last finalizer, or a client that sends `labels: {}`, stores neither.
+pub(crate) fn omit_empty(obj: &mut Value) {
+    let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    m.retain(|k, v| {
+        let empty = match v {
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            Value::Null => true,
+            _ => false,
+        };
+        !(empty
+            && matches!(
+                k.as_str(),
+                "labels" | "annotations" | "finalizers" | "ownerReferences" | "managedFields"
+            ))
+    });
+}
+
 /// Now, as Kubernetes serializes `metav1.Time` (RFC 3339, whole seconds, UTC).
 pub(crate) fn now_rfc3339() -> String {
     timestamp_rfc3339(jiff::Timestamp::now())
@@ -60,4 +81,21 @@ pub(crate) fn without_resource_version(obj: &Value) -> Value {
         m.remove("resourceVersion");
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn empty_metadata_lists_and_maps_are_left_out_as_go_leaves_them_out() {
+        let mut obj = json!({"metadata": {"name": "a", "labels": {}, "annotations": null,
+            "finalizers": [], "ownerReferences": []}, "spec": {"x": []}});
+        super::omit_empty(&mut obj);
+        assert_eq!(obj, json!({"metadata": {"name": "a"}, "spec": {"x": []}}));
+        let mut kept = json!({"metadata": {"labels": {"a": "b"}, "finalizers": ["f"]}});
+        let before = kept.clone();
+        super::omit_empty(&mut kept);
+        assert_eq!(kept, before);
+    }
 }

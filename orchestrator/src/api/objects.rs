@@ -148,6 +148,7 @@ impl Objects {
         if before_admission.is_some_and(|before| before != prepared) {
             prepared = strategy.prepare_create(prepared)?;
         }
+        meta::omit_empty(&mut prepared);
         if p.dry_run {
             let name = meta::name(&prepared).to_string();
             return Ok(Arc::new(dry_run_stored(
@@ -293,6 +294,7 @@ impl Objects {
             let mut prepared = strategy.prepare_update(new, &old, target)?;
             self.admission
                 .admit_update_opts(info, namespace, &mut prepared, &old, p.dry_run)?;
+            meta::omit_empty(&mut prepared);
             let mut services =
                 (info.store_key == "services" && !p.dry_run).then(|| self.services.lock());
             if let Some(alloc) = services.as_mut() {
