@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use orchestrator::store::MemoryStoreConfig;
 use orchestrator::{ControlPlane, ControlPlaneConfig};
@@ -63,7 +65,8 @@ pub struct TargetOptions {
 /// Hollow nodes the embedded target runs unless told otherwise: one per default zone.
 pub const DEFAULT_NODES: usize = 3;
 
-/// Prefix of the hollow nodes a target starts (`hollow-node-0`, …).
+/// Prefix of the hollow nodes a target starts (`hollow-node-0`, …); on an attached cluster that
+/// already has nodes of that name (another kubeproof's), the first free of `hollow-node-b`, `-c`, ….
 pub const NODE_PREFIX: &str = "hollow-node";
 
 /// How many times faster than real time the embedded target's hollow nodes run: a 10 s lease
@@ -308,7 +311,7 @@ impl Target {
         let server = control_plane.url().to_owned();
         let profile = options.profile.clone().unwrap_or_else(embedded_profile);
         let count = options.nodes.unwrap_or(DEFAULT_NODES);
-        let simulator = start_nodes(&client, profile, options.seed, count).await?;
+        let simulator = start_nodes(&client, NODE_PREFIX, profile, options.seed, count).await?;
         // Our own server should always answer /version, but a missing version is not worth
         // refusing to run the tests over: they will say what is wrong.
         let server_version = match client.apiserver_version().await {
@@ -361,7 +364,21 @@ impl Target {
         // Hollow nodes join an attached cluster only when asked, in real time.
         let profile = options.profile.clone().unwrap_or_default();
         let count = options.nodes.unwrap_or(0);
-        let simulator = start_nodes(&client, profile, options.seed, count).await?;
+        let prefix = if count == 0 {
+            NODE_PREFIX.to_string()
+        } else {
+            let nodes = Api::<Node>::all(client.clone())
+                .list_metadata(&ListParams::default())
+                .await
+                .map_err(|e| TargetError::Nodes(format!("cannot list the cluster's nodes: {e}")))?;
+            free_prefix(
+                nodes
+                    .items
+                    .iter()
+                    .filter_map(|n| n.metadata.name.as_deref()),
+            )
+        };
+        let simulator = start_nodes(&client, &prefix, profile, options.seed, count).await?;
         Ok(Target {
             kind: TargetKind::Kubeconfig,
             env: TestEnv {
@@ -453,9 +470,28 @@ pub fn embedded_node_lifecycle() -> orchestrator::NodeLifecycleConfig {
 /// of a few hundred to a few thousand events per resource, and etcd compacts every 5 minutes.
 pub const EMBEDDED_HISTORY: usize = 2_000;
 
-/// Start a simulator with `count` hollow nodes named [`NODE_PREFIX`]`-<i>`; `None` for none.
+/// The first of [`NODE_PREFIX`], `hollow-node-b`, `hollow-node-c`, … no node of `existing` is
+/// named `<prefix>-<number>` with: two simulators naming their nodes alike would renew each
+/// other's leases and overwrite each other's status.
+fn free_prefix<'a>(existing: impl Iterator<Item = &'a str> + Clone) -> String {
+    let taken = |prefix: &str| {
+        existing.clone().any(|name| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    };
+    std::iter::once(NODE_PREFIX.to_string())
+        .chain((b'b'..=b'z').map(|c| format!("{NODE_PREFIX}-{}", c as char)))
+        .chain((1..).map(|i| format!("{NODE_PREFIX}-z{i}")))
+        .find(|p| !taken(p))
+        .expect("an endless list has a free prefix")
+}
+
+/// Start a simulator with `count` hollow nodes named `<prefix>-<i>`; `None` for none.
 async fn start_nodes(
     client: &kube::Client,
+    prefix: &str,
     profile: Profile,
     seed: u64,
     count: usize,
@@ -466,7 +502,7 @@ async fn start_nodes(
     let simulator = Simulator::start(client.clone(), SimConfig { profile, seed })
         .await
         .map_err(|e| TargetError::Nodes(e.to_string()))?;
-    if let Err(e) = simulator.register(NODE_PREFIX, count, None).await {
+    if let Err(e) = simulator.register(prefix, count, None).await {
         simulator.shutdown().await;
         return Err(TargetError::Nodes(e.to_string()));
     }
@@ -523,6 +559,28 @@ pub fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hollow_nodes_take_the_first_prefix_no_node_of_the_cluster_uses() {
+        assert_eq!(
+            free_prefix(["k3s-server", "hollow-node"].into_iter()),
+            "hollow-node"
+        );
+        assert_eq!(
+            free_prefix(["hollow-node-0", "hollow-node-b-x"].into_iter()),
+            "hollow-node-b"
+        );
+        assert_eq!(
+            free_prefix(["hollow-node-3", "hollow-node-b-12", "hollow-node-c-"].into_iter()),
+            "hollow-node-c"
+        );
+        let mut all: Vec<String> = vec!["hollow-node-0".into()];
+        all.extend((b'b'..=b'z').map(|c| format!("hollow-node-{}-0", c as char)));
+        assert_eq!(
+            free_prefix(all.iter().map(String::as_str)),
+            "hollow-node-z1"
+        );
+    }
 
     #[test]
     fn k3s_says_when_it_arrives_and_is_a_usage_error() {

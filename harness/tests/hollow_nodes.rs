@@ -13,6 +13,7 @@ use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
+use simulator::NodeControl;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -308,4 +309,52 @@ async fn stopped_heartbeats_make_the_node_unreachable_until_they_resume() {
     .expect("Ready and untainted once heartbeats resume")
     .unwrap();
     target.shutdown().await;
+}
+
+/// Hollow nodes attached to a cluster that already runs kubeproof's (another `kubeproof` run,
+/// or `cluster up`) take a prefix of their own: same names would renew each other's leases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_attached_beside_another_simulators_take_names_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let cluster = Target::start(&TargetOptions {
+        nodes: Some(2),
+        seed: 7,
+        kubeconfig_out: Some(kubeconfig.clone()),
+        ..TargetOptions::default()
+    })
+    .await
+    .expect("the embedded target boots");
+    let attached = Target::start(&TargetOptions {
+        kind: harness::TargetKind::Kubeconfig,
+        kubeconfig: Some(kubeconfig),
+        nodes: Some(2),
+        seed: 7,
+        ..TargetOptions::default()
+    })
+    .await
+    .expect("hollow nodes attach to the running cluster");
+    let mut names = attached.simulator().unwrap().node_names();
+    names.sort();
+    assert_eq!(names, ["hollow-node-b-0", "hollow-node-b-1"]);
+    let mut all: Vec<String> = Api::<Node>::all(cluster.env().client.clone())
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "hollow-node-0",
+            "hollow-node-1",
+            "hollow-node-b-0",
+            "hollow-node-b-1"
+        ]
+    );
+    attached.shutdown().await;
+    cluster.shutdown().await;
 }
