@@ -14,7 +14,8 @@ use crate::api::{DeleteParams, Objects, WriteParams};
 use crate::registry::{ResourceInfo, UpdateTarget, find};
 use crate::store::{EventType, Filter, MemoryStore, Storage, WatchFrom};
 
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a wait may take: the Job tests sit out a 10 s pod-failure backoff.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(20);
 
 pub(crate) fn info(plural: &str) -> &'static ResourceInfo {
     crate::registry::RESOURCES

@@ -1,30 +1,20 @@
-//! A control plane for the workload controllers' tests: a store, [`Objects`] and every
-//! controller, with a scripted kubelet-and-scheduler task standing in for nodes (it binds pods
+//! The DaemonSet and Job controllers' tests: the control plane of `cluster_tests.rs`, with a
+//! scripted kubelet-and-scheduler task standing in for nodes (it binds pods
 //! to the node their affinity names, runs them to the fate the test chooses, and finishes
 //! deletions). Waits re-check a condition on every change of the watched resources, with a
 //! timeout that names what was awaited.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use super::spawn_all;
+use super::cluster_tests::{Cluster, TIMEOUT, info};
 use crate::api::{DeleteParams, Objects, WriteParams};
 use crate::patch::PatchType;
-use crate::registry::{RESOURCES, ResourceInfo, UpdateTarget};
-use crate::store::{EventType, Filter, ListOptions, MemoryStore, Storage, WatchFrom};
-
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(20);
-
-pub(crate) fn info(plural: &str) -> &'static ResourceInfo {
-    RESOURCES
-        .iter()
-        .find(|r| r.plural == plural)
-        .expect("served resource")
-}
+use crate::registry::UpdateTarget;
+use crate::store::{EventType, Filter, ListOptions, WatchFrom};
 
 /// What the scripted kubelet does with a bound pod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,27 +31,25 @@ pub(crate) enum Fate {
     Exit(i32),
 }
 
-/// A running control plane.
+/// A running control plane ([`Cluster`]) that also wakes waits on every change of the resources
+/// the DaemonSet and Job controllers read.
 pub(crate) struct TestCluster {
-    pub objects: Arc<Objects>,
-    shutdown: CancellationToken,
-    tracker: TaskTracker,
+    cluster: Cluster,
     changed: Arc<tokio::sync::Notify>,
+}
+
+impl Deref for TestCluster {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.cluster
+    }
 }
 
 impl TestCluster {
     /// Every controller, and the namespace `team`.
     pub(crate) fn start() -> Self {
-        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
-        let objects = Objects::new(store.clone());
-        let shutdown = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        spawn_all(
-            objects.clone(),
-            &super::NodeLifecycleConfig::default(),
-            shutdown.clone(),
-            &tracker,
-        );
+        let cluster = Cluster::start();
+        let store = cluster.objects.store().clone();
         let changed = Arc::new(tokio::sync::Notify::new());
         for resource in [
             "pods",
@@ -79,8 +67,8 @@ impl TestCluster {
                 )
                 .unwrap();
             let changed = changed.clone();
-            let stop = shutdown.clone();
-            tracker.spawn(async move {
+            let stop = cluster.shutdown.clone();
+            cluster.tracker.spawn(async move {
                 loop {
                     tokio::select! {
                         _ = stop.cancelled() => return,
@@ -92,29 +80,11 @@ impl TestCluster {
                 }
             });
         }
-        let c = Self {
-            objects,
-            shutdown,
-            tracker,
-            changed,
-        };
-        c.create("namespaces", "", json!({"metadata": {"name": "team"}}));
-        c
+        Self { cluster, changed }
     }
 
-    pub(crate) fn create(&self, plural: &str, ns: &str, obj: Value) -> Value {
-        self.objects
-            .create(info(plural), ns, obj, &WriteParams::default())
-            .unwrap_or_else(|e| panic!("create {plural}: {}", e.message))
-            .value()
-    }
-
-    pub(crate) fn get(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
-        self.objects
-            .store()
-            .get(info(plural).store_key, ns, name)
-            .ok()
-            .map(|s| s.value())
+    pub(crate) async fn stop(self) {
+        self.cluster.stop().await;
     }
 
     pub(crate) fn list(&self, plural: &str, ns: &str) -> Vec<Value> {
@@ -148,12 +118,6 @@ impl TestCluster {
             )
             .unwrap_or_else(|e| panic!("patch {plural}/{name}: {}", e.message))
             .value()
-    }
-
-    pub(crate) fn delete(&self, plural: &str, ns: &str, name: &str) {
-        self.objects
-            .delete(info(plural), ns, name, &DeleteParams::default())
-            .unwrap_or_else(|e| panic!("delete {plural}/{name}: {}", e.message));
     }
 
     /// A Ready node.
@@ -232,14 +196,6 @@ impl TestCluster {
                 kubelet_step(&objects, &pod, default_node, &fate);
             }
         });
-    }
-
-    pub(crate) async fn stop(self) {
-        self.shutdown.cancel();
-        self.tracker.close();
-        tokio::time::timeout(TIMEOUT, self.tracker.wait())
-            .await
-            .expect("controllers stop on shutdown");
     }
 }
 

@@ -431,9 +431,10 @@ async fn a_pod_failure_policy_fails_the_job_at_once_or_ignores_failures() {
 fn a_finalizer_removal_heard_mid_sync_does_not_count_the_pod_twice() {
     use crate::api::{Objects, WriteParams};
     use crate::controllers::Sink;
+    use crate::controllers::cluster_tests::info;
     use crate::controllers::runtime::owner;
     use crate::controllers::runtime::pods::PodCache;
-    use crate::controllers::test_cluster::{info, set_status};
+    use crate::controllers::test_cluster::set_status;
     use crate::store::{Event, EventType, MemoryStore, Storage};
 
     use super::{JobConfig, JobController};
