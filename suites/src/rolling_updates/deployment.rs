@@ -3,19 +3,22 @@
 //! given revision), pause and resume, proportional scaling, rollover, a rollout stuck on an
 //! image that cannot be pulled, readiness gated by `minReadySeconds`, and the revision history
 //! limit. kubectl drives them where a user would (`set image`, `rollout status`, `rollout
-//! history`, `rollout undo`, `rollout pause/resume`, `scale`).
+//! history`, `rollout undo`, `rollout pause/resume`, `scale`). Upstream's lifecycle and status
+//! cases drive a Deployment through the API and observe every step on one watch.
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, anyhow, ensure};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, ReplicaSet};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 use serde_json::json;
 
 use crate::TestContext;
 use crate::support::rollout::{Invariants, REVISION, RolloutReport, RolloutWatch, Watched};
 use crate::support::workloads::{live_pods, wait_list, wait_object};
-use crate::support::{deployment, kubectl, kubectl_ns, ns_api};
+use crate::support::{
+    Change, Events, deployment, kubectl, kubectl_ns, next_changes, ns_api, open_watch, wait_budget,
+};
 
 const SELECTOR: &str = "app=web";
 
@@ -535,5 +538,346 @@ pub async fn kubectl_scale_resizes_a_deployment_through_its_scale_subresource(
     )
     .await?;
     ensure!(live_pods(&ctx, SELECTOR).await?.len() == 1);
+    Ok(())
+}
+
+/// Takes changes from `events` until one satisfies `test`, for at most the wait budget; returns
+/// it. `step` names what was awaited in the failure message, which lists what was seen.
+async fn await_change(
+    ctx: &TestContext,
+    events: &mut Events<Deployment>,
+    step: &str,
+    test: impl Fn(&Change<Deployment>) -> bool,
+) -> anyhow::Result<Deployment> {
+    let deadline = tokio::time::Instant::now() + wait_budget(ctx);
+    let mut seen: Vec<Change<Deployment>> = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let next = next_changes(events, 1, left).await.map_err(|e| {
+            let statuses: Vec<String> = seen
+                .iter()
+                .map(|c| format!("{} {}", c.label(), status_summary(&c.object)))
+                .collect();
+            anyhow!("waiting to see {step}: {e}; before that saw {statuses:?}")
+        })?;
+        let change = next.into_iter().next().context("one change")?;
+        if test(&change) {
+            return Ok(change.object);
+        }
+        seen.push(change);
+    }
+}
+
+/// `ready/updated/available/unavailable` replicas and the template's image, for failure messages.
+fn status_summary(d: &Deployment) -> String {
+    let s = d.status.clone().unwrap_or_default();
+    format!(
+        "ready {:?} updated {:?} available {:?} unavailable {:?} image {:?} labels {:?}",
+        s.ready_replicas,
+        s.updated_replicas,
+        s.available_replicas,
+        s.unavailable_replicas,
+        image_of(d),
+        d.labels()
+    )
+}
+
+/// Whether `d`'s status counts `n` ready and updated replicas and none unavailable (upstream's
+/// "waiting for Replicas to scale": zero counts are omitted, hence `unwrap_or(0)`).
+fn scaled_to(d: &Deployment, n: i32) -> bool {
+    let s = d.status.clone().unwrap_or_default();
+    s.ready_replicas.unwrap_or(0) == n
+        && s.updated_replicas.unwrap_or(0) == n
+        && s.unavailable_replicas.unwrap_or(0) == 0
+}
+
+fn termination_grace(d: &Deployment) -> Option<i64> {
+    d.spec
+        .template
+        .spec
+        .as_ref()?
+        .termination_grace_period_seconds
+}
+
+/// Upstream's "should run the lifecycle of a Deployment": created, ready, patched (labels,
+/// replicas and template at once), listed across namespaces, replaced without a
+/// resourceVersion, read through `/status`, its status patched (labels in the patch ignored)
+/// and restored by the controller, and deleted as a collection — every step seen on one watch,
+/// in order.
+pub async fn a_deployment_is_created_patched_scaled_replaced_and_deleted_as_a_collection(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const NAME: &str = "test-deployment";
+    const STATIC: &str = "test-deployment-static";
+    const SELECTOR: &str = "test-deployment-static=true";
+    const INITIAL_IMAGE: &str = "registry.k8s.io/e2e-test-images/agnhost:2.53";
+    const PATCH_IMAGE: &str = "registry.k8s.io/pause:3.10";
+    const UPDATE_IMAGE: &str = "registry.k8s.io/e2e-test-images/httpd:2.4.38-4";
+    let api = ns_api::<Deployment>(&ctx);
+    let everywhere = Api::<Deployment>::all(ctx.client.clone());
+    let listed = everywhere
+        .list(&ListParams::default().labels(SELECTOR))
+        .await?;
+    let rv = listed.metadata.resource_version.unwrap_or_default();
+    let mut events = open_watch(&api, &WatchParams::default().labels(SELECTOR), &rv).await?;
+    let ours = |c: &Change<Deployment>| {
+        c.object.name_any() == NAME
+            && c.object.labels().get(STATIC).map(String::as_str) == Some("true")
+    };
+
+    let mut d = deployment(NAME, 2, &[(STATIC, "true")]);
+    let template = d.spec.template.spec.as_mut().context("template spec")?;
+    template.termination_grace_period_seconds = Some(1);
+    template.containers[0].name = NAME.into();
+    template.containers[0].image = Some(INITIAL_IMAGE.into());
+    d.spec.strategy = Some(serde_json::from_value(json!({"type": "RollingUpdate"}))?);
+    api.create(&PostParams::default(), &d).await?;
+    await_change(&ctx, &mut events, "the Deployment ADDED", |c| {
+        c.kind == "ADDED" && ours(c)
+    })
+    .await?;
+    await_change(&ctx, &mut events, "2 replicas ready", |c| {
+        ours(c) && c.object.status.as_ref().and_then(|s| s.ready_replicas) == Some(2)
+    })
+    .await?;
+
+    let patched = api
+        .patch(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Strategic(json!({
+                "metadata": {"labels": {"test-deployment": "patched"}},
+                "spec": {"replicas": 1, "template": {"spec": {
+                    "terminationGracePeriodSeconds": 2,
+                    "containers": [{"name": NAME, "image": PATCH_IMAGE}],
+                }}},
+            })),
+        )
+        .await?;
+    ensure!(
+        patched.labels().get(STATIC).map(String::as_str) == Some("true"),
+        "a strategic merge patch of one label dropped the others: {:?}",
+        patched.labels()
+    );
+    await_change(&ctx, &mut events, "the patch MODIFIED", |c| {
+        c.kind == "MODIFIED"
+            && ours(c)
+            && c.object.labels().get("test-deployment").map(String::as_str) == Some("patched")
+            && c.object.spec.replicas == Some(1)
+    })
+    .await?;
+    await_change(&ctx, &mut events, "1 patched replica ready", |c| {
+        ours(c)
+            && scaled_to(&c.object, 1)
+            && image_of(&c.object).as_deref() == Some(PATCH_IMAGE)
+            && termination_grace(&c.object) == Some(2)
+    })
+    .await?;
+
+    let found = everywhere
+        .list(&ListParams::default().labels(SELECTOR))
+        .await?;
+    ensure!(
+        found.items.iter().any(|d| d.name_any() == NAME
+            && d.namespace().as_deref() == Some(ctx.namespace.as_str())
+            && d.labels().get(STATIC).map(String::as_str) == Some("true")),
+        "the Deployment is not among {:?}",
+        found.items.iter().map(|d| d.name_any()).collect::<Vec<_>>()
+    );
+
+    // Upstream replaces the object it created, with no resourceVersion: an unconditional
+    // update, which Deployments allow.
+    let mut update = d.clone();
+    update
+        .labels_mut()
+        .insert("test-deployment".into(), "updated".into());
+    set_template_image(&mut update, UPDATE_IMAGE);
+    update.spec.replicas = Some(2);
+    ensure!(update.metadata.resource_version.is_none());
+    api.replace(NAME, &PostParams::default(), &update).await?;
+    await_change(&ctx, &mut events, "the update MODIFIED", |c| {
+        c.kind == "MODIFIED"
+            && ours(c)
+            && c.object.labels().get("test-deployment").map(String::as_str) == Some("updated")
+    })
+    .await?;
+    let read = api.get_status(NAME).await?;
+    ensure!(
+        image_of(&read).as_deref() == Some(UPDATE_IMAGE)
+            && read.labels().get("test-deployment").map(String::as_str) == Some("updated"),
+        "/status read image {:?} labels {:?}",
+        image_of(&read),
+        read.labels()
+    );
+    await_change(&ctx, &mut events, "2 updated replicas ready", |c| {
+        ours(c) && scaled_to(&c.object, 2)
+    })
+    .await?;
+
+    let status_patched = api
+        .patch_status(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Strategic(json!({
+                "metadata": {"labels": {"test-deployment": "patched-status"}},
+                "status": {"readyReplicas": 0, "availableReplicas": 0},
+            })),
+        )
+        .await?;
+    let zeroed = |d: &Deployment| {
+        let s = d.status.clone().unwrap_or_default();
+        s.ready_replicas.unwrap_or(0) == 0 && s.available_replicas.unwrap_or(0) == 0
+    };
+    ensure!(
+        zeroed(&status_patched),
+        "the status patch was not applied: {}",
+        status_summary(&status_patched)
+    );
+    ensure!(
+        status_patched
+            .labels()
+            .get("test-deployment")
+            .map(String::as_str)
+            == Some("updated"),
+        "a /status patch changed labels: {:?}",
+        status_patched.labels()
+    );
+    await_change(&ctx, &mut events, "the status patch MODIFIED", |c| {
+        c.kind == "MODIFIED" && ours(c) && zeroed(&c.object)
+    })
+    .await?;
+    let read = api.get_status(NAME).await?;
+    ensure!(
+        image_of(&read).as_deref() == Some(UPDATE_IMAGE)
+            && read.labels().get("test-deployment").map(String::as_str) == Some("updated"),
+        "/status read image {:?} labels {:?} after the status patch",
+        image_of(&read),
+        read.labels()
+    );
+    await_change(&ctx, &mut events, "the controller restore 2 ready", |c| {
+        ours(c) && scaled_to(&c.object, 2) && image_of(&c.object).as_deref() == Some(UPDATE_IMAGE)
+    })
+    .await?;
+
+    api.delete_collection(
+        &DeleteParams {
+            grace_period_seconds: Some(1),
+            ..DeleteParams::default()
+        },
+        &ListParams::default().labels(SELECTOR),
+    )
+    .await?;
+    let deleted = await_change(&ctx, &mut events, "the Deployment DELETED", |c| {
+        c.kind == "DELETED" && ours(c)
+    })
+    .await?;
+    ensure!(deleted.name_any() == NAME);
+    Ok(())
+}
+
+fn has_condition(d: &Deployment, type_: &str) -> bool {
+    condition(d, type_).is_some()
+}
+
+/// Upstream's "should validate Deployment Status endpoints": `/status` reads the controller's
+/// conditions; a condition added by a status update and one set by a status merge patch are
+/// each seen on the watch.
+pub async fn the_status_subresource_reads_updates_and_patches_deployment_status(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const NAME: &str = "test-deployment-status";
+    const SELECTOR: &str = "e2e=testing";
+    const IMAGE: &str = "registry.k8s.io/e2e-test-images/httpd:2.4.38-4";
+    let api = ns_api::<Deployment>(&ctx);
+    let listed = Api::<Deployment>::all(ctx.client.clone())
+        .list(&ListParams::default().labels(SELECTOR))
+        .await?;
+    let rv = listed.metadata.resource_version.unwrap_or_default();
+    let mut events = open_watch(&api, &WatchParams::default().labels(SELECTOR), &rv).await?;
+
+    let mut d = deployment(NAME, 1, &[("name", "httpd"), ("e2e", "testing")]);
+    set_template_image(&mut d, IMAGE);
+    if let Some(spec) = d.spec.template.spec.as_mut() {
+        spec.termination_grace_period_seconds = Some(0);
+    }
+    create(&ctx, &d).await?;
+    let done = wait_object(
+        &ctx,
+        &api,
+        NAME,
+        "to reach revision 1 and complete",
+        |d: &Deployment| {
+            d.annotations().get(REVISION).map(String::as_str) == Some("1")
+                && image_of(d).as_deref() == Some(IMAGE)
+                && complete(d)
+        },
+    )
+    .await?;
+
+    let read = api.get_status(NAME).await?;
+    ensure!(
+        read.metadata.uid == done.metadata.uid
+            && has_condition(&read, "Available")
+            && has_condition(&read, "Progressing"),
+        "/status of a complete Deployment: {:?}",
+        read.status
+    );
+
+    let mut attempts = 0;
+    let updated = loop {
+        let mut current = api.get(NAME).await?;
+        let status = current.status.get_or_insert_with(Default::default);
+        status
+            .conditions
+            .get_or_insert_with(Vec::new)
+            .push(DeploymentCondition {
+                type_: Some("StatusUpdate".into()),
+                status: Some("True".into()),
+                reason: Some("E2E".into()),
+                message: Some("Set from e2e test".into()),
+                ..DeploymentCondition::default()
+            });
+        match api
+            .replace_status(NAME, &PostParams::default(), &current)
+            .await
+        {
+            Ok(d) => break d,
+            // The controller wrote in between: read again, as upstream's RetryOnConflict.
+            Err(kube::Error::Api(e)) if e.code == 409 && attempts < 5 => attempts += 1,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    ensure!(
+        has_condition(&updated, "StatusUpdate"),
+        "the status update answered {:?}",
+        updated.status
+    );
+    let seen = await_change(&ctx, &mut events, "the StatusUpdate condition", |c| {
+        c.object.name_any() == NAME
+            && condition(&c.object, "StatusUpdate").is_some_and(|cond| {
+                cond.reason.as_deref() == Some("E2E")
+                    && cond.message.as_deref() == Some("Set from e2e test")
+            })
+    })
+    .await?;
+    ensure!(seen.labels().get("e2e").map(String::as_str) == Some("testing"));
+
+    let patched = api
+        .patch_status(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [
+                {"type": "StatusPatched", "status": "True"}]}})),
+        )
+        .await?;
+    ensure!(
+        has_condition(&patched, "StatusPatched"),
+        "the status patch answered {:?}",
+        patched.status
+    );
+    await_change(&ctx, &mut events, "the StatusPatched condition", |c| {
+        c.object.name_any() == NAME && has_condition(&c.object, "StatusPatched")
+    })
+    .await?;
     Ok(())
 }

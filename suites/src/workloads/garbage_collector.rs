@@ -2,24 +2,27 @@
 //! the foreground until their blocking dependents are gone, dependents with another live owner,
 //! dependency cycles, owners that are gone or were replaced, and cluster-scoped owners.
 //!
-//! Upstream's cases create their dependents through an RC or Deployment controller; these create
-//! them directly (pods no scheduler binds, owned by a ReplicationController of zero replicas
-//! whose selector they do not match), so they check the garbage collector alone and run on any
-//! target, whatever controllers it has.
+//! Upstream's ReplicationController cases create their dependents through the RC controller;
+//! these create them directly (pods no scheduler binds, owned by a ReplicationController of zero
+//! replicas whose selector they do not match), so they check the garbage collector alone and run
+//! on any target, whatever controllers it has. The Deployment cases are upstream's: the
+//! Deployment and ReplicaSet controllers make the dependents, two levels of them.
 
 use anyhow::ensure;
 use http::Method;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, ReplicationController};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::TestContext;
+use crate::support::workloads::{controller_uid, wait_list};
 use crate::support::{
-    Condition, configmap, kubectl, ns_api, raw_request, replication_controller, unscheduled_pod,
-    wait_budget, wait_for,
+    Condition, configmap, deployment, kubectl, ns_api, raw_request, replication_controller,
+    unscheduled_pod, wait_budget, wait_for,
 };
 
 /// A finalizer of the test's own, to hold a dependent in "terminating".
@@ -474,5 +477,172 @@ pub async fn orphan_dependents_still_chooses_between_orphaning_and_background(
     ensure!(query.status.is_success(), "query delete answered {query:?}");
     wait_deleted(&ctx, &cms, "legacy-query").await?;
     wait_owned_by(&ctx, &cms, "legacy-query-dep", &[]).await?;
+    Ok(())
+}
+
+/// Upstream's owner Deployment: two replicas of pods that stop at once when deleted, selected by
+/// a label of their own.
+fn owner_deployment(label: (&str, &str)) -> Deployment {
+    let mut d = deployment("simpletest.deployment", 2, &[label]);
+    if let Some(spec) = d.spec.template.spec.as_mut() {
+        spec.termination_grace_period_seconds = Some(0);
+    }
+    d
+}
+
+/// Waits until the test's namespace holds exactly `deployments` Deployments, `replica_sets`
+/// ReplicaSets and `pods` pods (terminating ones included, as upstream counts them).
+async fn wait_remaining(
+    ctx: &TestContext,
+    deployments: usize,
+    replica_sets: usize,
+    pods: usize,
+) -> anyhow::Result<()> {
+    let all = ListParams::default();
+    let what = |n: usize| format!("to number {n}");
+    wait_list(
+        ctx,
+        &ns_api::<Deployment>(ctx),
+        &all,
+        &what(deployments),
+        |d| d.len() == deployments,
+    )
+    .await?;
+    wait_list(
+        ctx,
+        &ns_api::<ReplicaSet>(ctx),
+        &all,
+        &what(replica_sets),
+        |rs| rs.len() == replica_sets,
+    )
+    .await?;
+    wait_list(ctx, &ns_api::<Pod>(ctx), &all, &what(pods), |p| {
+        p.len() == pods
+    })
+    .await?;
+    Ok(())
+}
+
+/// The namespace's Deployments, ReplicaSets and pods, counted now.
+async fn remaining(ctx: &TestContext) -> anyhow::Result<(usize, Vec<ReplicaSet>, Vec<Pod>)> {
+    let all = ListParams::default();
+    let deployments = ns_api::<Deployment>(ctx).list(&all).await?.items.len();
+    let replica_sets = ns_api::<ReplicaSet>(ctx).list(&all).await?.items;
+    let pods = ns_api::<Pod>(ctx).list(&all).await?.items;
+    Ok((deployments, replica_sets, pods))
+}
+
+/// Deletes `d` with `propagationPolicy: <policy>` and a precondition on its uid, as upstream does.
+async fn delete_deployment(
+    ctx: &TestContext,
+    d: &Deployment,
+    mut params: DeleteParams,
+) -> anyhow::Result<()> {
+    params.preconditions = Some(Preconditions {
+        uid: d.metadata.uid.clone(),
+        resource_version: None,
+    });
+    ns_api::<Deployment>(ctx)
+        .delete(&d.name_any(), &params)
+        .await?;
+    Ok(())
+}
+
+/// Upstream's "should delete RS created by deployment when not orphaning": deleting a
+/// Deployment with `propagationPolicy: Background` deletes its ReplicaSet, and that the pods.
+pub async fn background_deletion_of_a_deployment_deletes_its_replica_sets_and_pods(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let d = ns_api::<Deployment>(&ctx)
+        .create(
+            &PostParams::default(),
+            &owner_deployment(("gctest", "delete-rs")),
+        )
+        .await?;
+    // Upstream deletes as soon as a ReplicaSet exists; waiting for its pods as well makes the
+    // pods' deletion part of what is checked rather than a race.
+    wait_list(
+        &ctx,
+        &ns_api::<ReplicaSet>(&ctx),
+        &ListParams::default(),
+        "to be created by the Deployment",
+        |rs| !rs.is_empty(),
+    )
+    .await?;
+    wait_list(
+        &ctx,
+        &ns_api::<Pod>(&ctx),
+        &ListParams::default().labels("gctest=delete-rs"),
+        "to be created by the ReplicaSet",
+        |pods| pods.len() == 2,
+    )
+    .await?;
+    delete_deployment(&ctx, &d, DeleteParams::background()).await?;
+    wait_remaining(&ctx, 0, 0, 0).await
+}
+
+/// Upstream's "should orphan RS created by deployment when deleteOptions.PropagationPolicy is
+/// Orphan": once the Deployment is gone its ReplicaSet remains, no longer controlled by anyone,
+/// and so do the ReplicaSet's pods.
+pub async fn orphan_deletion_of_a_deployment_leaves_its_replica_sets_and_pods(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let deployments = ns_api::<Deployment>(&ctx);
+    let d = deployments
+        .create(
+            &PostParams::default(),
+            &owner_deployment(("gctest", "orphan-rs")),
+        )
+        .await?;
+    let rs = wait_list(
+        &ctx,
+        &ns_api::<ReplicaSet>(&ctx),
+        &ListParams::default(),
+        "to be created by the Deployment",
+        |rs| !rs.is_empty(),
+    )
+    .await?
+    .remove(0);
+    let generation = rs.metadata.generation;
+    wait_for(
+        &ns_api::<ReplicaSet>(&ctx),
+        &rs.name_any(),
+        Condition::exists_and("to have created its replicas", move |rs: &ReplicaSet| {
+            rs.status.as_ref().is_some_and(|s| {
+                s.observed_generation >= generation && Some(s.replicas) == rs.spec.replicas
+            })
+        }),
+        wait_budget(&ctx),
+    )
+    .await?;
+    delete_deployment(&ctx, &d, DeleteParams::orphan()).await?;
+    wait_deleted(&ctx, &deployments, &d.name_any()).await?;
+    // Once the Deployment is gone the garbage collector has done all it will: the orphan
+    // finalizer is removed only after the dependents' references are.
+    let (deployments, replica_sets, pods) = remaining(&ctx).await?;
+    ensure!(
+        (deployments, replica_sets.len(), pods.len()) == (0, 1, 2),
+        "left {deployments} Deployments, ReplicaSets {:?}, pods {:?}",
+        replica_sets
+            .iter()
+            .map(|r| r.name_any())
+            .collect::<Vec<_>>(),
+        pods.iter().map(|p| p.name_any()).collect::<Vec<_>>()
+    );
+    let orphan = &replica_sets[0];
+    ensure!(
+        orphan.owner_references().is_empty() && orphan.metadata.deletion_timestamp.is_none(),
+        "the orphaned ReplicaSet keeps owners {:?} (deletion {:?})",
+        orphan.owner_references(),
+        orphan.metadata.deletion_timestamp
+    );
+    for pod in &pods {
+        ensure!(
+            controller_uid(pod) == orphan.metadata.uid && pod.metadata.deletion_timestamp.is_none(),
+            "pod {} is not a live pod of the orphaned ReplicaSet: owners {:?}",
+            pod.name_any(),
+            pod.owner_references()
+        );
+    }
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::controllers::runtime::owner::Owner;
 use crate::error::{ApiError, Reason};
 use crate::patch::PatchType;
 use crate::registry::{ResourceInfo, UpdateTarget};
-use crate::store::{Filter, LabelSelector, ListOptions, Stored};
+use crate::store::{EventType, Filter, LabelSelector, ListOptions, Stored};
 
 /// The store key of ControllerRevisions.
 pub(crate) const REVISIONS: &str = "controllerrevisions.apps";
@@ -346,6 +346,77 @@ fn delete_revision(objects: &Objects, rev: &Revision) -> Result<(), ApiError> {
     }
 }
 
+/// A ControllerRevision's controller reference: the DaemonSet's name and uid.
+fn controller_of(revision: &Value) -> Option<(String, String)> {
+    let c = revision["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|o| o["controller"] == json!(true))?;
+    let is_daemon_set = c["kind"] == "DaemonSet"
+        && c["apiVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("apps/"));
+    is_daemon_set.then(|| {
+        let field = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+        (field("name"), field("uid"))
+    })
+}
+
+/// Which DaemonSets a change to a ControllerRevision wakes (upstream `addHistory`,
+/// `updateHistory`, `deleteHistory`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Wake {
+    /// DaemonSets by name and uid: the revision's controller, before or after the change.
+    pub owners: Vec<(String, String)>,
+    /// Every DaemonSet whose selector matches the revision's labels: it is an orphan one of
+    /// them may adopt.
+    pub selecting: bool,
+}
+
+/// Upstream wakes a revision's controller when the revision changes or goes, but not when it
+/// appears: a revision the controller made itself needs no second look, and one another client
+/// made (even a second copy of the current template) waits for the next sync. An orphan wakes
+/// the DaemonSets that may adopt it when it appears or its labels or controller change.
+pub(crate) fn wakes(kind: &EventType, revision: &Value, prev: Option<&Value>) -> Wake {
+    let cur = controller_of(revision);
+    let deleting = !revision["metadata"]["deletionTimestamp"].is_null();
+    match kind {
+        EventType::Added if deleting => wakes(&EventType::Deleted, revision, None),
+        EventType::Added => Wake {
+            owners: Vec::new(),
+            selecting: cur.is_none(),
+        },
+        EventType::Modified => {
+            let old = prev.and_then(controller_of);
+            let changed = old != cur;
+            let mut owners = Vec::new();
+            if changed && let Some(o) = old {
+                owners.push(o);
+            }
+            let labels_changed =
+                prev.is_some_and(|p| p["metadata"]["labels"] != revision["metadata"]["labels"]);
+            match cur {
+                Some(c) => {
+                    owners.push(c);
+                    Wake {
+                        owners,
+                        selecting: false,
+                    }
+                }
+                None => Wake {
+                    owners,
+                    selecting: changed || labels_changed,
+                },
+            }
+        }
+        EventType::Deleted => Wake {
+            owners: cur.into_iter().collect(),
+            selecting: false,
+        },
+        _ => Wake::default(),
+    }
+}
+
 /// Delete the oldest revisions beyond `revisionHistoryLimit`, sparing any a live pod still
 /// carries (upstream `cleanupHistory`).
 pub(crate) fn cleanup(
@@ -420,5 +491,82 @@ mod tests {
         assert_eq!(fnv32a(*b"", 2_166_136_261), 0x811c_9dc5);
         assert_eq!(fnv32a(*b"a", 2_166_136_261), 0xe40c_292c);
         assert_eq!(fnv32a(*b"foobar", 2_166_136_261), 0xbf9c_f968);
+    }
+
+    fn revision(controller: Option<(&str, &str)>, labels: Value) -> Value {
+        let refs: Vec<Value> = controller
+            .into_iter()
+            .map(|(name, uid)| {
+                json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "name": name, "uid": uid,
+                       "controller": true})
+            })
+            .collect();
+        json!({"metadata": {"name": "r", "labels": labels, "ownerReferences": refs},
+               "data": {}, "revision": 1})
+    }
+
+    fn owners(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, u)| (n.to_string(), u.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_controlled_revision_wakes_its_daemon_set_when_it_changes_or_goes_not_when_it_appears() {
+        let r = revision(Some(("ds", "u1")), json!({"app": "x"}));
+        assert_eq!(wakes(&EventType::Added, &r, None), Wake::default());
+        let mut relabelled = r.clone();
+        relabelled["metadata"]["labels"]["extra"] = json!("y");
+        assert_eq!(
+            wakes(&EventType::Modified, &relabelled, Some(&r)),
+            Wake {
+                owners: owners(&[("ds", "u1")]),
+                selecting: false
+            }
+        );
+        assert_eq!(
+            wakes(&EventType::Deleted, &r, None),
+            Wake {
+                owners: owners(&[("ds", "u1")]),
+                selecting: false
+            }
+        );
+        let mut going = r.clone();
+        going["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        assert_eq!(
+            wakes(&EventType::Added, &going, None).owners,
+            owners(&[("ds", "u1")])
+        );
+    }
+
+    #[test]
+    fn an_orphan_revision_wakes_the_daemon_sets_that_may_adopt_it() {
+        let orphan = revision(None, json!({"app": "x"}));
+        assert!(wakes(&EventType::Added, &orphan, None).selecting);
+        assert_eq!(
+            wakes(&EventType::Modified, &orphan, Some(&orphan)),
+            Wake::default(),
+            "an orphan unchanged in labels and controller wakes nobody"
+        );
+        let mut relabelled = orphan.clone();
+        relabelled["metadata"]["labels"]["app"] = json!("y");
+        assert!(wakes(&EventType::Modified, &relabelled, Some(&orphan)).selecting);
+        assert_eq!(wakes(&EventType::Deleted, &orphan, None), Wake::default());
+        let released = orphan.clone();
+        let was = revision(Some(("ds", "u1")), json!({"app": "x"}));
+        assert_eq!(
+            wakes(&EventType::Modified, &released, Some(&was)),
+            Wake {
+                owners: owners(&[("ds", "u1")]),
+                selecting: true
+            }
+        );
+    }
+
+    #[test]
+    fn only_a_daemon_set_controller_counts() {
+        let mut r = revision(Some(("ss", "u2")), json!({}));
+        r["metadata"]["ownerReferences"][0]["kind"] = json!("StatefulSet");
+        assert!(wakes(&EventType::Added, &r, None).selecting);
     }
 }

@@ -749,27 +749,19 @@ impl Sink for DaemonSetController {
                 }
             }
             history::REVISIONS => {
-                let v = event.object.value();
-                let controller = v["metadata"]["ownerReferences"]
-                    .as_array()
-                    .and_then(|r| r.iter().find(|o| o["controller"] == json!(true)).cloned());
-                match controller {
-                    Some(c) if c["kind"] == "DaemonSet" => {
-                        let key = format!(
-                            "{}/{}",
-                            event.object.namespace,
-                            c["name"].as_str().unwrap_or_default()
-                        );
-                        if self.known.read().contains_key(&key) {
-                            self.queue.add(&key);
-                        }
+                let prev = event.prev.as_ref().map(|p| p.value());
+                let wake = history::wakes(&event.kind, &event.object.value(), prev.as_ref());
+                let stored = &event.object;
+                for (name, uid) in wake.owners {
+                    let key = format!("{}/{name}", stored.namespace);
+                    let known = self.known.read().get(&key).is_some_and(|k| k.uid == uid);
+                    if known {
+                        self.queue.add(&key);
                     }
-                    Some(_) => {}
-                    None => {
-                        let stored = &event.object;
-                        for key in self.selecting(&stored.namespace, |k| stored.label(k)) {
-                            self.queue.add(&key);
-                        }
+                }
+                if wake.selecting {
+                    for key in self.selecting(&stored.namespace, |k| stored.label(k)) {
+                        self.queue.add(&key);
                     }
                 }
             }

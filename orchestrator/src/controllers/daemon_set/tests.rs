@@ -329,3 +329,65 @@ async fn on_delete_replaces_pods_only_when_they_are_deleted() {
     .await;
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_name_taken_by_another_template_counts_a_collision() {
+    // Upstream's ControllerRevision conformance case leaves a revision of one template under the
+    // name the controller computes for the next one; the controller counts a collision and
+    // names the new revision with it (upstream `snapshot`).
+    let c = TestCluster::start();
+    c.node("n1", json!({}), json!([]));
+    c.start_kubelet("none", |_| Fate::Run);
+    c.create("daemonsets", "team", daemon_set(json!({})));
+    c.wait_until("a ready pod", |c| status(c)["numberAvailable"] == 1)
+        .await;
+    let revision = |c: &TestCluster, n: i64| {
+        c.list("controllerrevisions", "team")
+            .into_iter()
+            .find(|r| r["revision"] == n)
+    };
+    // Learn the name agent:2's revision gets, then make agent:1 current again.
+    image(&c, "agent:2");
+    c.wait_until("agent:2's revision", |c| revision(c, 2).is_some())
+        .await;
+    let taken = revision(&c, 2).unwrap()["metadata"].clone();
+    let taken_name = taken["name"].as_str().unwrap().to_string();
+    image(&c, "agent:1");
+    c.wait_until("agent:1 renumbered current", |c| revision(c, 3).is_some())
+        .await;
+    c.delete("controllerrevisions", "team", &taken_name);
+    c.create(
+        "controllerrevisions",
+        "team",
+        json!({"metadata": {"name": taken_name, "labels": taken["labels"],
+                            "ownerReferences": taken["ownerReferences"]},
+               "data": {"spec": {"template": {"$patch": "replace",
+                   "spec": {"containers": [{"name": "c", "image": "squatter"}]}}}},
+               "revision": 2}),
+    );
+
+    image(&c, "agent:2");
+    c.wait_until("agent:2 rolled out under a new name", |c| {
+        status(c)["collisionCount"] == 1
+            && status(c)["updatedNumberScheduled"] == 1
+            && images(&c.pods()) == ["agent:2"]
+    })
+    .await;
+    let current = revision(&c, 4).expect("agent:2's new revision");
+    let current_name = current["metadata"]["name"].as_str().unwrap();
+    assert_ne!(current_name, taken_name);
+    let hash = current["metadata"]["labels"]["controller-revision-hash"]
+        .as_str()
+        .unwrap();
+    assert_eq!(current_name, format!("agent-{hash}"));
+    assert_eq!(
+        live(&c.pods())[0]["metadata"]["labels"]["controller-revision-hash"],
+        hash
+    );
+    let squatter = c.get("controllerrevisions", "team", &taken_name).unwrap();
+    assert_eq!(
+        squatter["data"]["spec"]["template"]["spec"]["containers"][0]["image"], "squatter",
+        "the revision holding the name is left alone"
+    );
+    c.stop().await;
+}
