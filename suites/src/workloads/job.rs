@@ -1,7 +1,8 @@
 //! Jobs: pods run to `completions` successes with at most `parallelism` at once; failures past
 //! `backoffLimit`, a matching pod failure policy or `activeDeadlineSeconds` fail the Job; Indexed
 //! Jobs give each pod its index; `suspend` holds pods back; `ttlSecondsAfterFinished` deletes a
-//! finished Job; orphans are adopted and relabelled pods released.
+//! finished Job; orphans are adopted and relabelled pods released; the status subresource is
+//! patched, updated and read.
 //!
 //! How long a hollow pod runs and how it exits come from the behaviour annotations on the
 //! template (`kubeproof.io/exit-after`, `kubeproof.io/exit-code`).
@@ -20,7 +21,8 @@ use crate::TestContext;
 use crate::support::ns_api;
 use crate::support::pods::phase;
 use crate::support::workloads::{
-    controller_uid, job_condition, live_pods, wait_gone, wait_job, wait_live_pods, wait_object,
+    controller_uid, job_condition, live_pods, replace_status_with_retries, wait_gone, wait_job,
+    wait_live_pods, wait_object,
 };
 
 /// The label the API server puts on every pod of Job `name`.
@@ -452,6 +454,86 @@ pub async fn a_job_adopts_matching_orphans_and_releases_relabelled_pods(
     ensure!(
         now.iter().any(|p| p.name_any() == orphan),
         "the re-adopted pod {orphan} is still the Job's"
+    );
+    Ok(())
+}
+
+/// Upstream's status case: a merge patch through `/status` sets a custom condition (its
+/// `lastTransitionTime` kept to the second) and an annotation; a status update moves that
+/// condition's transition time; `GET /status` answers the same Job.
+pub async fn the_status_subresource_patches_updates_and_reads_job_status(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    const CUSTOM: &str = "CustomConditionType";
+    let created = create(
+        &ctx,
+        &job("status", json!({"parallelism": 2, "completions": 4}), &[])?,
+    )
+    .await?;
+    wait_live_pods(&ctx, &selector("status"), 2, "running", |p| {
+        phase(p) == Some("Running")
+    })
+    .await?;
+    let api = ns_api::<Job>(&ctx);
+    let transition = |j: &Job| {
+        j.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == CUSTOM))
+            .map(|c| c.last_transition_time.clone())
+    };
+
+    // RFC 3339 on the wire keeps whole seconds only.
+    let first = Time(Timestamp::from_second(Timestamp::now().as_second())?);
+    let patched = api
+        .patch_status(
+            "status",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "metadata": {"annotations": {"patchedstatus": "true"}},
+                "status": {"conditions": [
+                    {"type": CUSTOM, "status": "True", "lastTransitionTime": first}]},
+            })),
+        )
+        .await?;
+    ensure!(
+        transition(&patched) == Some(Some(first.clone())),
+        "the patched condition's lastTransitionTime: {:?}, want {first:?}",
+        transition(&patched)
+    );
+    ensure!(
+        patched
+            .annotations()
+            .get("patchedstatus")
+            .map(String::as_str)
+            == Some("true"),
+        "the patched annotations: {:?}",
+        patched.annotations()
+    );
+
+    let second = Time(first.0 + SignedDuration::from_secs(1));
+    let moved = second.clone();
+    let updated = replace_status_with_retries(&api, "status", move |j| {
+        let conditions = j.status.as_mut().and_then(|s| s.conditions.as_mut());
+        if let Some(c) = conditions.and_then(|cs| cs.iter_mut().find(|c| c.type_ == CUSTOM)) {
+            c.last_transition_time = Some(moved.clone());
+        }
+    })
+    .await?;
+    ensure!(
+        transition(&updated) == Some(Some(second.clone())),
+        "the updated condition's lastTransitionTime: {:?}, want {second:?}",
+        transition(&updated)
+    );
+
+    let read = api.get_status("status").await?;
+    ensure!(
+        read.uid() == created.uid(),
+        "GET /status answered uid {:?}, the Job has {:?}",
+        read.uid(),
+        created.uid()
     );
     Ok(())
 }

@@ -138,5 +138,8 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, job::a_job_adopts_matching_orphans_and_releases_relabelled_pods,
             tags: [Conformance],
             upstream: ["Jobs, orphan pods, re-adoption"]),
+        test!(AREA, job::the_status_subresource_patches_updates_and_reads_job_status,
+            tags: [Conformance],
+            upstream: ["Jobs, apply changes to status"]),
     ]
 }
