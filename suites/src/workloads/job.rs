@@ -2,7 +2,7 @@
 //! `backoffLimit`, a matching pod failure policy or `activeDeadlineSeconds` fail the Job; Indexed
 //! Jobs give each pod its index; `suspend` holds pods back; `ttlSecondsAfterFinished` deletes a
 //! finished Job; orphans are adopted and relabelled pods released; the status subresource is
-//! patched, updated and read.
+//! patched, updated and read; a pod failure policy ignores evictions.
 //!
 //! How long a hollow pod runs and how it exits come from the behaviour annotations on the
 //! template (`kubeproof.io/exit-after`, `kubeproof.io/exit-code`).
@@ -534,6 +534,115 @@ pub async fn the_status_subresource_patches_updates_and_reads_job_status(
         "GET /status answered uid {:?}, the Job has {:?}",
         read.uid(),
         created.uid()
+    );
+    Ok(())
+}
+
+/// Upstream's DisruptionTarget case: an Indexed Job of three whose pod failure policy Ignores
+/// failures with condition DisruptionTarget, and a backoffLimit of zero. A running pod is
+/// evicted: it is marked DisruptionTarget (reason EvictionByEvictionAPI) and ends Failed, yet
+/// its failure is not counted — the Job, which one counted failure would fail, replaces it and
+/// completes every index with no failure.
+///
+/// Upstream evicts all three pods with a backoffLimit of two; three failures at once make the
+/// controller wait 40 s (10 s doubled per failure) before replacing them, so one eviction and a
+/// limit of zero make the same point within a test's time. Upstream's pods run until evicted
+/// and succeed when run again (a marker file on the node); a hollow pod cannot tell a first run
+/// from a second, so every pod exits 0 after 50 s of model time (5 s at the embedded target's
+/// clock), long after the eviction, and ignores SIGTERM, so the evicted one ends with exit 137
+/// as upstream's does.
+pub async fn a_pod_failure_policy_ignores_an_eviction_marked_as_a_disruption_target(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use kube::api::{EvictParams, ListParams, WatchParams};
+
+    use crate::support::pods::pod_condition;
+    use crate::support::{change_where, open_watch, wait_budget};
+    create(
+        &ctx,
+        &job(
+            "evicted",
+            json!({"completionMode": "Indexed", "parallelism": 3, "completions": 3,
+                   "backoffLimit": 0,
+                   "podFailurePolicy": {"rules": [{"action": "Ignore", "onPodConditions": [
+                       {"type": "DisruptionTarget", "status": "True"}]}]}}),
+            &[
+                ("exit-after", "50s"),
+                ("exit-code", "0"),
+                ("ignore-sigterm", "true"),
+            ],
+        )?,
+    )
+    .await?;
+    wait_job(&ctx, "evicted", "to have three ready pods", |j| {
+        j.status.as_ref().and_then(|s| s.ready) == Some(3)
+    })
+    .await?;
+    let api = ns_api::<Pod>(&ctx);
+    let sel = selector("evicted");
+    let listed = api.list(&ListParams::default().labels(&sel)).await?;
+    let victim = listed
+        .items
+        .iter()
+        .find(|p| {
+            phase(p) == Some("Running")
+                && p.annotations()
+                    .get("batch.kubernetes.io/job-completion-index")
+                    .is_some_and(|i| i == "0")
+        })
+        .map(|p| p.name_any())
+        .context("no running pod for index 0")?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels(&sel),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    api.evict(&victim, &EvictParams::default()).await?;
+
+    // What the evicted pod goes through until it is gone.
+    let (mut marked, mut failed) = (false, false);
+    loop {
+        let change = change_where(
+            &mut events,
+            "about the evicted pod",
+            wait_budget(&ctx),
+            |c| c.object.name_any() == victim,
+        )
+        .await
+        .with_context(|| format!("marked {marked}, failed {failed}"))?;
+        let pod = &change.object;
+        marked |= pod_condition(pod, "DisruptionTarget").is_some_and(|c| {
+            c.status == "True" && c.reason.as_deref() == Some("EvictionByEvictionAPI")
+        });
+        failed |= phase(pod) == Some("Failed");
+        if change.kind == "DELETED" {
+            break;
+        }
+    }
+    ensure!(
+        marked,
+        "the evicted pod was never seen with DisruptionTarget=True (EvictionByEvictionAPI)"
+    );
+    ensure!(failed, "the evicted pod was never seen Failed");
+
+    let done = wait_condition(&ctx, "evicted", "Complete", Some("CompletionsReached")).await?;
+    ensure!(
+        counts(&done) == (0, 3, 0),
+        "the eviction counts as no failure: (active, succeeded, failed) = {:?}",
+        counts(&done)
+    );
+    let completed = done
+        .status
+        .as_ref()
+        .and_then(|s| s.completed_indexes.clone());
+    ensure!(
+        completed.as_deref() == Some("0-2"),
+        "completedIndexes {completed:?}"
+    );
+    ensure!(
+        job_condition(&done, "Failed").is_none(),
+        "the Job did not fail"
     );
     Ok(())
 }

@@ -127,6 +127,9 @@ pub fn tests() -> Vec<TestDef> {
         test!(AREA, job::a_pod_failure_policy_fails_the_job_early_on_an_exit_code,
             tags: [Conformance],
             upstream: ["Verify Pod Failure policy allows to fail job early on exit code."]),
+        test!(AREA, job::a_pod_failure_policy_ignores_an_eviction_marked_as_a_disruption_target,
+            tags: [Conformance],
+            upstream: ["Ensure pod failure policy allows to ignore failure matching on the DisruptionTarget condition"]),
         test!(
             AREA,
             job::a_job_past_its_active_deadline_fails_and_stops_its_pods
