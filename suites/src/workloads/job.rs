@@ -2,7 +2,8 @@
 //! `backoffLimit`, a matching pod failure policy or `activeDeadlineSeconds` fail the Job; Indexed
 //! Jobs give each pod its index; `suspend` holds pods back; `ttlSecondsAfterFinished` deletes a
 //! finished Job; orphans are adopted and relabelled pods released; the status subresource is
-//! patched, updated and read; a pod failure policy ignores evictions.
+//! patched, updated and read; a pod failure policy ignores evictions; pods failing once and
+//! restarted in place still complete the Job.
 //!
 //! How long a hollow pod runs and how it exits come from the behaviour annotations on the
 //! template (`kubeproof.io/exit-after`, `kubeproof.io/exit-code`).
@@ -643,6 +644,104 @@ pub async fn a_pod_failure_policy_ignores_an_eviction_marked_as_a_disruption_tar
     ensure!(
         job_condition(&done, "Failed").is_none(),
         "the Job did not fail"
+    );
+    Ok(())
+}
+
+/// Upstream's local-restart case: a Job of four completions, two at a time, with
+/// restartPolicy OnFailure, whose every pod fails once and succeeds when its container is
+/// restarted in place: the Job completes with four successes and no failure, each pod having
+/// restarted once after its failure.
+///
+/// Upstream's container exits 1 on its first run and 0 on the next (a marker file in an
+/// emptyDir). A hollow container exits the same way every run, so here the failure comes from
+/// node control: each pod's first run is killed (exit 137) as soon as it runs, and every run
+/// exits 0 after 30 s of model time (3 s at the embedded target's clock).
+pub async fn a_job_completes_when_its_pods_fail_once_and_restart_locally(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use std::collections::BTreeSet;
+
+    use kube::api::{ListParams, WatchParams};
+
+    use crate::support::pods::{container_status, is_running, last_terminated};
+    use crate::support::{next_changes, open_watch, wait_budget};
+    let control = ctx.node_control()?;
+    let mut fail_once = job(
+        "fail-once",
+        json!({"parallelism": 2, "completions": 4, "backoffLimit": 6}),
+        &[("exit-after", "30s"), ("exit-code", "0")],
+    )?;
+    fail_once
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+        .context("template spec")?
+        .restart_policy = Some("OnFailure".into());
+    create(&ctx, &fail_once).await?;
+
+    // Kill each pod's container the first time it is seen running.
+    let api = ns_api::<Pod>(&ctx);
+    let sel = selector("fail-once");
+    let listed = api.list(&ListParams::default().labels(&sel)).await?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels(&sel),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    let mut seen = listed.items;
+    let mut killed = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + wait_budget(&ctx);
+    loop {
+        for pod in seen.drain(..) {
+            let name = pod.name_any();
+            let first_run = container_status(&pod, "app")
+                .is_some_and(|c| is_running(c) && c.restart_count == 0);
+            if first_run && !killed.contains(&name) {
+                control.kill_container(&ctx.namespace, &name, "app").await?;
+                killed.insert(name);
+            }
+        }
+        if killed.len() == 4 {
+            break;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let changes = next_changes(&mut events, 1, left)
+            .await
+            .with_context(|| format!("killed the first run of {killed:?} so far"))?;
+        seen.extend(changes.into_iter().map(|c| c.object));
+    }
+
+    let done = wait_condition(&ctx, "fail-once", "Complete", Some("CompletionsReached")).await?;
+    ensure!(
+        counts(&done) == (0, 4, 0),
+        "restarts in place are no failures: (active, succeeded, failed) = {:?}",
+        counts(&done)
+    );
+    let pods = api.list(&ListParams::default().labels(&sel)).await?.items;
+    let summary: Vec<_> = pods
+        .iter()
+        .map(|p| {
+            let app = container_status(p, "app");
+            (
+                p.name_any(),
+                phase(p).map(str::to_owned),
+                app.map(|c| c.restart_count),
+                app.and_then(last_terminated).map(|(code, _)| code),
+            )
+        })
+        .collect();
+    ensure!(
+        summary.len() == 4
+            && summary.iter().all(|(name, phase, restarts, last)| {
+                killed.contains(name)
+                    && phase.as_deref() == Some("Succeeded")
+                    && *restarts == Some(1)
+                    && *last == Some(137)
+            }),
+        "each pod fails once, restarts and succeeds: (pod, phase, restarts, last exit) = \
+         {summary:?}"
     );
     Ok(())
 }

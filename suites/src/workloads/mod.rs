@@ -121,6 +121,10 @@ pub fn tests() -> Vec<TestDef> {
             AREA,
             job::a_job_fails_once_its_pods_exceed_the_backoff_limit
         ),
+        test!(AREA, job::a_job_completes_when_its_pods_fail_once_and_restart_locally,
+            tags: [Conformance],
+            upstream: ["Jobs, completion after task failure"],
+            needs: [NodeControl]),
         test!(AREA, job::an_indexed_job_gives_each_pod_its_own_completion_index,
             tags: [Conformance],
             upstream: ["Ensure Pods of an Indexed Job get a unique index."]),
