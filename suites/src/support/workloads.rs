@@ -1,5 +1,6 @@
 //! Waiting on workload controllers and their pods: a controller's status counts, the live pods
-//! of a selector, and who owns them; DaemonSets on a test's private nodes, and Jobs.
+//! of a selector, and who owns them; DaemonSets on a test's private nodes, and Jobs; replacing
+//! an object (or its status) again after a conflict.
 
 use std::fmt::Debug;
 
