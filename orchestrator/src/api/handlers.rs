@@ -215,7 +215,7 @@ fn create(
 ) -> Result<Response, ApiError> {
     match req.subresource {
         Some(Subresource::Binding) => return bind(state, req, headers, body),
-        Some(Subresource::Eviction) => return evict(state, req, headers, body),
+        Some(Subresource::Eviction) => return evict(state, req, query, headers, body),
         _ => {}
     }
     let decoded = decode(req.info, headers, body, query)?;
@@ -570,11 +570,12 @@ fn bind(
     ))
 }
 
-/// POST `pods/{name}/eviction`: a graceful delete on the eviction's terms. (PodDisruptionBudgets
-/// arrive with the workloads issue; until then every eviction is allowed.)
+/// POST `pods/{name}/eviction`: mark the pod as a disruption target, then delete it on the
+/// eviction's terms (see [`Objects::evict`](super::Objects::evict)).
 fn evict(
     state: &AppState,
     req: &ResourceRequest,
+    query: &Query,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
@@ -582,7 +583,10 @@ fn evict(
     let eviction: Value = serde_json::from_slice(&json)
         .map_err(|e| ApiError::bad_request(format!("invalid Eviction: {e}")))?;
     let name = name_of(req);
-    let mut p = DeleteParams::default();
+    let mut p = DeleteParams {
+        dry_run: query.dry_run,
+        ..DeleteParams::default()
+    };
     if let Some(opts) = eviction.get("deleteOptions") {
         p.grace_period_seconds = opts.get("gracePeriodSeconds").and_then(Value::as_i64);
         p.preconditions = Preconditions {
@@ -595,8 +599,15 @@ fn evict(
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok()),
         };
+        if opts
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v == "All"))
+        {
+            p.dry_run = true;
+        }
     }
-    state.objects.delete(req.info, &req.namespace, name, &p)?;
+    state.objects.evict(req.info, &req.namespace, name, &p)?;
     Ok(response::value(
         201,
         &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),

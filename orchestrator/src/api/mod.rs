@@ -3,6 +3,7 @@
 //! generic registry store) that controllers share with HTTP clients.
 
 pub mod discovery;
+mod eviction;
 mod handlers;
 mod meta;
 mod metrics;

@@ -775,7 +775,7 @@ fn pinned_revision(obj: &Value) -> Result<Option<u64>, ApiError> {
     }
 }
 
-fn check_preconditions(
+pub(super) fn check_preconditions(
     info: &ResourceInfo,
     name: &str,
     current: &Stored,

@@ -533,11 +533,13 @@ impl Task {
         self.timers.insert(key, uid.to_owned());
     }
 
+    /// Delete the pod with no grace left, as the kubelet's status manager does once the pod's
+    /// terminal status is written (`canBeDeleted`): the delete waits for the pod's queued
+    /// statuses, or a pod kept by a finalizer would stay in the API as it last ran.
     fn confirm_deletion(&mut self, uid: &str) {
         let Some(entry) = self.pods.get(uid) else {
             return;
         };
-        self.writer.forget(uid);
         self.stats.deletions.fetch_add(1, Ordering::Relaxed);
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &entry.namespace);
         let name = entry.name.clone();
@@ -550,15 +552,19 @@ impl Task {
             ..DeleteParams::default()
         };
         let permits = self.deletes.clone();
-        tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            match api.delete(&name, &params).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => tracing::warn!(pod = %name, error = %e, "confirming a deletion failed"),
-            }
+        self.writer.after_writes(uid, move || {
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                match api.delete(&name, &params).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                    Err(e) => {
+                        tracing::warn!(pod = %name, error = %e, "confirming a deletion failed")
+                    }
+                }
+            });
         });
     }
 

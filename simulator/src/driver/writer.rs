@@ -3,6 +3,9 @@
 //! one write), and a bounded pool of writers sends them as strategic-merge patches of
 //! `pods/<name>/status` carrying the pod's uid, so a write never lands on a namesake. A pod has
 //! at most one write on the wire: its next status waits for it, so statuses land in order.
+//! What must follow a pod's last status — confirming its deletion, which the status manager
+//! does only once the terminal status is written (`canBeDeleted`) — waits for its writes
+//! ([`StatusWriter::after_writes`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -38,6 +41,8 @@ struct Queue {
     /// Pods with a write on the wire: their next status waits for it, so that two writes of
     /// one pod never race and an older status never lands after a newer one.
     in_flight: HashSet<String>,
+    /// What to run once a pod has no status left to send.
+    after: HashMap<String, Box<dyn FnOnce() + Send>>,
 }
 
 /// The pool of status writers.
@@ -94,12 +99,27 @@ impl StatusWriter {
         }
     }
 
-    /// Drop an unsent status of `uid` (the pod is gone).
+    /// Drop an unsent status of `uid`, and what was to follow it (the pod is gone).
     pub fn forget(&self, uid: &str) {
-        self.queue.lock().pending.remove(uid);
+        let mut q = self.queue.lock();
+        q.pending.remove(uid);
+        q.after.remove(uid);
     }
 
-    /// The write of `uid` finished: a status that arrived meanwhile may go now.
+    /// Run `then` once every status of `uid` queued so far (and any queued meanwhile) is sent
+    /// or refused — at once if none is waiting.
+    pub fn after_writes(&self, uid: &str, then: impl FnOnce() + Send + 'static) {
+        let mut q = self.queue.lock();
+        if q.pending.contains_key(uid) || q.in_flight.contains(uid) {
+            q.after.insert(uid.to_owned(), Box::new(then));
+        } else {
+            drop(q);
+            then();
+        }
+    }
+
+    /// The write of `uid` finished: a status that arrived meanwhile may go now, or else what
+    /// was waiting for the writes.
     fn done(&self, uid: &str) {
         let mut q = self.queue.lock();
         q.in_flight.remove(uid);
@@ -107,6 +127,9 @@ impl StatusWriter {
             q.order.push_back(uid.to_owned());
             drop(q);
             self.notify.notify_one();
+        } else if let Some(then) = q.after.remove(uid) {
+            drop(q);
+            then();
         }
     }
 
@@ -229,6 +252,35 @@ mod tests {
         .expect("both writes arrive");
         assert_eq!(*seen.lock(), ["Pending", "Succeeded"]);
         assert_eq!(writer.stats.coalesced.load(Ordering::Relaxed), 1);
+        stop.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_follows_a_pods_statuses_waits_until_they_are_written() {
+        let (client, seen, stop) = fake_api().await;
+        let tracker = tokio_util::task::TaskTracker::new();
+        let writer = StatusWriter::start(client, 4, stop.clone(), &tracker);
+        // The slow first status is on the wire and the terminal one queued behind it when the
+        // deletion is confirmed: the confirmation must see both written.
+        writer.push("u1", "ns", "p", status("Pending"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        writer.push("u1", "ns", "p", status("Failed"));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let at_confirm = seen.clone();
+        writer.after_writes("u1", move || {
+            let _ = tx.send(at_confirm.lock().clone());
+        });
+        let written = tokio::time::timeout(Duration::from_secs(10), rx)
+            .await
+            .expect("the confirmation runs")
+            .unwrap();
+        assert_eq!(written, ["Pending", "Failed"]);
+
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        writer.after_writes("u2", move || {
+            let _ = tx.send(());
+        });
+        rx.await.expect("with nothing to write, it runs at once");
         stop.cancel();
     }
 }

@@ -118,3 +118,31 @@ where
 pub fn labels_of<K: Resource>(changes: &[Change<K>]) -> Vec<String> {
     changes.iter().map(Change::label).collect()
 }
+
+/// Takes changes until one satisfies `test` (`what` says which, for the timeout message);
+/// returns that one. What came before is dropped, but named in the error if none does.
+pub async fn change_where<K>(
+    events: &mut Events<K>,
+    what: &str,
+    timeout: Duration,
+    test: impl Fn(&Change<K>) -> bool,
+) -> anyhow::Result<Change<K>>
+where
+    K: Resource + Clone + Debug,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let change = next_changes(events, 1, left)
+            .await
+            .map_err(|e| anyhow!("waiting for a change {what}: {e}; before that saw {seen:?}"))?
+            .into_iter()
+            .next()
+            .expect("next_changes returned one change");
+        if test(&change) {
+            return Ok(change);
+        }
+        seen.push(change.label());
+    }
+}

@@ -18,7 +18,9 @@ pub mod wait;
 pub mod workloads;
 
 pub use errors::{expect_api_error, expect_status};
-pub use events::{Change, Events, changes_until, labels_of, next_changes, open_watch};
+pub use events::{
+    Change, Events, change_where, changes_until, labels_of, next_changes, open_watch,
+};
 pub use fixtures::*;
 pub use kubectl::{KubectlOutput, kubectl, kubectl_ns, kubectl_with_stdin};
 pub use pods::{ready_node, ready_node_name};

@@ -1,5 +1,6 @@
 //! Waiting on workload controllers and their pods: a controller's status counts, the live pods
-//! of a selector, and who owns them; DaemonSets on a test's private nodes, and Jobs.
+//! of a selector, and who owns them; DaemonSets on a test's private nodes, and Jobs; replacing
+//! an object (or its status) again after a conflict.
 
 use std::fmt::Debug;
 
@@ -8,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, ReplicaSet};
 use k8s_openapi::api::batch::v1::{Job, JobCondition};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -278,4 +279,62 @@ pub fn job_condition<'a>(job: &'a Job, type_: &str) -> Option<&'a JobCondition> 
         .as_ref()?
         .iter()
         .find(|c| c.type_ == type_ && c.status == "True")
+}
+
+/// Reads `name`, changes it with `change` and writes it back, reading again after a 409
+/// Conflict (upstream's `retry.RetryOnConflict` and `Update…WithRetries`); returns what the
+/// server stored.
+pub async fn replace_with_retries<K>(
+    api: &Api<K>,
+    name: &str,
+    change: impl Fn(&mut K),
+) -> anyhow::Result<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    write_with_retries(api, name, false, change).await
+}
+
+/// [`replace_with_retries`] through the `/status` subresource.
+pub async fn replace_status_with_retries<K>(
+    api: &Api<K>,
+    name: &str,
+    change: impl Fn(&mut K),
+) -> anyhow::Result<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    write_with_retries(api, name, true, change).await
+}
+
+async fn write_with_retries<K>(
+    api: &Api<K>,
+    name: &str,
+    status: bool,
+    change: impl Fn(&mut K),
+) -> anyhow::Result<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    // client-go's `retry.DefaultRetry` makes five attempts.
+    let mut attempts = 5;
+    loop {
+        let mut object = api.get(name).await?;
+        change(&mut object);
+        let written = if status {
+            api.replace_status(name, &PostParams::default(), &object)
+                .await
+        } else {
+            api.replace(name, &PostParams::default(), &object).await
+        };
+        match written {
+            Err(kube::Error::Api(s)) if s.code == 409 && attempts > 1 => attempts -= 1,
+            other => {
+                return other.with_context(|| {
+                    let what = if status { "the status of " } else { "" };
+                    format!("replacing {what}{name}")
+                });
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Jobs: pods run to `completions` successes with at most `parallelism` at once; failures past
 //! `backoffLimit`, a matching pod failure policy or `activeDeadlineSeconds` fail the Job; Indexed
 //! Jobs give each pod its index; `suspend` holds pods back; `ttlSecondsAfterFinished` deletes a
-//! finished Job; orphans are adopted and relabelled pods released.
+//! finished Job; orphans are adopted and relabelled pods released; the status subresource is
+//! patched, updated and read; a pod failure policy ignores evictions; pods failing once and
+//! restarted in place still complete the Job.
 //!
 //! How long a hollow pod runs and how it exits come from the behaviour annotations on the
 //! template (`kubeproof.io/exit-after`, `kubeproof.io/exit-code`).
@@ -20,7 +22,8 @@ use crate::TestContext;
 use crate::support::ns_api;
 use crate::support::pods::phase;
 use crate::support::workloads::{
-    controller_uid, job_condition, live_pods, wait_gone, wait_job, wait_live_pods, wait_object,
+    controller_uid, job_condition, live_pods, replace_status_with_retries, wait_gone, wait_job,
+    wait_live_pods, wait_object,
 };
 
 /// The label the API server puts on every pod of Job `name`.
@@ -452,6 +455,293 @@ pub async fn a_job_adopts_matching_orphans_and_releases_relabelled_pods(
     ensure!(
         now.iter().any(|p| p.name_any() == orphan),
         "the re-adopted pod {orphan} is still the Job's"
+    );
+    Ok(())
+}
+
+/// Upstream's status case: a merge patch through `/status` sets a custom condition (its
+/// `lastTransitionTime` kept to the second) and an annotation; a status update moves that
+/// condition's transition time; `GET /status` answers the same Job.
+pub async fn the_status_subresource_patches_updates_and_reads_job_status(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    const CUSTOM: &str = "CustomConditionType";
+    let created = create(
+        &ctx,
+        &job("status", json!({"parallelism": 2, "completions": 4}), &[])?,
+    )
+    .await?;
+    wait_live_pods(&ctx, &selector("status"), 2, "running", |p| {
+        phase(p) == Some("Running")
+    })
+    .await?;
+    let api = ns_api::<Job>(&ctx);
+    let transition = |j: &Job| {
+        j.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == CUSTOM))
+            .map(|c| c.last_transition_time.clone())
+    };
+
+    // RFC 3339 on the wire keeps whole seconds only.
+    let first = Time(Timestamp::from_second(Timestamp::now().as_second())?);
+    let patched = api
+        .patch_status(
+            "status",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "metadata": {"annotations": {"patchedstatus": "true"}},
+                "status": {"conditions": [
+                    {"type": CUSTOM, "status": "True", "lastTransitionTime": first}]},
+            })),
+        )
+        .await?;
+    ensure!(
+        transition(&patched) == Some(Some(first.clone())),
+        "the patched condition's lastTransitionTime: {:?}, want {first:?}",
+        transition(&patched)
+    );
+    ensure!(
+        patched
+            .annotations()
+            .get("patchedstatus")
+            .map(String::as_str)
+            == Some("true"),
+        "the patched annotations: {:?}",
+        patched.annotations()
+    );
+
+    let second = Time(first.0 + SignedDuration::from_secs(1));
+    let moved = second.clone();
+    let updated = replace_status_with_retries(&api, "status", move |j| {
+        let conditions = j.status.as_mut().and_then(|s| s.conditions.as_mut());
+        if let Some(c) = conditions.and_then(|cs| cs.iter_mut().find(|c| c.type_ == CUSTOM)) {
+            c.last_transition_time = Some(moved.clone());
+        }
+    })
+    .await?;
+    ensure!(
+        transition(&updated) == Some(Some(second.clone())),
+        "the updated condition's lastTransitionTime: {:?}, want {second:?}",
+        transition(&updated)
+    );
+
+    let read = api.get_status("status").await?;
+    ensure!(
+        read.uid() == created.uid(),
+        "GET /status answered uid {:?}, the Job has {:?}",
+        read.uid(),
+        created.uid()
+    );
+    Ok(())
+}
+
+/// Upstream's DisruptionTarget case: an Indexed Job of three whose pod failure policy Ignores
+/// failures with condition DisruptionTarget, and a backoffLimit of zero. A running pod is
+/// evicted: it is marked DisruptionTarget (reason EvictionByEvictionAPI) and ends Failed, yet
+/// its failure is not counted — the Job, which one counted failure would fail, replaces it and
+/// completes every index with no failure.
+///
+/// Upstream evicts all three pods with a backoffLimit of two; three failures at once make the
+/// controller wait 40 s (10 s doubled per failure) before replacing them, so one eviction and a
+/// limit of zero make the same point within a test's time. Upstream's pods run until evicted
+/// and succeed when run again (a marker file on the node); a hollow pod cannot tell a first run
+/// from a second, so every pod exits 0 after 50 s of model time (5 s at the embedded target's
+/// clock), long after the eviction, and ignores SIGTERM, so the evicted one ends with exit 137
+/// as upstream's does.
+pub async fn a_pod_failure_policy_ignores_an_eviction_marked_as_a_disruption_target(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use kube::api::{EvictParams, ListParams, WatchParams};
+
+    use crate::support::pods::pod_condition;
+    use crate::support::{change_where, open_watch, wait_budget};
+    create(
+        &ctx,
+        &job(
+            "evicted",
+            json!({"completionMode": "Indexed", "parallelism": 3, "completions": 3,
+                   "backoffLimit": 0,
+                   "podFailurePolicy": {"rules": [{"action": "Ignore", "onPodConditions": [
+                       {"type": "DisruptionTarget", "status": "True"}]}]}}),
+            &[
+                ("exit-after", "50s"),
+                ("exit-code", "0"),
+                ("ignore-sigterm", "true"),
+            ],
+        )?,
+    )
+    .await?;
+    wait_job(&ctx, "evicted", "to have three ready pods", |j| {
+        j.status.as_ref().and_then(|s| s.ready) == Some(3)
+    })
+    .await?;
+    let api = ns_api::<Pod>(&ctx);
+    let sel = selector("evicted");
+    let listed = api.list(&ListParams::default().labels(&sel)).await?;
+    let victim = listed
+        .items
+        .iter()
+        .find(|p| {
+            phase(p) == Some("Running")
+                && p.annotations()
+                    .get("batch.kubernetes.io/job-completion-index")
+                    .is_some_and(|i| i == "0")
+        })
+        .map(|p| p.name_any())
+        .context("no running pod for index 0")?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels(&sel),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    api.evict(&victim, &EvictParams::default()).await?;
+
+    // What the evicted pod goes through until it is gone.
+    let (mut marked, mut failed) = (false, false);
+    loop {
+        let change = change_where(
+            &mut events,
+            "about the evicted pod",
+            wait_budget(&ctx),
+            |c| c.object.name_any() == victim,
+        )
+        .await
+        .with_context(|| format!("marked {marked}, failed {failed}"))?;
+        let pod = &change.object;
+        marked |= pod_condition(pod, "DisruptionTarget").is_some_and(|c| {
+            c.status == "True" && c.reason.as_deref() == Some("EvictionByEvictionAPI")
+        });
+        failed |= phase(pod) == Some("Failed");
+        if change.kind == "DELETED" {
+            break;
+        }
+    }
+    ensure!(
+        marked,
+        "the evicted pod was never seen with DisruptionTarget=True (EvictionByEvictionAPI)"
+    );
+    ensure!(failed, "the evicted pod was never seen Failed");
+
+    let done = wait_condition(&ctx, "evicted", "Complete", Some("CompletionsReached")).await?;
+    ensure!(
+        counts(&done) == (0, 3, 0),
+        "the eviction counts as no failure: (active, succeeded, failed) = {:?}",
+        counts(&done)
+    );
+    let completed = done
+        .status
+        .as_ref()
+        .and_then(|s| s.completed_indexes.clone());
+    ensure!(
+        completed.as_deref() == Some("0-2"),
+        "completedIndexes {completed:?}"
+    );
+    ensure!(
+        job_condition(&done, "Failed").is_none(),
+        "the Job did not fail"
+    );
+    Ok(())
+}
+
+/// Upstream's local-restart case: a Job of four completions, two at a time, with
+/// restartPolicy OnFailure, whose every pod fails once and succeeds when its container is
+/// restarted in place: the Job completes with four successes and no failure, each pod having
+/// restarted once after its failure.
+///
+/// Upstream's container exits 1 on its first run and 0 on the next (a marker file in an
+/// emptyDir). A hollow container exits the same way every run, so here the failure comes from
+/// node control: each pod's first run is killed (exit 137) as soon as it runs, and every run
+/// exits 0 after 30 s of model time (3 s at the embedded target's clock).
+pub async fn a_job_completes_when_its_pods_fail_once_and_restart_locally(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    use std::collections::BTreeSet;
+
+    use kube::api::{ListParams, WatchParams};
+
+    use crate::support::pods::{container_status, is_running, last_terminated};
+    use crate::support::{next_changes, open_watch, wait_budget};
+    let control = ctx.node_control()?;
+    let mut fail_once = job(
+        "fail-once",
+        json!({"parallelism": 2, "completions": 4, "backoffLimit": 6}),
+        &[("exit-after", "30s"), ("exit-code", "0")],
+    )?;
+    fail_once
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+        .context("template spec")?
+        .restart_policy = Some("OnFailure".into());
+    create(&ctx, &fail_once).await?;
+
+    // Kill each pod's container the first time it is seen running.
+    let api = ns_api::<Pod>(&ctx);
+    let sel = selector("fail-once");
+    let listed = api.list(&ListParams::default().labels(&sel)).await?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels(&sel),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    let mut seen = listed.items;
+    let mut killed = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + wait_budget(&ctx);
+    loop {
+        for pod in seen.drain(..) {
+            let name = pod.name_any();
+            let first_run = container_status(&pod, "app")
+                .is_some_and(|c| is_running(c) && c.restart_count == 0);
+            if first_run && !killed.contains(&name) {
+                control.kill_container(&ctx.namespace, &name, "app").await?;
+                killed.insert(name);
+            }
+        }
+        if killed.len() == 4 {
+            break;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let changes = next_changes(&mut events, 1, left)
+            .await
+            .with_context(|| format!("killed the first run of {killed:?} so far"))?;
+        seen.extend(changes.into_iter().map(|c| c.object));
+    }
+
+    let done = wait_condition(&ctx, "fail-once", "Complete", Some("CompletionsReached")).await?;
+    ensure!(
+        counts(&done) == (0, 4, 0),
+        "restarts in place are no failures: (active, succeeded, failed) = {:?}",
+        counts(&done)
+    );
+    let pods = api.list(&ListParams::default().labels(&sel)).await?.items;
+    let summary: Vec<_> = pods
+        .iter()
+        .map(|p| {
+            let app = container_status(p, "app");
+            (
+                p.name_any(),
+                phase(p).map(str::to_owned),
+                app.map(|c| c.restart_count),
+                app.and_then(last_terminated).map(|(code, _)| code),
+            )
+        })
+        .collect();
+    ensure!(
+        summary.len() == 4
+            && summary.iter().all(|(name, phase, restarts, last)| {
+                killed.contains(name)
+                    && phase.as_deref() == Some("Succeeded")
+                    && *restarts == Some(1)
+                    && *last == Some(137)
+            }),
+        "each pod fails once, restarts and succeeds: (pod, phase, restarts, last exit) = \
+         {summary:?}"
     );
     Ok(())
 }

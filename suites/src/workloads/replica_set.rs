@@ -1,27 +1,54 @@
 //! ReplicaSets: replicas kept running and ready, adoption and release, the scale subresource,
-//! and pods of a failed node recreated elsewhere.
+//! replacing and patching, listing and deleting as a collection, the status subresource, and
+//! pods of a failed node recreated elsewhere.
 
 use anyhow::{Context, ensure};
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition};
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 use serde_json::json;
 
 use crate::TestContext;
 use crate::support::pods::{create_pod, is_running_and_ready};
 use crate::support::workloads::{
-    controller_uid, live_pods, wait_live_pods, wait_object, wait_rs_ready,
+    controller_uid, live_pods, replace_status_with_retries, replace_with_retries, wait_live_pods,
+    wait_object, wait_rs_ready,
 };
-use crate::support::{ns_api, pod, pod_template};
+use crate::support::{
+    change_where, ns_api, open_watch, pod, pod_template, short_hash, wait_budget,
+};
 
 const SELECTOR: &str = "app=web";
 
+/// The labels upstream gives its sample ReplicaSets and their pods.
+const SAMPLE: &[(&str, &str)] = &[("name", "sample-pod"), ("pod", "httpd")];
+
 fn replica_set(name: &str, replicas: i32) -> anyhow::Result<ReplicaSet> {
+    labelled_replica_set(name, replicas, &[("app", "web")])
+}
+
+/// ReplicaSet `name` whose pods, selector and own metadata carry `labels`, as upstream's `newRS`.
+fn labelled_replica_set(
+    name: &str,
+    replicas: i32,
+    labels: &[(&str, &str)],
+) -> anyhow::Result<ReplicaSet> {
+    let labels = crate::support::labels(labels);
+    let mut template = pod_template(&[]);
+    template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .labels = Some(labels.clone());
+    template
+        .spec
+        .as_mut()
+        .context("template spec")?
+        .termination_grace_period_seconds = Some(0);
     Ok(serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                 "template": pod_template(&[("app", "web")])},
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                 "template": template},
     }))?)
 }
 
@@ -168,4 +195,238 @@ pub async fn pods_of_a_failed_node_are_recreated_on_a_healthy_one(
     );
     ctx.node_control()?.resume_heartbeats(&failed)?;
     Ok(())
+}
+
+/// Upstream's replace-and-patch case: a ReplicaSet is replaced with two replicas, then a
+/// strategic merge patch adds a label, raises replicas to three and adds a container (which
+/// the patch puts first, merging the containers list by name) with no termination grace; a
+/// watch opened before it existed sees it with all of that and three ready, available
+/// replicas.
+pub async fn a_replica_set_is_replaced_then_patched(ctx: TestContext) -> anyhow::Result<()> {
+    const PATCHED_IMAGE: &str = "registry.k8s.io/pause:3.9";
+    let api = ns_api::<ReplicaSet>(&ctx);
+    let listed = Api::<ReplicaSet>::all(ctx.client.clone())
+        .list(&ListParams::default().labels("test-rs=patched"))
+        .await?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels("test-rs=patched"),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    api.create(
+        &PostParams::default(),
+        &labelled_replica_set("test-rs", 1, SAMPLE)?,
+    )
+    .await?;
+    wait_rs_ready(&ctx, "test-rs", 1).await?;
+    let replaced = replace_with_retries(&api, "test-rs", |rs| {
+        rs.spec.replicas = Some(2);
+    })
+    .await?;
+    ensure!(
+        replaced.spec.replicas == Some(2),
+        "the replaced spec: {:?}",
+        replaced.spec
+    );
+    wait_rs_ready(&ctx, "test-rs", 2).await?;
+    api.patch(
+        "test-rs",
+        &PatchParams::default(),
+        &Patch::Strategic(json!({
+            "metadata": {"labels": {"test-rs": "patched"}},
+            "spec": {"replicas": 3, "template": {"spec": {
+                "terminationGracePeriodSeconds": 0,
+                "containers": [{"name": "test-rs", "image": PATCHED_IMAGE}],
+            }}},
+        })),
+    )
+    .await?;
+    let seen = change_where(
+        &mut events,
+        "showing the patch with three ready, available replicas",
+        wait_budget(&ctx),
+        |c| {
+            let rs = &c.object;
+            let status = rs.status.clone().unwrap_or_default();
+            let pod_spec = rs.spec.template.as_ref().and_then(|t| t.spec.as_ref());
+            rs.name_any() == "test-rs"
+                && rs.labels().get("test-rs").map(String::as_str) == Some("patched")
+                && status.ready_replicas == Some(3)
+                && status.available_replicas == Some(3)
+                && pod_spec.is_some_and(|p| {
+                    p.containers.first().and_then(|c| c.image.as_deref()) == Some(PATCHED_IMAGE)
+                        && p.termination_grace_period_seconds == Some(0)
+                })
+        },
+    )
+    .await?;
+    let containers: Vec<String> = seen
+        .object
+        .spec
+        .template
+        .and_then(|t| t.spec)
+        .map(|p| p.containers.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default();
+    ensure!(
+        containers == ["test-rs", "app"],
+        "the patch merges containers by name, the new one first: {containers:?}"
+    );
+    Ok(())
+}
+
+/// Upstream's collection case: a ReplicaSet found by label across namespaces, then removed
+/// with one `deletecollection` (grace period 1 s); listed again, it is gone, and so (through
+/// garbage collection) are its pods.
+pub async fn replica_sets_are_listed_and_deleted_as_a_collection(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let api = ns_api::<ReplicaSet>(&ctx);
+    let everywhere = Api::<ReplicaSet>::all(ctx.client.clone());
+    let value = short_hash(&ctx.namespace);
+    let mut labels = SAMPLE.to_vec();
+    labels.push(("e2e", &value));
+    api.create(
+        &PostParams::default(),
+        &labelled_replica_set("test-rs", 3, &labels)?,
+    )
+    .await?;
+    wait_rs_ready(&ctx, "test-rs", 3).await?;
+    let by_label = ListParams::default().labels(&format!("e2e={value}"));
+    let listed = everywhere.list(&by_label).await?;
+    ensure!(
+        listed.items.len() == 1 && listed.items[0].name_any() == "test-rs",
+        "listed {:?}",
+        listed
+            .items
+            .iter()
+            .map(|r| r.name_any())
+            .collect::<Vec<_>>()
+    );
+    api.delete_collection(
+        &DeleteParams {
+            grace_period_seconds: Some(1),
+            ..DeleteParams::default()
+        },
+        &by_label,
+    )
+    .await?;
+    let left = everywhere.list(&by_label).await?;
+    ensure!(
+        left.items.is_empty(),
+        "left after deletecollection: {:?}",
+        left.items.iter().map(|r| r.name_any()).collect::<Vec<_>>()
+    );
+    wait_live_pods(
+        &ctx,
+        "name=sample-pod",
+        0,
+        "once the ReplicaSet is gone",
+        |_| true,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Upstream's status case: `/status` reads the ReplicaSet; a status update adding a
+/// condition and a status merge patch replacing the conditions are both seen by a watch opened
+/// before the ReplicaSet existed.
+pub async fn the_status_subresource_reads_updates_and_patches_replica_set_status(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    let api = ns_api::<ReplicaSet>(&ctx);
+    let selector = "name=sample-pod,pod=httpd";
+    let listed = Api::<ReplicaSet>::all(ctx.client.clone())
+        .list(&ListParams::default().labels(selector))
+        .await?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels(selector),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    let created = api
+        .create(
+            &PostParams::default(),
+            &labelled_replica_set("test-rs", 1, SAMPLE)?,
+        )
+        .await?;
+    wait_rs_ready(&ctx, "test-rs", 1).await?;
+
+    let read = api.get_status("test-rs").await?;
+    ensure!(
+        read.uid() == created.uid() && read.status.as_ref().map(|s| s.replicas) == Some(1),
+        "GET /status answered {:?} with status {:?}",
+        read.uid(),
+        read.status
+    );
+
+    let updated = replace_status_with_retries(&api, "test-rs", |rs| {
+        rs.status
+            .get_or_insert_with(Default::default)
+            .conditions
+            .get_or_insert_with(Vec::new)
+            .push(ReplicaSetCondition {
+                type_: Some("StatusUpdate".into()),
+                status: Some("True".into()),
+                reason: Some("E2E".into()),
+                message: Some("Set from e2e test".into()),
+                last_transition_time: None,
+            });
+    })
+    .await?;
+    ensure!(
+        has_condition(&updated, "StatusUpdate"),
+        "the update's answer lacks the condition: {:?}",
+        updated.status
+    );
+    change_where(
+        &mut events,
+        "carrying the StatusUpdate condition",
+        wait_budget(&ctx),
+        |c| {
+            c.object.name_any() == "test-rs"
+                && conditions(&c.object).iter().any(|cond| {
+                    cond.type_.as_deref() == Some("StatusUpdate")
+                        && cond.reason.as_deref() == Some("E2E")
+                        && cond.message.as_deref() == Some("Set from e2e test")
+                })
+        },
+    )
+    .await?;
+
+    let patched = api
+        .patch_status(
+            "test-rs",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [
+                {"type": "StatusPatched", "status": "True"}]}})),
+        )
+        .await?;
+    ensure!(
+        has_condition(&patched, "StatusPatched"),
+        "the patch's answer lacks the condition: {:?}",
+        patched.status
+    );
+    change_where(
+        &mut events,
+        "carrying the StatusPatched condition",
+        wait_budget(&ctx),
+        |c| c.object.name_any() == "test-rs" && has_condition(&c.object, "StatusPatched"),
+    )
+    .await?;
+    Ok(())
+}
+
+fn conditions(rs: &ReplicaSet) -> Vec<ReplicaSetCondition> {
+    rs.status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default()
+}
+
+fn has_condition(rs: &ReplicaSet, type_: &str) -> bool {
+    conditions(rs)
+        .iter()
+        .any(|c| c.type_.as_deref() == Some(type_))
 }

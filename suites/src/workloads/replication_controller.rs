@@ -1,20 +1,23 @@
 //! ReplicationControllers: replicas kept running and ready, self-healing, scaling with `kubectl
 //! scale` and its `--current-replicas` precondition, adoption of matching orphans, release of
-//! pods that stop matching, surplus pods removed, and quota failures surfaced as
-//! `ReplicaFailure`.
+//! pods that stop matching, surplus pods removed, quota failures surfaced as `ReplicaFailure`,
+//! and the whole API lifecycle (patch, status, scale, list, deletecollection) seen by a watch.
 
 use anyhow::ensure;
 use k8s_openapi::api::core::v1::{Pod, ReplicationController, ResourceQuota};
 use kube::ResourceExt;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
 use serde_json::json;
 
 use crate::TestContext;
 use crate::support::pods::{create_pod, is_running_and_ready};
 use crate::support::workloads::{
-    controller_uid, live_pods, wait_live_pods, wait_object, wait_rc_ready,
+    controller_uid, live_pods, replace_status_with_retries, wait_live_pods, wait_object,
+    wait_rc_ready,
 };
-use crate::support::{kubectl, ns_api, pod, replication_controller};
+use crate::support::{
+    Change, change_where, kubectl, ns_api, open_watch, pod, replication_controller, wait_budget,
+};
 
 const SELECTOR: &str = "app=web";
 
@@ -263,5 +266,161 @@ pub async fn a_quota_refusing_pods_surfaces_replica_failure_until_scaled_to_fit(
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Upstream's lifecycle case, step by step through a watch opened before the RC exists: it is
+/// ADDED and gets its ready replica; a label patch, a status patch (zero ready), a scale patch
+/// to two and a status update each show as MODIFIED in that order, with what they wrote; the
+/// RC is listed by label across namespaces with both labels; a `deletecollection` by label
+/// ends with DELETED.
+pub async fn a_replication_controller_goes_through_its_api_lifecycle(
+    ctx: TestContext,
+) -> anyhow::Result<()> {
+    const NAME: &str = "rc-test";
+    const STATIC: &str = "test-rc-static=true";
+    let api = ns_api::<ReplicationController>(&ctx);
+    let budget = wait_budget(&ctx);
+    let listed = api.list(&ListParams::default().labels(STATIC)).await?;
+    let mut events = open_watch(
+        &api,
+        &WatchParams::default().labels(STATIC),
+        &listed.metadata.resource_version.unwrap_or_default(),
+    )
+    .await?;
+    let is = |kind: &'static str| {
+        move |c: &Change<ReplicationController>| c.kind == kind && c.object.name_any() == NAME
+    };
+    let status = |c: &Change<ReplicationController>| c.object.status.clone().unwrap_or_default();
+
+    api.create(
+        &PostParams::default(),
+        &replication_controller(NAME, 1, &[("test-rc-static", "true")]),
+    )
+    .await?;
+    change_where(&mut events, "ADDED", budget, is("ADDED")).await?;
+    change_where(&mut events, "with one ready replica", budget, |c| {
+        is("MODIFIED")(c) && status(c).replicas == 1 && status(c).ready_replicas == Some(1)
+    })
+    .await?;
+
+    let patched = api
+        .patch(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"metadata": {"labels": {"test-rc": "patched"}}})),
+        )
+        .await?;
+    ensure!(
+        patched.labels().get("test-rc").map(String::as_str) == Some("patched"),
+        "the label patch answered labels {:?}",
+        patched.labels()
+    );
+    change_where(
+        &mut events,
+        "MODIFIED with label test-rc=patched",
+        budget,
+        |c| {
+            is("MODIFIED")(c)
+                && c.object.labels().get("test-rc").map(String::as_str) == Some("patched")
+        },
+    )
+    .await?;
+
+    let status_patched = api
+        .patch_status(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"status": {"readyReplicas": 0, "availableReplicas": 0}})),
+        )
+        .await?;
+    let answered = status_patched.status.unwrap_or_default();
+    ensure!(
+        answered.ready_replicas.unwrap_or(0) == 0,
+        "the status patch answered readyReplicas {:?}",
+        answered.ready_replicas
+    );
+    change_where(&mut events, "MODIFIED with no ready replica", budget, |c| {
+        is("MODIFIED")(c)
+            && status(c).ready_replicas.unwrap_or(0) == 0
+            && status(c).available_replicas.unwrap_or(0) == 0
+    })
+    .await?;
+    // The controller puts the truth back.
+    change_where(
+        &mut events,
+        "with its one replica ready again",
+        budget,
+        |c| is("MODIFIED")(c) && status(c).replicas == 1 && status(c).ready_replicas == Some(1),
+    )
+    .await?;
+    let read = api.get_status(NAME).await?;
+    ensure!(
+        read.status.as_ref().map(|s| s.replicas) == Some(1),
+        "GET /status: {:?}",
+        read.status
+    );
+
+    api.patch_scale(
+        NAME,
+        &PatchParams::default(),
+        &Patch::Strategic(json!({"spec": {"replicas": 2}})),
+    )
+    .await?;
+    change_where(
+        &mut events,
+        "MODIFIED with two replicas wanted",
+        budget,
+        |c| is("MODIFIED")(c) && c.object.spec.as_ref().and_then(|s| s.replicas) == Some(2),
+    )
+    .await?;
+    change_where(&mut events, "with two ready replicas", budget, |c| {
+        is("MODIFIED")(c) && status(c).replicas == 2 && status(c).ready_replicas == Some(2)
+    })
+    .await?;
+    let fetched = api.get(NAME).await?;
+    ensure!(
+        fetched.labels().get("test-rc").map(String::as_str) == Some("patched"),
+        "the patched label is gone: {:?}",
+        fetched.labels()
+    );
+
+    replace_status_with_retries(&api, NAME, |rc| {
+        let s = rc.status.get_or_insert_with(Default::default);
+        s.available_replicas = Some(1);
+        s.ready_replicas = Some(1);
+    })
+    .await?;
+    change_where(&mut events, "MODIFIED by the status update", budget, |c| {
+        is("MODIFIED")(c)
+            && status(c).ready_replicas == Some(1)
+            && status(c).available_replicas == Some(1)
+    })
+    .await?;
+
+    let everywhere = Api::<ReplicationController>::all(ctx.client.clone())
+        .list(&ListParams::default().labels(STATIC))
+        .await?;
+    ensure!(
+        everywhere.items.iter().any(|rc| {
+            rc.name_any() == NAME
+                && rc.namespace().as_deref() == Some(ctx.namespace.as_str())
+                && rc.labels().get("test-rc-static").map(String::as_str) == Some("true")
+                && rc.labels().get("test-rc").map(String::as_str) == Some("patched")
+        }),
+        "listed {:?}",
+        everywhere
+            .items
+            .iter()
+            .map(|rc| (rc.namespace(), rc.name_any(), rc.labels().clone()))
+            .collect::<Vec<_>>()
+    );
+
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels(STATIC),
+    )
+    .await?;
+    change_where(&mut events, "DELETED", budget, is("DELETED")).await?;
     Ok(())
 }
