@@ -161,10 +161,7 @@ impl StatusWriter {
                 }
             };
             let api: Api<Pod> = Api::namespaced(client.clone(), &p.namespace);
-            let patch = serde_json::json!({
-                "metadata": { "uid": uid },
-                "status": p.status,
-            });
+            let patch = status_patch(&uid, &p.status);
             match api
                 .patch_status(&p.name, &PatchParams::default(), &Patch::Strategic(patch))
                 .await
@@ -181,6 +178,25 @@ impl StatusWriter {
             self.done(&uid);
         }
     }
+}
+
+/// The status write: a strategic merge patch of the whole status, preconditioned on the uid.
+/// Conditions merge by type, so a condition's absent `reason` and `message` are sent as null, or
+/// the API would keep the old ones (`Ready=True` still saying `ContainersNotReady`); upstream's
+/// status manager sends a two-way merge patch, which nulls them the same way.
+fn status_patch(uid: &str, status: &PodStatus) -> serde_json::Value {
+    let mut status = serde_json::to_value(status).unwrap_or_default();
+    if let Some(conditions) = status["conditions"].as_array_mut() {
+        for c in conditions
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            for field in ["reason", "message"] {
+                c.entry(field).or_insert(serde_json::Value::Null);
+            }
+        }
+    }
+    serde_json::json!({"metadata": {"uid": uid}, "status": status})
 }
 
 #[cfg(test)]
@@ -282,5 +298,29 @@ mod tests {
         });
         rx.await.expect("with nothing to write, it runs at once");
         stop.cancel();
+    }
+
+    #[test]
+    fn a_condition_without_a_reason_clears_the_one_stored() {
+        let status: PodStatus = serde_json::from_value(serde_json::json!({
+            "phase": "Running",
+            "conditions": [
+                {"type": "Ready", "status": "True"},
+                {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [app]"},
+            ],
+        }))
+        .unwrap();
+        let patch = super::status_patch("u1", &status);
+        assert_eq!(patch["metadata"]["uid"], "u1");
+        assert_eq!(
+            patch["status"]["conditions"],
+            serde_json::json!([
+                {"type": "Ready", "status": "True", "reason": null, "message": null},
+                {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [app]"},
+            ])
+        );
+        assert_eq!(patch["status"]["phase"], "Running");
     }
 }
