@@ -137,8 +137,8 @@ pub struct ContainerBehaviour {
     pub pull_pattern: std::sync::Arc<str>,
     /// It exits this long after it starts; `None`: it runs until stopped.
     pub exit_after: Option<Duration>,
-    /// With this code.
-    pub exit_code: i32,
+    /// With these codes: the first run's, the second's, …, the last repeated (never empty).
+    pub exit_codes: Vec<i32>,
     /// Readiness probes fail until this long after start.
     pub ready_after: Duration,
     /// Readiness probes fail from this long after start.
@@ -362,7 +362,7 @@ impl Behaviour {
             } else {
                 defaults.exit_after.map(|d| d.0)
             },
-            exit_code: if init { 0 } else { defaults.exit_code },
+            exit_codes: vec![if init { 0 } else { defaults.exit_code }],
             ready_after: defaults.ready_after.0,
             readiness_fail_after: defaults.readiness_fail_after.map(|d| d.0),
             liveness_fail_after: defaults.liveness_fail_after.map(|d| d.0),
@@ -526,11 +526,20 @@ fn apply(
             _ => errors.push(err(key, format!("{value:?} is not ok or fail"))),
         },
         "exit-after" => b.exit_after = optional(errors).unwrap_or(b.exit_after),
-        "exit-code" => match value.trim().parse::<i32>() {
-            Ok(c) if (0..=255).contains(&c) => b.exit_code = c,
-            _ => errors.push(err(
+        "exit-code" => match value
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|c| (0..=255).contains(c))
+            })
+            .collect::<Option<Vec<i32>>>()
+        {
+            Some(codes) => b.exit_codes = codes,
+            None => errors.push(err(
                 key,
-                format!("{value:?} is not an exit code in 0..=255"),
+                format!("{value:?} is not an exit code in 0..=255, or a list of them by run (1,0)"),
             )),
         },
         "ready-after" => b.ready_after = duration(errors).unwrap_or(b.ready_after),
@@ -685,7 +694,7 @@ mod tests {
         .unwrap();
         let web = b.container("web");
         assert_eq!(web.exit_after, Some(Duration::from_secs(30)));
-        assert_eq!(web.exit_code, 3);
+        assert_eq!(web.exit_codes, [3]);
         assert!(web.pull_fails && web.ignore_sigterm);
         assert_eq!((web.cpu_millicores, web.memory_bytes), (250, 1 << 30));
         let side = b.container("side");
@@ -694,7 +703,7 @@ mod tests {
         // Pod-wide exits are for the app: the init container still exits 0 after a second.
         let setup = b.container("setup");
         assert_eq!(
-            (setup.exit_after, setup.exit_code),
+            (setup.exit_after, setup.exit_codes[0]),
             (Some(Duration::from_secs(1)), 0)
         );
         assert_eq!(b.usage(["web", "side"]), (260, 2 << 30));
@@ -703,6 +712,7 @@ mod tests {
     #[rstest]
     #[case("exit-after", "soon", "duration")]
     #[case("exit-code", "-1", "exit code")]
+    #[case("exit-code", "1,x", "list of them by run")]
     #[case("image-pull", "maybe", "ok or fail")]
     #[case("ignore-sigterm", "yes", "true or false")]
     #[case("jitter", "2", "fraction")]

@@ -589,7 +589,10 @@ impl PodMachine {
                     .and_then(|r| r.exit_at)
                     .is_some_and(|e| e <= t);
                 if exit_due {
-                    let code = self.containers[i].b.exit_code;
+                    let c = &self.containers[i];
+                    let run = usize::try_from(c.restart_count).unwrap_or(0);
+                    let codes = &c.b.exit_codes;
+                    let code = codes.get(run).or(codes.last()).copied().unwrap_or(0);
                     self.exit(i, t, code, false, cx);
                 } else {
                     self.probe(i, t, cx);

@@ -513,6 +513,24 @@ fn an_exit_follows_the_restart_policy(
     }
 }
 
+/// `exit-code: 1,0`: the first run fails, the restart succeeds (upstream's "fail once, then
+/// succeed" Job pods, done there with a marker file).
+#[test]
+fn exit_codes_by_run_fail_the_first_run_and_let_the_restart_succeed() {
+    let mut h = cached(&pod(
+        &[("exit-after", "5s"), ("exit-code", "1, 0")],
+        with_policy("OnFailure"),
+    ));
+    h.run_until(60.0);
+    assert_eq!(h.phase(), "Succeeded");
+    let web = h.container("web");
+    assert_eq!(web.restart_count, 1);
+    let exit = |s: Option<k8s_openapi::api::core::v1::ContainerState>| {
+        s.and_then(|s| s.terminated).map(|t| t.exit_code)
+    };
+    assert_eq!((exit(web.last_state), exit(web.state)), (Some(1), Some(0)));
+}
+
 #[test]
 fn crash_loop_back_off_doubles_to_five_minutes() {
     let mut h = cached(&pod(&[("exit-after", "1s"), ("exit-code", "1")], web()));
