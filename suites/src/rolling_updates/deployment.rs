@@ -6,7 +6,7 @@
 //! history`, `rollout undo`, `rollout pause/resume`, `scale`). Upstream's lifecycle and status
 //! cases drive a Deployment through the API and observe every step on one watch.
 
-use anyhow::{Context, anyhow, ensure};
+use anyhow::{Context, ensure};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, ReplicaSet};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
@@ -17,7 +17,7 @@ use crate::TestContext;
 use crate::support::rollout::{Invariants, REVISION, RolloutReport, RolloutWatch, Watched};
 use crate::support::workloads::{live_pods, wait_list, wait_object};
 use crate::support::{
-    Change, Events, deployment, kubectl, kubectl_ns, next_changes, ns_api, open_watch, wait_budget,
+    Change, Events, change_where, deployment, kubectl, kubectl_ns, ns_api, open_watch, wait_budget,
 };
 
 const SELECTOR: &str = "app=web";
@@ -549,23 +549,8 @@ async fn await_change(
     step: &str,
     test: impl Fn(&Change<Deployment>) -> bool,
 ) -> anyhow::Result<Deployment> {
-    let deadline = tokio::time::Instant::now() + wait_budget(ctx);
-    let mut seen: Vec<Change<Deployment>> = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let next = next_changes(events, 1, left).await.map_err(|e| {
-            let statuses: Vec<String> = seen
-                .iter()
-                .map(|c| format!("{} {}", c.label(), status_summary(&c.object)))
-                .collect();
-            anyhow!("waiting to see {step}: {e}; before that saw {statuses:?}")
-        })?;
-        let change = next.into_iter().next().context("one change")?;
-        if test(&change) {
-            return Ok(change.object);
-        }
-        seen.push(change);
-    }
+    let change = change_where(events, &format!("showing {step}"), wait_budget(ctx), test).await?;
+    Ok(change.object)
 }
 
 /// `ready/updated/available/unavailable` replicas and the template's image, for failure messages.
