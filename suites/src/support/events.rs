@@ -94,24 +94,10 @@ pub async fn changes_until<K>(
 where
     K: Resource + Clone + Debug,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let next = next_changes(events, 1, left).await.map_err(|e| {
-            let labels: Vec<String> = seen.iter().map(Change::label).collect();
-            anyhow!("waiting for {kind} {name}: {e}; before that saw {labels:?}")
-        })?;
-        let change = next
-            .into_iter()
-            .next()
-            .expect("next_changes returned one change");
-        let done = change.kind == kind && change.object.name_any() == name;
-        seen.push(change);
-        if done {
-            return Ok(seen);
-        }
-    }
+    take_until(events, &format!("for {kind} {name}"), timeout, |c| {
+        c.kind == kind && c.object.name_any() == name
+    })
+    .await
 }
 
 /// The labels (`ADDED name`) of `changes`, for comparing sequences.
@@ -130,19 +116,39 @@ pub async fn change_where<K>(
 where
     K: Resource + Clone + Debug,
 {
+    let mut seen = take_until(events, what, timeout, test).await?;
+    Ok(seen
+        .pop()
+        .expect("take_until ends on the change that passed"))
+}
+
+/// Takes changes until one satisfies `test`; returns all of them, that one last.
+async fn take_until<K>(
+    events: &mut Events<K>,
+    what: &str,
+    timeout: Duration,
+    test: impl Fn(&Change<K>) -> bool,
+) -> anyhow::Result<Vec<Change<K>>>
+where
+    K: Resource + Clone + Debug,
+{
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut seen = Vec::new();
+    let mut seen: Vec<Change<K>> = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let change = next_changes(events, 1, left)
             .await
-            .map_err(|e| anyhow!("waiting for a change {what}: {e}; before that saw {seen:?}"))?
+            .map_err(|e| {
+                let labels: Vec<String> = seen.iter().map(Change::label).collect();
+                anyhow!("waiting for a change {what}: {e}; before that saw {labels:?}")
+            })?
             .into_iter()
             .next()
             .expect("next_changes returned one change");
-        if test(&change) {
-            return Ok(change);
+        let done = test(&change);
+        seen.push(change);
+        if done {
+            return Ok(seen);
         }
-        seen.push(change.label());
     }
 }
