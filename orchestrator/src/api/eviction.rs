@@ -92,30 +92,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::store::{MemoryStore, Storage};
 
     fn objects_with_pod() -> Arc<Objects> {
-        let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
-        let objects = Objects::new(store);
-        let namespaces = crate::registry::find("", "v1", "namespaces").expect("served");
-        objects
-            .create(
-                namespaces,
-                "",
-                json!({"metadata": {"name": "default"}}),
-                &WriteParams::default(),
-            )
-            .unwrap();
-        objects
-            .create(
-                pods(),
-                "default",
-                json!({"metadata": {"name": "p"},
-                       "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "x"}]}}),
-                &WriteParams::default(),
-            )
-            .unwrap();
-        objects
+        crate::api::objects::bind_tests::objects_with_pod(json!({"nodeName": "n1"}), Value::Null)
     }
 
     fn pods() -> &'static ResourceInfo {

@@ -882,12 +882,14 @@ fn dry_run_stored(obj: &Value, namespace: &str, name: &str, revision: u64) -> St
 }
 
 #[cfg(test)]
-mod bind_tests {
+pub(crate) mod bind_tests {
 
     use super::*;
     use crate::store::MemoryStore;
 
-    fn objects_with_pod(spec_extra: Value, status: Value) -> Arc<Objects> {
+    /// Namespace `default` holding pod `p` (spec `spec_extra` on top of one container, then
+    /// `status` if not null).
+    pub(crate) fn objects_with_pod(spec_extra: Value, status: Value) -> Arc<Objects> {
         let store: Arc<dyn Storage> = Arc::new(MemoryStore::new(Default::default()));
         let objects = Objects::new(store);
         let namespaces = crate::registry::find("", "v1", "namespaces").expect("served");
